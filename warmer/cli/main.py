@@ -1,0 +1,123 @@
+"""The ``warmer`` click group: global options, lazy subcommands, and the one place exit codes are chosen."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from warmer import __version__
+from warmer.cli._context import AppContext
+from warmer.cli._defaults import default_map
+from warmer.errors import ExitCode, Interrupted, WarmerError
+
+# Subcommands are imported only when invoked, so `warmer --help` answers instantly
+# (pandas, pyarrow and the HTTP engines are heavy).
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "sample": ("warmer.cli.sample", "sample"),
+    "replay": ("warmer.cli.replay", "replay"),
+    "observe": ("warmer.cli.observe", "observe"),
+    "gate": ("warmer.cli.gate", "gate"),
+    "report": ("warmer.cli.report", "report"),
+    "demo": ("warmer.cli.demo", "demo"),
+}
+
+_SHORT_HELP = {
+    "sample": "Import captured traffic into a canonical sample and inspect it.",
+    "replay": "Replay a sample against a target URL and record every response.",
+    "observe": "Snapshot every configured cache tier and the backend.",
+    "gate": "Warm, verify on held-out traffic, judge the checks, write reports.",
+    "report": "Re-render the reports of a run directory.",
+    "demo": "Run the whole gate on the bundled candidate and sample.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands live in modules imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in _COMMANDS if self._available(name)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _COMMANDS or not self._available(cmd_name):
+            return None
+        module_name, attr = _COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _SHORT_HELP[name]) for name in self.list_commands(ctx)]
+        if not rows:
+            return
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    @staticmethod
+    def _available(name: str) -> bool:
+        return importlib.util.find_spec(_COMMANDS[name][0]) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="warmer")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="WARMER_CONFIG",
+    help="warmer.toml to use (default: the nearest warmer.toml or pyproject.toml [tool.warmer]).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
+    """Warm a candidate's cache tiers with recorded traffic and gate its promotion.
+
+    \b
+    Pipeline:  sample -> replay -> observe -> gate -> report
+    Exit codes: 0 pass, 1 a check failed, 2 usage/config/input error,
+                3 target or observer unreachable, 130 interrupted.
+    Options of every command can also be set as WARMER_<COMMAND>_<OPTION>.
+    """
+    app = AppContext(debug=debug, config_path=config_path)
+    ctx.obj = app
+    # The file's values become click defaults, so a flag or WARMER_* variable still wins.
+    ctx.default_map = default_map(app.config)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and translate errors into exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="warmer", standalone_mode=False, auto_envvar_prefix="WARMER")
+    except WarmerError as exc:
+        if debug:
+            raise
+        _print_error(exc)
+        sys.exit(int(exc.exit_code))
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(int(ExitCode.USAGE))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(int(ExitCode.OK))
+
+
+def _print_error(exc: WarmerError) -> None:
+    prefix = "Interrupted" if isinstance(exc, Interrupted) else "Error"
+    click.echo(click.style(f"{prefix}: ", fg="red", bold=True) + exc.message, err=True)
+    if exc.hint:
+        click.echo(f"Tip: {exc.hint}", err=True)
+
+
+def exit_with(code: ExitCode | int) -> Any:
+    """Leave a command with ``code``; used by commands whose result decides the exit code."""
+    raise click.exceptions.Exit(int(code))

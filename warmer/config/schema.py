@@ -1,0 +1,167 @@
+"""The configuration model: frozen dataclasses, one per ``warmer.toml`` table.
+
+Each stage reads only its own table. Defaults here are the documented defaults; the
+CLI overlays ``WARMER_*`` variables and flags on top (flag > env > file > default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    "x-api-key",
+    "x-auth-token",
+    "x-access-token",
+    "x-csrf-token",
+    "x-xsrf-token",
+    "x-amz-security-token",
+    "api-key",
+)
+"""Request headers removed on import unless ``--keep-header`` names them."""
+
+DEFAULT_SCRUB_PARAMS: tuple[str, ...] = (
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "api_key",
+    "apikey",
+    "key",
+    "password",
+    "passwd",
+    "secret",
+    "client_secret",
+    "signature",
+    "sig",
+    "session",
+    "sessionid",
+    "auth",
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+)
+"""Query parameters whose values are replaced on import (matched case-insensitively)."""
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    """How a request maps to a cache key (``[sample.key]``)."""
+
+    include_method: bool = True
+    """HEAD and GET share a key when false."""
+    sort_params: bool = True
+    """Query parameter order does not change the key."""
+    ignore_params: tuple[str, ...] = ("utm_*", "gclid", "fbclid", "msclkid", "_")
+    """Parameters (fnmatch patterns) that never change the response."""
+    vary: tuple[str, ...] = ()
+    """Request headers whose values are part of the key, as a cache's ``Vary`` would."""
+    lowercase_path: bool = False
+    """Treat ``/Product`` and ``/product`` as the same object."""
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Import and analysis settings (``[sample]``)."""
+
+    scrub_headers: tuple[str, ...] = DEFAULT_SCRUB_HEADERS
+    scrub_params: tuple[str, ...] = DEFAULT_SCRUB_PARAMS
+    key: KeyConfig = field(default_factory=KeyConfig)
+    warm_fraction: float = 0.8
+    """Share of the sample (by time) that warms; the rest verifies."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.warm_fraction < 1.0:
+            raise ValueError("warm_fraction must be between 0 and 1 (exclusive)")
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """What replay must never do (``[safety]``)."""
+
+    protected_hosts: tuple[str, ...] = ()
+    """Host names or fnmatch patterns (e.g. ``*.prod.example.com``) refused as targets."""
+    allow_methods: tuple[str, ...] = ("GET", "HEAD")
+    """Methods replayed; others are skipped and counted."""
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """Defaults for ``warmer replay`` and the gate's phases (``[replay]``)."""
+
+    target: str | None = None
+    pacing: Literal["recorded", "rate", "max"] = "max"
+    speed: float = 1.0
+    max_gap_s: float | None = None
+    rate: float | None = None
+    concurrency: int = 64
+    order: Literal["recorded", "hot-first"] = "recorded"
+    engine: str = "fast"
+    timeout_s: float = 10.0
+    headers: dict[str, str] = field(default_factory=dict)
+    drop_headers: tuple[str, ...] = ()
+    preserve_host: bool = False
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where a tier's (or the backend's) truth comes from (``[tiers.NAME]``, ``[backend]``).
+
+    ``source`` picks the observer; the other fields are read by that observer only.
+    """
+
+    source: Literal["cache-status", "header", "redis", "memcached", "prometheus", "promql"]
+    cache: str | None = None
+    """``cache-status``: the cache name in the RFC 9211 header."""
+    header: str | None = None
+    """``header``: response header to read (X-Cache, X-Cache-Status ...)."""
+    url: str | None = None
+    """redis / memcached / prometheus / promql: where to connect; may hold ``${ENV}``."""
+    hits: str | None = None
+    """prometheus: metric for hits (or backend requests); promql: query for hits."""
+    misses: str | None = None
+    """prometheus / promql: metric or query for misses."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """prometheus: label matchers for the metrics above."""
+    required: bool = True
+    """A required source that cannot be reached at preflight fails the run with exit 3."""
+    shared: bool = False
+    """The tier also serves other traffic; its counts are reported as shared."""
+
+
+@dataclass(frozen=True)
+class ObserveConfig:
+    """Sampling of observers (``[observe]``)."""
+
+    interval_s: float = 1.0
+    consistency_tolerance: float = 0.05
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """The deploy gate (``[gate]``)."""
+
+    checks: tuple[str, ...] = ()
+    warm_fraction: float | None = None
+    """Overrides ``sample.warm_fraction`` for the split when set."""
+    warm_duration_s: float | None = None
+    settle_s: float = 2.0
+    run_dir: str = "warmer-runs"
+    reports: tuple[str, ...] = ("json", "md", "html", "junit")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole ``warmer.toml``."""
+
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    tiers: dict[str, SourceConfig] = field(default_factory=dict)
+    backend: SourceConfig | None = None
+    observe: ObserveConfig = field(default_factory=ObserveConfig)
+    gate: GateConfig = field(default_factory=GateConfig)

@@ -1,0 +1,1 @@
+"""The reference candidate service and the local servers (Redis, Memcached, Prometheus) it needs."""

@@ -1,0 +1,1 @@
+"""Stage 4 — gate: warm, verify on held-out traffic, evaluate checks, decide."""

@@ -1,0 +1,1 @@
+"""Stage 5 — report: render a run as JSON, Markdown, HTML and JUnit XML."""
