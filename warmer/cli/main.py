@@ -1,4 +1,4 @@
-"""The ``warmer`` click group: global options, lazy subcommands, and the one place exit codes are chosen."""
+"""The `warmer` click group: global options, lazy subcommands, exit codes chosen here."""
 
 from __future__ import annotations
 

@@ -25,9 +25,7 @@ def build(cls: type[T], tree: Any, path: str = "") -> T:
     unknown = sorted(set(tree) - set(fields))
     if unknown:
         where = f"{path}.{unknown[0]}" if path else unknown[0]
-        raise ConfigError(
-            f"unknown setting (known: {', '.join(sorted(fields))})", path=where
-        )
+        raise ConfigError(f"unknown setting (known: {', '.join(sorted(fields))})", path=where)
     values: dict[str, Any] = {}
     for name, field in fields.items():
         where = f"{path}.{name}" if path else name
@@ -59,9 +57,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if origin is typing.Literal:
         allowed = get_args(tp)
         if value not in allowed:
-            raise ConfigError(
-                f"{value!r} is not one of {', '.join(map(repr, allowed))}", path=path
-            )
+            raise ConfigError(f"{value!r} is not one of {', '.join(map(repr, allowed))}", path=path)
         return value
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):

@@ -11,4 +11,9 @@ from warmer.model.sample import (
 __all__ = [
     "ERROR_KINDS",
     "RESULTS_ARROW_SCHEMA",
-    "RESULTS_SCHEMA_VERSION","SAMPLE_ARROW_SCHEMA", "SAMPLE_SCHEMA_VERSION", "SampleMeta", "SampleRecord"]
+    "RESULTS_SCHEMA_VERSION",
+    "SAMPLE_ARROW_SCHEMA",
+    "SAMPLE_SCHEMA_VERSION",
+    "SampleMeta",
+    "SampleRecord",
+]
