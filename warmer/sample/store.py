@@ -1,0 +1,520 @@
+"""Read and write canonical sample files (JSON Lines, optionally gz/zst, and Parquet).
+
+Both directions stream in bounded memory. Writing: ``SampleWriter`` takes Arrow batches
+and writes the file under a temporary name next to the target, renamed into place only
+on :meth:`SampleWriter.close` (an exception inside ``with`` removes it). Reading:
+:func:`open_sample` sniffs the encoding from the file's first bytes (not its name) and
+returns a :class:`SampleReader` that yields batches or records. The format itself is
+documented in ``docs/sample-schema.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gzip
+import io
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
+
+import pyarrow as pa
+
+from warmer.errors import InputError, UsageError
+from warmer.model.sample import (
+    SAMPLE_ARROW_SCHEMA,
+    SAMPLE_SCHEMA_VERSION,
+    SampleMeta,
+    SampleRecord,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Encoding = Literal["parquet", "jsonl", "jsonl.gz", "jsonl.zst"]
+
+HEADER_KEY = "warmer_sample"
+"""Name of the JSONL header line's only field and of the Parquet key-value metadata entry."""
+
+REQUIRED_FIELDS = ("ts", "method", "target")
+"""Fields every record must carry; ``key`` is computed when a hand-written file omits it."""
+
+_SUFFIXES: tuple[tuple[str, Encoding], ...] = (
+    (".parquet", "parquet"),
+    (".jsonl.gz", "jsonl.gz"),
+    (".jsonl.zst", "jsonl.zst"),
+    (".jsonl", "jsonl"),
+)
+_ROW_GROUP = 65536
+_FORMAT_HINT = "a sample is .jsonl, .jsonl.gz, .jsonl.zst or .parquet (see docs/sample-schema.md)"
+
+
+def encoding_for(path: str | os.PathLike[str]) -> Encoding:
+    """The encoding a file name asks for, from its suffix."""
+    name = os.fspath(path).lower()
+    for suffix, encoding in _SUFFIXES:
+        if name.endswith(suffix):
+            return encoding
+    raise UsageError(f"cannot tell the sample encoding of {os.fspath(path)!r}", _FORMAT_HINT)
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def meta_to_json(meta: SampleMeta) -> dict[str, Any]:
+    """The JSON object stored in the header line / Parquet metadata."""
+    data = dataclasses.asdict(meta)
+    data["sources"] = list(data["sources"])
+    return data
+
+
+def meta_from_json(data: Any, where: str) -> SampleMeta:
+    """Parse a stored meta object, refusing a newer schema major version."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: the sample header is not a JSON object", _FORMAT_HINT)
+    version = _major(data.get("schema_version", SAMPLE_SCHEMA_VERSION), where)
+    if version > SAMPLE_SCHEMA_VERSION:
+        raise InputError(
+            f"{where}: sample schema version {version} is newer than this warmer "
+            f"understands ({SAMPLE_SCHEMA_VERSION})",
+            "upgrade warmer, or re-import the traffic with this version",
+        )
+    known = {f.name for f in dataclasses.fields(SampleMeta)}
+    # Unknown fields are additions of a newer minor revision: ignored, not refused.
+    kwargs = {k: v for k, v in data.items() if k in known}
+    kwargs["schema_version"] = version
+    kwargs["sources"] = tuple(kwargs.get("sources") or ())
+    try:
+        return SampleMeta(**kwargs)
+    except TypeError as exc:  # pragma: no cover - dataclass without validation
+        raise InputError(f"{where}: invalid sample header ({exc})", _FORMAT_HINT) from exc
+
+
+def _major(value: Any, where: str) -> int:
+    try:
+        return int(str(value).split(".", 1)[0])
+    except ValueError as exc:
+        raise InputError(f"{where}: invalid schema_version {value!r}", _FORMAT_HINT) from exc
+
+
+# --------------------------------------------------------------------------- writing
+
+
+class SampleWriter:
+    """Write a sample file batch by batch; the file appears only on :meth:`close`.
+
+    ``fmt`` overrides the encoding chosen from the suffix of ``path``. Batches must have
+    the columns of :data:`SAMPLE_ARROW_SCHEMA`; missing optional columns are written as
+    null. Use as a context manager: ``close`` still needs the meta, so call it inside
+    the ``with`` block; leaving the block by an exception removes every temporary file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fmt: Encoding | None = None) -> None:
+        self.path = Path(path)
+        self.encoding: Encoding = fmt or encoding_for(self.path)
+        self.rows = 0
+        self._closed = False
+        self._tmp = self._temp_path(".part")
+        self._spool: IO[bytes] | None = None
+        self._parquet: Any = None
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+
+    def __enter__(self) -> SampleWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None or not self._closed:
+            self.abort()
+
+    def write_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Append rows; memory held is at most one Parquet row group."""
+        if self._closed:
+            raise ValueError("write_batch() after close()")
+        table = conform(batch)
+        self.rows += table.num_rows
+        if self.encoding == "parquet":
+            self._write_parquet(table)
+        else:
+            self._write_jsonl(table)
+
+    def close(self, meta: SampleMeta) -> Path:
+        """Finish the file with ``meta`` (its ``requests`` is set to the rows written)."""
+        meta = dataclasses.replace(meta, requests=self.rows)
+        if self.encoding == "parquet":
+            self._close_parquet(meta)
+        else:
+            self._close_jsonl(meta)
+        os.replace(self._tmp, self.path)
+        self._closed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything written so far; the target path is left untouched."""
+        self._closed = True
+        if self._parquet is not None:
+            with contextlib.suppress(Exception):
+                self._parquet.close()
+        if self._spool is not None:
+            self._spool.close()
+        for tmp in (self._tmp, self._temp_path(".spool")):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    def _temp_path(self, suffix: str) -> Path:
+        return self.path.with_name(f".{self.path.name}.{os.getpid()}{suffix}")
+
+    # Parquet: batches are gathered into row groups of about _ROW_GROUP rows.
+    def _write_parquet(self, table: pa.Table) -> None:
+        self._pending.extend(table.to_batches())
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= _ROW_GROUP:
+            self._flush_parquet()
+
+    def _flush_parquet(self) -> None:
+        import pyarrow.parquet as pq
+
+        if self._parquet is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._parquet = pq.ParquetWriter(self._tmp, SAMPLE_ARROW_SCHEMA, compression="zstd")
+        if self._pending:
+            self._parquet.write_table(pa.Table.from_batches(self._pending, SAMPLE_ARROW_SCHEMA))
+        self._pending, self._pending_rows = [], 0
+
+    def _close_parquet(self, meta: SampleMeta) -> None:
+        self._flush_parquet()
+        self._parquet.add_key_value_metadata({HEADER_KEY: json.dumps(meta_to_json(meta))})
+        self._parquet.close()
+
+    # JSONL: records are spooled uncompressed; the header is only known at close.
+    def _write_jsonl(self, table: pa.Table) -> None:
+        if self._spool is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._spool = open(self._temp_path(".spool"), "w+b")  # noqa: SIM115
+        lines = [record_to_json(row) for row in table.to_pylist()]
+        if lines:
+            self._spool.write(("\n".join(lines) + "\n").encode())
+
+    def _close_jsonl(self, meta: SampleMeta) -> None:
+        header = json.dumps({HEADER_KEY: meta_to_json(meta)}, separators=(",", ":")) + "\n"
+        with contextlib.ExitStack() as stack:
+            out = _open_compressed_write(stack, self._tmp, self.encoding)
+            out.write(header.encode())
+            if self._spool is not None:
+                self._spool.seek(0)
+                shutil.copyfileobj(self._spool, out, 1 << 20)
+        if self._spool is not None:
+            self._spool.close()
+            self._temp_path(".spool").unlink()
+            self._spool = None
+
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
+def _open_compressed_write(
+    stack: contextlib.ExitStack, path: Path, encoding: Encoding
+) -> _Writable:
+    raw = stack.enter_context(open(path, "wb"))  # noqa: SIM115
+    if encoding == "jsonl.gz":
+        # mtime=0 and no file name keep the bytes deterministic for the same content.
+        return stack.enter_context(gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0))
+    if encoding == "jsonl.zst":
+        import zstandard
+
+        writer: _Writable = stack.enter_context(
+            zstandard.ZstdCompressor(level=10).stream_writer(raw, closefd=False)
+        )
+        return writer
+    return raw
+
+
+def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
+    """Cast ``batch`` to the sample schema, adding missing optional columns as nulls."""
+    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    columns = []
+    for field in SAMPLE_ARROW_SCHEMA:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        elif field.nullable:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise ValueError(f"sample batch lacks the required column {field.name!r}")
+    return pa.Table.from_arrays(columns, schema=SAMPLE_ARROW_SCHEMA)
+
+
+def record_to_json(row: Mapping[str, Any]) -> str:
+    """One JSONL line (without newline): null fields and empty headers omitted."""
+    out: dict[str, Any] = {}
+    for name, value in row.items():
+        if value is None:
+            continue
+        if name == "headers":
+            value = dict(value)
+            if not value:
+                continue
+        out[name] = value
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def open_sample(path: str | os.PathLike[str]) -> SampleReader:
+    """Open a sample file of any encoding; raises :class:`InputError` when it cannot."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except FileNotFoundError as exc:
+        raise InputError(
+            f"sample file {os.fspath(path)!r} does not exist",
+            "check the path, or create one with `warmer sample import LOG -o SAMPLE`",
+        ) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read sample file {os.fspath(path)!r}: {exc.strerror}") from exc
+    if magic == b"PAR1":
+        return _ParquetReader(path)
+    return _JsonlReader(path, _compression(magic))
+
+
+def _compression(magic: bytes) -> str:
+    if magic[:2] == b"\x1f\x8b":
+        return "gz"
+    if magic == b"\x28\xb5\x2f\xfd":
+        return "zst"
+    return ""
+
+
+class SampleReader:
+    """A sample file opened for streaming reads; see :func:`open_sample`."""
+
+    path: Path
+    meta: SampleMeta
+
+    @property
+    def num_requests(self) -> int:
+        """Number of records in the file."""
+        raise NotImplementedError
+
+    def iter_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        """Record batches of at most ``batch_size`` rows with the sample schema."""
+        raise NotImplementedError
+
+    def iter_records(self) -> Iterator[SampleRecord]:
+        """One :class:`SampleRecord` per request, in file order, in bounded memory."""
+        for batch in self.iter_batches():
+            for row in batch.to_pylist():
+                yield SampleRecord.from_row(row)
+
+    def to_table(self, columns: list[str] | None = None) -> pa.Table:
+        """The whole sample (or some ``columns``) as one Arrow table."""
+        batches = list(self.iter_batches())
+        table = pa.Table.from_batches(batches, schema=SAMPLE_ARROW_SCHEMA)
+        return table.select(columns) if columns is not None else table
+
+    def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The sample as a pandas DataFrame (pandas is imported only here)."""
+        frame: pd.DataFrame = self.to_table(columns).to_pandas()
+        return frame
+
+    def _where(self) -> str:
+        return os.fspath(self.path)
+
+
+class _ParquetReader(SampleReader):
+    def __init__(self, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        self.path = path
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(
+                f"{path}: not a readable Parquet sample ({exc})", "the file may be truncated"
+            ) from exc
+        self._check_schema()
+        stored = (self._file.metadata.metadata or {}).get(HEADER_KEY.encode())
+        data = json.loads(stored) if stored else {}
+        self.meta = meta_from_json(data, self._where())
+
+    def _check_schema(self) -> None:
+        names = set(self._file.schema_arrow.names)
+        missing = [f for f in (*REQUIRED_FIELDS, "key") if f not in names]
+        if missing:
+            raise InputError(
+                f"{self.path}: Parquet file lacks sample column(s) {', '.join(missing)}",
+                _FORMAT_HINT,
+            )
+
+    @property
+    def num_requests(self) -> int:
+        return int(self._file.metadata.num_rows)
+
+    def iter_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in self._file.iter_batches(batch_size=batch_size):
+                yield from conform(batch).to_batches()
+        except pa.ArrowException as exc:
+            raise InputError(f"{self.path}: cannot read Parquet sample ({exc})") from exc
+
+    def to_table(self, columns: list[str] | None = None) -> pa.Table:
+        try:
+            table = conform(self._file.read())
+        except pa.ArrowException as exc:
+            raise InputError(f"{self.path}: cannot read Parquet sample ({exc})") from exc
+        return table.select(columns) if columns is not None else table
+
+
+class _JsonlReader(SampleReader):
+    def __init__(self, path: Path, compression: str) -> None:
+        self.path = path
+        self._compression = compression
+        self._header: dict[str, Any] | None = None
+        self._count: int | None = None
+        first = self._first_line()
+        if first is not None:
+            self._header = first
+        self.meta = meta_from_json(self._header or {}, self._where())
+        if self._header is not None:
+            self._count = self.meta.requests
+
+    def _first_line(self) -> dict[str, Any] | None:
+        for _lineno, obj in self._objects(skip_header=False):
+            if isinstance(obj, dict) and set(obj) == {HEADER_KEY}:
+                header: dict[str, Any] = obj[HEADER_KEY]
+                return header
+            return None
+        return None
+
+    @property
+    def num_requests(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in self._objects(skip_header=True))
+        return self._count
+
+    def iter_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        rows: list[dict[str, Any]] = []
+        for row in self._rows():
+            rows.append(row)
+            if len(rows) >= batch_size:
+                yield self._batch(rows)
+                rows = []
+        if rows:
+            yield self._batch(rows)
+
+    def iter_records(self) -> Iterator[SampleRecord]:
+        # Straight from JSON: no Arrow round trip on the replay stage's hot path.
+        for row in self._rows():
+            yield SampleRecord.from_row(row)
+
+    def _batch(self, rows: list[dict[str, Any]]) -> pa.RecordBatch:
+        try:
+            return pa.RecordBatch.from_pylist(rows, schema=SAMPLE_ARROW_SCHEMA)
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise InputError(
+                f"{self.path}: a record has a field of the wrong type ({exc})", _FORMAT_HINT
+            ) from exc
+
+    def _rows(self) -> Iterator[dict[str, Any]]:
+        key_function = self._key_function()
+        count = 0
+        for lineno, obj in self._objects(skip_header=True):
+            count += 1
+            yield _check_row(obj, lineno, self.path, key_function)
+        # zstd and plain files cut at a line boundary read cleanly: the header's count
+        # is what reveals them.
+        if self._header is not None and count != self.meta.requests:
+            raise InputError(
+                f"{self.path}: holds {count} records but its header announces {self.meta.requests}",
+                "the file looks truncated or corrupt; copy or re-import it",
+            )
+
+    def _key_function(self) -> Any:
+        from warmer.config.schema import KeyConfig
+        from warmer.sample.keys import make_key_function
+
+        fields = {f.name for f in dataclasses.fields(KeyConfig)}
+        stored = {k: v for k, v in self.meta.key_config.items() if k in fields}
+        for name in ("ignore_params", "vary"):
+            if name in stored:
+                stored[name] = tuple(stored[name])
+        return make_key_function(KeyConfig(**stored))
+
+    def _objects(self, *, skip_header: bool) -> Iterator[tuple[int, Any]]:
+        """(line number, parsed JSON) for each non-blank line."""
+        with self._open() as text:
+            lineno = 0
+            try:
+                for lineno, line in enumerate(text, 1):
+                    if not line.strip():
+                        continue
+                    if skip_header and lineno == 1 and self._header is not None:
+                        continue
+                    yield lineno, _parse_json(line, lineno, self.path)
+            except (EOFError, OSError, UnicodeDecodeError) as exc:
+                raise _truncated(self.path, lineno, exc) from exc
+            except Exception as exc:
+                if type(exc).__name__ == "ZstdError":
+                    raise _truncated(self.path, lineno, exc) from exc
+                raise
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[IO[str]]:
+        raw: Any
+        if self._compression == "gz":
+            raw = gzip.open(self.path, "rb")  # noqa: SIM115
+        elif self._compression == "zst":
+            import zstandard
+
+            raw = zstandard.open(self.path, "rb")
+        else:
+            raw = open(self.path, "rb")  # noqa: SIM115
+        with raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
+            yield text
+
+
+def _truncated(path: Path, lineno: int, exc: BaseException) -> InputError:
+    return InputError(
+        f"{path}: cannot read past line {lineno} ({exc or type(exc).__name__})",
+        "the file looks truncated or corrupt; copy or re-import it",
+    )
+
+
+def _parse_json(line: str, lineno: int, path: Path) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}:{lineno}: not a JSON object ({exc.msg})",
+            "a JSONL sample has one JSON object per line (see docs/sample-schema.md); "
+            "a cut last line means the file is truncated",
+        ) from exc
+
+
+def _check_row(obj: Any, lineno: int, path: Path, key_function: Any) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise InputError(f"{path}:{lineno}: a sample record must be a JSON object", _FORMAT_HINT)
+    missing = [name for name in REQUIRED_FIELDS if obj.get(name) is None]
+    if missing:
+        raise InputError(
+            f"{path}:{lineno}: record lacks required field(s) {', '.join(missing)}",
+            "every record needs ts (epoch seconds), method and target (see docs/sample-schema.md)",
+        )
+    if not isinstance(obj["ts"], int | float) or isinstance(obj["ts"], bool):
+        raise InputError(f"{path}:{lineno}: ts must be a number of seconds since the epoch")
+    if not isinstance(obj["method"], str) or not isinstance(obj["target"], str):
+        raise InputError(f"{path}:{lineno}: method and target must be strings", _FORMAT_HINT)
+    if obj.get("key") is None:
+        obj["key"] = key_function(obj["method"], obj["target"], obj.get("headers") or {})
+    return obj
