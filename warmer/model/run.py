@@ -1,0 +1,559 @@
+"""The run report: everything a gate run decided and measured, enough to re-render every report.
+
+``RunReport`` is written by the gate as ``report.json`` in the run directory and read back by
+``warmer report`` and ``warmer gate --rejudge``; the report writers render it and nothing
+else. The schema is versioned (``REPORT_SCHEMA_VERSION``) and documented field by field in
+``docs/report-schema.md``: additive changes (a new optional field) keep version 1, readers
+ignore keys they do not know, and a reader refuses a newer version.
+
+Conventions: rates and ratios are fractions in [0, 1]; times are seconds (``*_s``) or
+milliseconds (``*_ms``) relative to the start of the run unless they are ISO 8601 strings
+(``*_at``); ``None`` means "no data", never zero. Timelines are downsampled (see
+``downsample``) to at most ``MAX_SERIES_POINTS`` points per series so a 1M-request run
+renders fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REPORT_SCHEMA_VERSION = 1
+"""Version of the ``report.json`` layout; bumped only for incompatible changes."""
+
+MAX_SERIES_POINTS = 500
+"""Upper bound on points per timeline series kept in a report."""
+
+Verdict = Literal["pass", "fail", "error", "interrupted"]
+"""pass: every check passed · fail: a check failed or had no data · error: the run could not
+complete (exit 3 or 2) · interrupted: SIGINT/SIGTERM, the report is partial (exit 130)."""
+
+Outcome = Literal["pass", "fail", "no_data", "error"]
+"""Outcome of one check; ``no_data`` is its own outcome and fails unless the check allows it."""
+
+PHASES = ("warm", "verify")
+
+
+# --------------------------------------------------------------------------- latency
+
+
+@dataclass(frozen=True)
+class LatencyHistogram:
+    """A compact latency distribution: ``counts[i]`` requests took ``edges_ms[i]`` ≤ t <
+    ``edges_ms[i + 1]``; ``len(edges_ms) == len(counts) + 1`` (both empty: no data)."""
+
+    edges_ms: tuple[float, ...] = ()
+    counts: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.counts and len(self.edges_ms) != len(self.counts) + 1:
+            raise ValueError("LatencyHistogram needs len(edges_ms) == len(counts) + 1")
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Latency of the requests of one phase that got a response (errors excluded)."""
+
+    p50_ms: float | None = None
+    p90_ms: float | None = None
+    p95_ms: float | None = None
+    p99_ms: float | None = None
+    max_ms: float | None = None
+    mean_ms: float | None = None
+    histogram: LatencyHistogram = field(default_factory=LatencyHistogram)
+
+
+# --------------------------------------------------------------------------- tiers, backend
+
+
+@dataclass(frozen=True)
+class TierMetrics:
+    """One cache tier during one phase, as its observer saw it."""
+
+    name: str
+    """Tier name from ``[tiers.NAME]`` (e.g. ``l0``)."""
+    source: str
+    """Observer that produced the numbers (``cache-status``, ``redis``, ``prometheus`` ...)."""
+    hits: int | None = None
+    misses: int | None = None
+    lookups: int | None = None
+    """Lookups that reached this tier (hits + misses): the denominator of ``hit_rate``."""
+    hit_rate: float | None = None
+    """Conditional hit rate: hits / lookups that reached this tier."""
+    evictions: int | None = None
+    keys: int | None = None
+    memory_bytes: int | None = None
+    shared: bool = False
+    """The tier also serves other traffic, so its counts include more than this run."""
+    missing_data: bool = False
+    """The observer gave no usable numbers for this phase."""
+    note: str | None = None
+    """Why data is missing or what is odd about it, in one sentence."""
+
+
+@dataclass(frozen=True)
+class BackendMetrics:
+    """Load that reached the backend (origin) during one phase."""
+
+    source: str | None = None
+    requests: int | None = None
+    rps_mean: float | None = None
+    rps_peak: float | None = None
+    offload: float | None = None
+    """Share of requests that never reached the backend: 1 - backend requests / requests."""
+    consistent: bool | None = None
+    """Whether the backend counter agrees with the tier counts (None: not checked)."""
+    consistency_message: str | None = None
+    missing_data: bool = False
+
+
+# --------------------------------------------------------------------------- phases
+
+
+@dataclass(frozen=True)
+class PhaseReport:
+    """One phase of the run (``warm`` or ``verify``): traffic sent and what the caches did."""
+
+    name: str
+    """``warm`` or ``verify``."""
+    requests: int = 0
+    """Requests sent in this phase."""
+    started_s: float = 0.0
+    """Start of the phase, seconds after the start of the run."""
+    duration_s: float = 0.0
+    achieved_rps: float | None = None
+    status_classes: dict[str, int] = field(default_factory=dict)
+    """Responses by status class: ``{"2xx": 9800, "3xx": 0, "4xx": 12, "5xx": 3}``."""
+    errors: dict[str, int] = field(default_factory=dict)
+    """Requests without a response, by kind (``refused``, ``timeout`` ... see ERROR_KINDS)."""
+    error_rate: float | None = None
+    """Share of requests that got no response or a 5xx."""
+    latency: LatencySummary = field(default_factory=LatencySummary)
+    tiers: tuple[TierMetrics, ...] = ()
+    """Tiers in lookup order (L0 first)."""
+    effective_hit_rate: float | None = None
+    """Share of requests answered by some tier without reaching the backend."""
+    backend: BackendMetrics = field(default_factory=BackendMetrics)
+
+    def tier(self, name: str) -> TierMetrics | None:
+        """The metrics of tier ``name``, or None."""
+        return next((t for t in self.tiers if t.name == name), None)
+
+
+# --------------------------------------------------------------------------- timelines
+
+
+class CurvePoint(NamedTuple):
+    """A point of a warmup curve: rolling hit rate after ``requests`` sent, ``seconds`` in."""
+
+    requests: int
+    seconds: float
+    hit_rate: float | None
+
+
+class LoadPoint(NamedTuple):
+    """Backend load at ``seconds`` after the start of the run."""
+
+    seconds: float
+    rps: float
+
+
+class MrcPoint(NamedTuple):
+    """A point of a miss-ratio curve: the miss ratio of an LRU cache holding ``cache_keys``."""
+
+    cache_keys: int
+    miss_ratio: float
+
+
+@dataclass(frozen=True)
+class TierCurve:
+    """Warmup curve of one tier (or ``effective``) over the whole run, warm then verify."""
+
+    tier: str
+    points: tuple[CurvePoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhaseMark:
+    """Where a phase starts on the timeline axes (for the vertical marker in charts)."""
+
+    phase: str
+    requests: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Timelines:
+    """Downsampled series for the charts (at most ``MAX_SERIES_POINTS`` points each)."""
+
+    warmup: tuple[TierCurve, ...] = ()
+    backend_load: tuple[LoadPoint, ...] = ()
+    phase_marks: tuple[PhaseMark, ...] = ()
+    window_requests: int | None = None
+    """Size of the rolling window behind the warmup hit rates, in requests."""
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    """Best hit rates the sample allows, whatever the cache does."""
+
+    infinite_cache: float | None = None
+    """Hit rate of an infinite cache over the whole sample (1 - unique keys / requests)."""
+    warmable: float | None = None
+    """Verify-part hit rate of an infinite cache warmed with the warm part."""
+    unique_keys: int | None = None
+    miss_ratio_curve: tuple[MrcPoint, ...] = ()
+    """LRU miss ratio by cache size in keys (empty when not computed)."""
+
+
+# --------------------------------------------------------------------------- inputs, plan
+
+
+@dataclass(frozen=True)
+class SampleSummary:
+    """The sample the run used (traffic-derived: renderers escape every string)."""
+
+    path: str
+    requests: int = 0
+    unique_keys: int | None = None
+    span_s: float | None = None
+    """Recorded time covered by the sample."""
+    sample_rate: float = 1.0
+    created: str = ""
+    formats: tuple[str, ...] = ()
+    """Formats of the logs it was imported from (``combined``, ``har`` ...)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the run intended to send (also what ``warmer gate --dry-run`` prints)."""
+
+    warm_requests: int = 0
+    verify_requests: int = 0
+    split: str = ""
+    """How the sample was split, in words, e.g. ``first 80 % by time``."""
+    warm_fraction: float | None = None
+    warm_duration_s: float | None = None
+    pacing: str = "max"
+    speed: float | None = None
+    rate: float | None = None
+    concurrency: int | None = None
+    order: str = "recorded"
+    engine: str = ""
+    settle_s: float = 0.0
+    expected_duration_s: float | None = None
+    """Expected wall time of both phases at the chosen pacing (None under ``max``)."""
+
+
+# --------------------------------------------------------------------------- checks, run
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One evaluated check.
+
+    ``threshold`` and ``observed`` are in the metric's own unit (fractions for rates, ms for
+    latencies, bytes for memory) so they compare directly; ``unit`` is the unit the user
+    wrote (``%``, ``ms``, ``s``, ``MB`` or None), kept for display.
+    """
+
+    expression: str
+    metric: str
+    operator: str
+    threshold: float
+    observed: float | None
+    outcome: Outcome
+    unit: str | None = None
+    diagnosis: str | None = None
+    """One sentence saying why a check did not pass (None when it passed)."""
+    allow_no_data: bool = False
+    """The check passes when its metric has no data."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunReport:
+    """A whole gate run: the root of ``report.json``."""
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    run_id: str
+    verdict: Verdict
+    exit_code: int
+    partial: bool = False
+    """The run stopped early (interrupt or error); numbers cover what was sent."""
+    started_at: str = ""
+    finished_at: str = ""
+    warmer_version: str = ""
+    target: str = ""
+    """Candidate base URL, credentials masked (see ``mask_url``)."""
+    error: str | None = None
+    """What stopped the run when the verdict is ``error`` or ``interrupted``."""
+    warnings: tuple[str, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    sample: SampleSummary | None = None
+    plan: Plan = field(default_factory=Plan)
+    phases: tuple[PhaseReport, ...] = ()
+    ceilings: Ceilings = field(default_factory=Ceilings)
+    timelines: Timelines = field(default_factory=Timelines)
+    config: dict[str, Any] = field(default_factory=dict)
+    """Effective configuration, secrets masked (see ``mask_secrets``)."""
+
+    def phase(self, name: str) -> PhaseReport | None:
+        """The phase called ``name`` (``warm`` or ``verify``), or None."""
+        return next((p for p in self.phases if p.name == name), None)
+
+    @property
+    def verify(self) -> PhaseReport | None:
+        """The verify phase, the one checks read by default."""
+        return self.phase("verify")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict in field order; non-finite floats become None."""
+        result = _to_jsonable(self)
+        assert isinstance(result, dict)
+        return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
+        """Rebuild from ``to_dict`` output; raises ``ValueError`` naming the bad field.
+
+        Unknown keys are ignored (additive v1 changes); a newer ``schema_version`` is refused.
+        """
+        version = data.get("schema_version") if isinstance(data, Mapping) else None
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ValueError("schema_version: missing or not an integer")
+        if version > REPORT_SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version: {version} is newer than this warmer understands "
+                f"({REPORT_SCHEMA_VERSION})"
+            )
+        report = _from_jsonable(cls, data, "")
+        assert isinstance(report, RunReport)
+        return report
+
+
+# --------------------------------------------------------------------------- (de)serialising
+
+
+def _to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+def _from_jsonable(tp: Any, value: Any, path: str) -> Any:
+    """Convert JSON data to type ``tp`` strictly; ``path`` names the field in errors."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        return _from_union(tp, value, path)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ValueError(f"{path}: {value!r} is not one of {typing.get_args(tp)}")
+        return value
+    if origin is tuple:
+        return tuple(
+            _from_jsonable(typing.get_args(tp)[0], v, f"{path}[{i}]")
+            for i, v in enumerate(_expect(list, value, path))
+        )
+    if origin is dict:
+        item_tp = typing.get_args(tp)[1]
+        return {
+            str(k): _from_jsonable(item_tp, v, f"{path}.{k}")
+            for k, v in _expect(dict, value, path).items()
+        }
+    if dataclasses.is_dataclass(tp):
+        return _from_dataclass(tp, value, path)
+    if isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields"):
+        return _from_namedtuple(tp, value, path)
+    return _from_scalar(tp, value, path)
+
+
+def _from_union(tp: Any, value: Any, path: str) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if value is None:
+        return None
+    return _from_jsonable(args[0], value, path)
+
+
+def _from_dataclass(cls: Any, value: Any, path: str) -> Any:
+    data = _expect(dict, value, path)
+    hints = _hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        sub = f"{path}.{f.name}" if path else f.name
+        if f.name in data:
+            kwargs[f.name] = _from_jsonable(hints[f.name], data[f.name], sub)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ValueError(f"{sub}: missing")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path or 'report'}: {exc}") from exc
+
+
+def _from_namedtuple(cls: Any, value: Any, path: str) -> Any:
+    items = _expect(list, value, path)
+    hints = _hints(cls)
+    if len(items) != len(cls._fields):
+        raise ValueError(f"{path}: expected {len(cls._fields)} values, got {len(items)}")
+    return cls(
+        *(
+            _from_jsonable(hints[n], v, f"{path}.{n}")
+            for n, v in zip(cls._fields, items, strict=True)
+        )
+    )
+
+
+def _from_scalar(tp: Any, value: Any, path: str) -> Any:
+    if tp is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tp) and not (tp is int and isinstance(value, bool)):
+        return value
+    raise ValueError(f"{path}: expected {getattr(tp, '__name__', tp)}, got {value!r:.60}")
+
+
+_T = TypeVar("_T")
+
+
+def _expect(kind: type[_T], value: Any, path: str) -> _T:
+    if not isinstance(value, kind):
+        raise ValueError(f"{path or 'report'}: expected a JSON {kind.__name__}, got {value!r:.60}")
+    return value
+
+
+# --------------------------------------------------------------------------- masking
+
+_SECRET_NAME = re.compile(
+    r"pass(word|wd)?|secret|token|api[-_]?key|apikey|authorization|cookie|credential|signature",
+    re.IGNORECASE,
+)
+MASK = "***"
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL and the values of secret-looking query parameters.
+
+    ``redis://user:pw@host:6379/0`` → ``redis://user:***@host:6379/0``; a string that is not
+    a URL with a scheme and host is returned unchanged.
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not parts.scheme or not parts.netloc:
+        return url
+    netloc = parts.netloc
+    if password is not None:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{MASK}@{hostport}"
+    query = parts.query
+    if query and any(_SECRET_NAME.search(k) for k, _ in parse_qsl(query, keep_blank_values=True)):
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if _SECRET_NAME.search(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def mask_secrets(value: Any) -> Any:
+    """Copy of a JSON-like config with secrets masked.
+
+    Values under secret-looking keys (password, token, authorization, cookie, api key ...)
+    become ``***``; every string holding a URL goes through ``mask_url``.
+    """
+    if isinstance(value, Mapping):
+        return {
+            k: MASK
+            if _SECRET_NAME.search(str(k)) and value[k] not in (None, "")
+            else mask_secrets(value[k])
+            for k in value
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value)
+    return value
+
+
+# --------------------------------------------------------------------------- downsampling
+
+_P = TypeVar("_P", bound=Sequence[Any])
+
+
+def downsample(
+    points: Sequence[_P],
+    max_points: int = MAX_SERIES_POINTS,
+    *,
+    x: Callable[[_P], float] | int = 0,
+    y: Callable[[_P], float | None] | int = -1,
+) -> list[_P]:
+    """At most ``max_points`` of ``points`` (sorted by x) that keep the shape of the series.
+
+    Largest-Triangle-Three-Buckets: the first and last points are kept; the rest fall into
+    ``max_points - 2`` buckets of equal count and each bucket keeps the point that makes the
+    largest triangle with the point kept before and the mean of the next bucket, so peaks
+    and knees survive where plain striding would skip them. ``x`` and ``y`` select the
+    coordinates (an index into the point or a function); a ``None`` y counts as 0.
+    Returns the original points (no copies), in order.
+    """
+    if max_points < 3:
+        raise ValueError("downsample needs max_points >= 3")
+    n = len(points)
+    if n <= max_points:
+        return list(points)
+    xs, ys = _coordinates(points, x, y)
+    return [points[i] for i in _lttb_indices(xs, ys, max_points)]
+
+
+def _coordinates(points: Sequence[Any], x: Any, y: Any) -> tuple[Any, Any]:
+    import numpy as np
+
+    def column(sel: Any) -> Any:
+        get = (lambda p: p[sel]) if isinstance(sel, int) else sel
+        return np.fromiter(
+            (v if v is not None else 0.0 for v in map(get, points)), dtype=float, count=len(points)
+        )
+
+    return column(x), column(y)
+
+
+def _lttb_indices(xs: Any, ys: Any, max_points: int) -> list[int]:
+    import numpy as np
+
+    n = len(xs)
+    edges = np.linspace(1, n - 1, max_points - 1).astype(int)  # bucket bounds over inner points
+    chosen = [0]
+    for b in range(max_points - 2):
+        lo, hi = edges[b], max(edges[b + 1], edges[b] + 1)
+        nlo, nhi = hi, (edges[b + 2] if b + 2 < len(edges) else n)
+        cx, cy = (xs[nlo:nhi].mean(), ys[nlo:nhi].mean()) if nhi > nlo else (xs[-1], ys[-1])
+        ax, ay = xs[chosen[-1]], ys[chosen[-1]]
+        area = np.abs((ax - cx) * (ys[lo:hi] - ay) - (ax - xs[lo:hi]) * (cy - ay))
+        chosen.append(int(lo + int(np.argmax(area))))
+    chosen.append(n - 1)
+    return chosen
