@@ -1,0 +1,142 @@
+"""Tests for one-line diagnoses of failing checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from warmer.gate.checks import parse_check
+from warmer.gate.diagnose import Evidence, diagnose
+from warmer.gate.evaluate import evaluate
+
+TIERS = ("l0", "l1", "l2")
+
+
+@pytest.mark.parametrize(
+    ("check", "metrics", "extra", "expected"),
+    [
+        (
+            "hit_rate.l0 >= 0.85",
+            {"hit_rate.l0": 0.6, "l0.evictions": 12400, "ceiling.hit_rate": 0.95},
+            {},
+            "L0 evicted 12,400 keys during verify: capacity",
+        ),
+        (
+            "hit_rate.l0 >= 0.85",
+            {"hit_rate.l0": 0.6, "ceiling.hit_rate": 0.71, "l0.evictions": 5},
+            {},
+            "ceiling 0.71 < 0.85: unreachable with this sample",
+        ),
+        (
+            "hit_rate.l1 >= 0.85",
+            {"hit_rate.l1": 0.6, "ceiling.hit_rate": 0.71},
+            {},
+            "no capacity, TTL or ceiling evidence: the caches were not warm yet; warm longer",
+        ),
+        (
+            "hit_rate.effective >= 0.9",
+            {"hit_rate.effective": 0.5, "l1.expirations": 300, "l2.evictions": 20},
+            {},
+            "L1 expired 300 keys during verify: TTL",
+        ),
+        (
+            "warm.hit_rate.l1 >= 0.9",
+            {"warm.hit_rate.l1": 0.5, "warm.l1.evictions": 7, "l1.evictions": 99},
+            {},
+            "L1 evicted 7 keys during warm: capacity",
+        ),
+        (
+            "backend.offload >= 0.9",
+            {"backend.offload": 0.5},
+            {"backend_gap": 0.3},
+            "backend counter and tier counts disagree by 30%: "
+            "the backend serves other traffic or a tier is not observed",
+        ),
+        (
+            "backend.offload >= 0.9",
+            {"backend.offload": 0.5},
+            {"backend_gap": 0.01},
+            "no capacity, TTL or ceiling evidence: the caches were not warm yet; warm longer",
+        ),
+        (
+            "backend.rps_peak < 100",
+            {"backend.rps_peak": 500, "errors.rate": 0.05},
+            {"error_kinds": {"timeout": 3, "refused": 9}},
+            "5.0% of requests failed (mostly refused): errors",
+        ),
+        (
+            "errors.rate < 0.01",
+            {"errors.rate": 0.02},
+            {"error_kinds": {"5xx": 4}},
+            "2.0% of requests failed (mostly 5xx): errors",
+        ),
+        (
+            "latency.p99_ms < 10",
+            {"latency.p99_ms": 50, "backend.offload": 0.4},
+            {},
+            "the backend still served 60% of requests: caches not warm",
+        ),
+        (
+            "latency.p99_ms < 10",
+            {"latency.p99_ms": 50, "backend.offload": 0.99},
+            {},
+            "slow with warm caches: the candidate itself is slow",
+        ),
+        (
+            "l0.evictions == 0",
+            {"l0.evictions": 3},
+            {},
+            "L0 is too small for this traffic: capacity",
+        ),
+        (
+            "warm.requests_to_target < 100",
+            {"warm.requests_to_target": 400, "warm.l0.evictions": 40},
+            {},
+            "warmed too slowly: L0 evicted 40 keys during warm: capacity",
+        ),
+        (
+            "hit_rate.l2 >= 0.5",
+            {},
+            {"missing": {"l2": "cannot reach Redis at redis://127.0.0.1:1 (tiers.l2.url)"}},
+            "no data: cannot reach Redis at redis://127.0.0.1:1 (tiers.l2.url)",
+        ),
+        (
+            "hit_rate.effective >= 0.5",
+            {},
+            {"missing": {"l2": "unreachable"}},
+            "no data: tier observers missing: L2 (unreachable)",
+        ),
+        (
+            "backend.requests < 5",
+            {},
+            {},
+            "no data: no [backend] source is configured or it reported nothing",
+        ),
+        (
+            "warm.seconds_to_target < 5",
+            {},
+            {},
+            "no data: the rolling hit rate never reached its threshold during warm",
+        ),
+        ("l1.keys > 5", {}, {}, "no data: the L1 observer reported no l1.keys"),
+    ],
+)
+def test_diagnosis(
+    check: str, metrics: dict[str, float], extra: dict[str, object], expected: str
+) -> None:
+    outcomes = evaluate([parse_check(check, TIERS)], metrics)
+    [outcome] = diagnose(outcomes, Evidence(metrics=metrics, tiers=TIERS, **extra))  # type: ignore[arg-type]
+    assert not outcome.passed
+    assert outcome.diagnosis == expected
+
+
+def test_passing_checks_get_no_diagnosis() -> None:
+    metrics = {"hit_rate.l0": 0.99, "l0.evictions": 5.0}
+    outcomes = diagnose(evaluate([parse_check("hit_rate.l0 > 0.5")], metrics), Evidence(metrics))
+    assert outcomes[0].diagnosis is None
+
+
+def test_no_data_that_passes_still_says_why() -> None:
+    outcomes = evaluate([parse_check("hit_rate.l0 > 0.5 on no_data pass")], {})
+    [outcome] = diagnose(outcomes, Evidence({}, missing={"l0": "no Cache-Status entry"}))
+    assert outcome.passed
+    assert outcome.diagnosis == "no data: no Cache-Status entry"

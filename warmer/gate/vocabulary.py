@@ -1,0 +1,178 @@
+"""The one table of metrics a check may name: pattern, unit, meaning and where it comes from.
+
+Names are dotted. ``<tier>`` stands for a tier configured under ``[tiers.NAME]`` (``l0``,
+``l1`` ...). Every metric is measured on the verify phase unless prefixed with ``warm.``,
+which reads the same metric over the warm phase (``warm.hit_rate.l0``).
+
+=============================  =======  =====================================================
+metric                         unit     meaning (source)
+=============================  =======  =====================================================
+hit_rate.<tier>                ratio    hits / lookups that reached the tier (tier observer)
+hit_rate.effective             ratio    share of requests answered by any tier (observers)
+backend.requests               count    requests that reached the backend (backend observer)
+backend.rps_mean               rps      mean backend requests per second (backend timeline)
+backend.rps_peak               rps      highest per-interval backend rate (backend timeline)
+backend.offload                ratio    1 - backend requests / requests sent (backend, results)
+latency.p50_ms                 ms       median response latency (results)
+latency.p95_ms                 ms       95th percentile latency (results)
+latency.p99_ms                 ms       99th percentile latency (results)
+latency.max_ms                 ms       slowest response (results)
+errors.rate                    ratio    transport errors and 5xx / requests sent (results)
+<tier>.evictions               count    keys evicted during the phase (tier observer)
+<tier>.expirations             count    keys expired during the phase (tier observer)
+<tier>.keys                    count    keys held at the end of the phase (tier observer)
+<tier>.memory_bytes            bytes    memory used at the end of the phase (tier observer)
+warm.requests_to_target        count    warm requests until every rolling tier hit rate
+                                        first reached its check's threshold (results)
+warm.requests_to_target.<tier> count    the same for one tier (results)
+warm.seconds_to_target         s        as warm.requests_to_target, in seconds (results)
+warm.seconds_to_target.<tier>  s        the same for one tier (results)
+ceiling.hit_rate               ratio    warmable ceiling of the verify part: share of its
+                                        requests whose key was seen before (sample)
+=============================  =======  =====================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from warmer.errors import ConfigError
+
+Unit = Literal["ratio", "ms", "s", "count", "rps", "bytes"]
+
+WARM_PREFIX = "warm."
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One row of the vocabulary table."""
+
+    pattern: str
+    """Name with ``<tier>`` placeholders, e.g. ``hit_rate.<tier>``."""
+    unit: Unit
+    description: str
+    source: str
+    """The evidence it is computed from: ``results``, ``tier``, ``backend`` or ``sample``."""
+    phased: bool = True
+    """False for metrics that already name their phase (``warm.*_to_target``, ceilings)."""
+
+
+VOCABULARY: tuple[MetricSpec, ...] = (
+    MetricSpec("hit_rate.effective", "ratio", "share of requests answered by any tier", "tier"),
+    MetricSpec("hit_rate.<tier>", "ratio", "hits / lookups that reached the tier", "tier"),
+    MetricSpec("backend.requests", "count", "requests that reached the backend", "backend"),
+    MetricSpec("backend.rps_mean", "rps", "mean backend requests per second", "backend"),
+    MetricSpec("backend.rps_peak", "rps", "highest per-interval backend rate", "backend"),
+    MetricSpec("backend.offload", "ratio", "1 - backend requests / requests sent", "backend"),
+    MetricSpec("latency.p50_ms", "ms", "median response latency", "results"),
+    MetricSpec("latency.p95_ms", "ms", "95th percentile latency", "results"),
+    MetricSpec("latency.p99_ms", "ms", "99th percentile latency", "results"),
+    MetricSpec("latency.max_ms", "ms", "slowest response", "results"),
+    MetricSpec("errors.rate", "ratio", "transport errors and 5xx / requests sent", "results"),
+    MetricSpec("<tier>.evictions", "count", "keys evicted during the phase", "tier"),
+    MetricSpec("<tier>.expirations", "count", "keys expired during the phase", "tier"),
+    MetricSpec("<tier>.keys", "count", "keys held at the end of the phase", "tier"),
+    MetricSpec("<tier>.memory_bytes", "bytes", "memory used at the end of the phase", "tier"),
+    MetricSpec(
+        "warm.requests_to_target",
+        "count",
+        "warm requests until every checked rolling tier hit rate reached its threshold",
+        "results",
+        phased=False,
+    ),
+    MetricSpec(
+        "warm.requests_to_target.<tier>",
+        "count",
+        "warm requests until the tier's rolling hit rate reached its threshold",
+        "results",
+        phased=False,
+    ),
+    MetricSpec(
+        "warm.seconds_to_target",
+        "s",
+        "warm seconds until every checked rolling tier hit rate reached its threshold",
+        "results",
+        phased=False,
+    ),
+    MetricSpec(
+        "warm.seconds_to_target.<tier>",
+        "s",
+        "warm seconds until the tier's rolling hit rate reached its threshold",
+        "results",
+        phased=False,
+    ),
+    MetricSpec(
+        "ceiling.hit_rate",
+        "ratio",
+        "warmable ceiling of the verify part (keys seen before)",
+        "sample",
+        phased=False,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ResolvedMetric:
+    """A concrete metric name matched against the vocabulary."""
+
+    name: str
+    spec: MetricSpec
+    phase: Literal["warm", "verify"]
+    tier: str | None = None
+
+
+def _regex(pattern: str) -> re.Pattern[str]:
+    escaped = re.escape(pattern).replace(re.escape("<tier>"), r"(?P<tier>[A-Za-z0-9_-]+)")
+    return re.compile(escaped + r"\Z")
+
+
+_COMPILED = tuple((spec, _regex(spec.pattern)) for spec in VOCABULARY)
+
+
+def resolve(name: str, tiers: Iterable[str] | None = None) -> ResolvedMetric:
+    """Match ``name`` against the table; ``tiers`` (when given) are the only valid tier names.
+
+    Raises :class:`ConfigError` for an unknown metric or an unconfigured tier.
+    """
+    for candidate, phase in _readings(name):
+        for spec, regex in _COMPILED:
+            if phase == "warm" and not spec.phased:
+                continue
+            match = regex.match(candidate)
+            if match is None:
+                continue
+            tier = match.groupdict().get("tier")
+            _check_tier(name, tier, tiers)
+            return ResolvedMetric(name, spec, "warm" if not spec.phased else phase, tier)
+    raise ConfigError(
+        f"unknown metric {name!r}",
+        hint="`warmer gate --list-metrics` lists them "
+        "(hit_rate.<tier>, backend.offload, latency.p99_ms, errors.rate ...)",
+    )
+
+
+def _readings(name: str) -> list[tuple[str, Literal["warm", "verify"]]]:
+    readings: list[tuple[str, Literal["warm", "verify"]]] = [(name, "verify")]
+    if name.startswith(WARM_PREFIX):
+        readings.append((name[len(WARM_PREFIX) :], "warm"))
+    return readings
+
+
+def _check_tier(name: str, tier: str | None, tiers: Iterable[str] | None) -> None:
+    if tier is None or tiers is None:
+        return
+    known = sorted(tiers)
+    if tier not in known:
+        listed = ", ".join(known) if known else "none"
+        raise ConfigError(
+            f"metric {name!r} names tier {tier!r}, which is not configured (tiers: {listed})",
+            hint=f"add [tiers.{tier}] to warmer.toml or fix the check",
+        )
+
+
+def table_rows() -> list[tuple[str, str, str, str]]:
+    """The vocabulary as (pattern, unit, source, description) rows, for help and docs."""
+    return [(s.pattern, s.unit, s.source, s.description) for s in VOCABULARY]
