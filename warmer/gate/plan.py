@@ -77,7 +77,7 @@ def expected_duration(part: pa.Table, replay: ReplayConfig) -> float | None:
     ``max_gap_s``; or ``requests / rate``.
     """
     if replay.pacing == "rate" and replay.rate:
-        return max(part.num_rows - 1, 0) / replay.rate
+        return float(max(part.num_rows - 1, 0) / replay.rate)
     if replay.pacing != "recorded" or part.num_rows < 2:
         return 0.0 if replay.pacing == "recorded" else None
     import numpy as np
