@@ -1,0 +1,135 @@
+"""The charts of the HTML report, built from a ``RunReport``'s timelines and histograms."""
+
+from __future__ import annotations
+
+from warmer.model.run import LatencyHistogram, PhaseReport, RunReport, TierCurve
+from warmer.report._format import fmt_num
+from warmer.report._svg import PALETTE, Axis, Mark, Series, bar_chart, empty_chart, line_chart
+
+_EFFECTIVE_COLOR = "#1f2328"
+
+
+def all_charts(run: RunReport) -> list[tuple[str, str]]:
+    """(caption, svg) for every chart the report shows; the miss-ratio curve only with data."""
+    charts = [
+        ("Warmup curve by requests sent", _warmup(run, by_time=False)),
+        ("Warmup curve over time", _warmup(run, by_time=True)),
+        ("Backend load over time", _backend(run)),
+        ("Latency distribution", _latency(run)),
+    ]
+    if run.ceilings.miss_ratio_curve:
+        charts.append(("Miss-ratio curve (LRU, from the sample)", _mrc(run)))
+    return charts
+
+
+def _pct(value: float) -> str:
+    return f"{value:g} %"
+
+
+def _color(index: int, curve: TierCurve) -> str:
+    return _EFFECTIVE_COLOR if curve.tier == "effective" else PALETTE[index % len(PALETTE)]
+
+
+def _warmup(run: RunReport, *, by_time: bool) -> str:
+    title = "Rolling hit rate per tier " + ("over time" if by_time else "by requests sent")
+    curves = run.timelines.warmup
+    if not any(c.points for c in curves):
+        return empty_chart(title, "no warmup timeline in this run")
+    series = [
+        Series(
+            c.tier,
+            [
+                (
+                    p.seconds if by_time else p.requests,
+                    None if p.hit_rate is None else p.hit_rate * 100,
+                )
+                for p in c.points
+            ],
+            _color(i, c),
+        )
+        for i, c in enumerate(curves)
+    ]
+    x_marks = [
+        Mark(m.seconds if by_time else m.requests, f"{m.phase} \u2192")
+        for m in run.timelines.phase_marks
+        if m.requests > 0
+    ]
+    y_marks = []
+    if run.ceilings.warmable is not None:
+        y_marks.append(Mark(run.ceilings.warmable * 100, "warmable ceiling", "#8250df"))
+    window = run.timelines.window_requests
+    y_label = "hit rate" + (f" (last {fmt_num(window)} requests)" if window else "")
+    x = (
+        Axis("seconds since start", lambda v: f"{v:g}")
+        if by_time
+        else Axis("requests sent", fmt_num, lo=0)
+    )
+    return line_chart(title, series, x, Axis(y_label, _pct, 0, 100), x_marks, y_marks)
+
+
+def _backend(run: RunReport) -> str:
+    title = "Backend requests per second"
+    points = run.timelines.backend_load
+    if not points:
+        return empty_chart(title, "no backend timeline in this run")
+    series = [Series("backend req/s", [(p.seconds, p.rps) for p in points], PALETTE[5], fill=True)]
+    marks = [Mark(m.seconds, f"{m.phase} \u2192") for m in run.timelines.phase_marks if m.seconds]
+    x = Axis("seconds since start", lambda v: f"{v:g}")
+    return line_chart(title, series, x, Axis("requests / s", fmt_num, lo=0), marks)
+
+
+def _latency(run: RunReport) -> str:
+    title = "Latency distribution (share of responses per bucket)"
+    phases = [p for p in run.phases if p.latency.histogram.counts]
+    if not phases:
+        return empty_chart(title, "no latency histogram in this run")
+    edges = phases[-1].latency.histogram.edges_ms
+    phases = [p for p in phases if p.latency.histogram.edges_ms == edges]
+    groups = [
+        (p.name, _shares(p.latency.histogram), PALETTE[i % len(PALETTE)])
+        for i, p in enumerate(phases)
+    ]
+    categories = [fmt_num(e) for e in edges[:-1]]
+    marks = _percentile_marks(phases[-1], edges)
+    y = Axis("share of responses", _pct)
+    return bar_chart(title, categories, groups, y, "latency (ms), bucket lower bound", marks)
+
+
+def _shares(histogram: LatencyHistogram) -> list[float]:
+    total = sum(histogram.counts) or 1
+    return [c / total * 100 for c in histogram.counts]
+
+
+def _percentile_marks(phase: PhaseReport, edges: tuple[float, ...]) -> list[Mark]:
+    lat = phase.latency
+    wanted = (("p50", lat.p50_ms), ("p95", lat.p95_ms), ("p99", lat.p99_ms))
+    return [
+        Mark(_bucket_position(v, edges), f"{phase.name} {name} {fmt_num(v)} ms")
+        for name, v in wanted
+        if v is not None
+    ]
+
+
+def _bucket_position(value: float, edges: tuple[float, ...]) -> float:
+    """Fractional bucket index of ``value`` (linear inside its bucket), clamped to the axis."""
+    for i in range(len(edges) - 1):
+        lo, hi = edges[i], edges[i + 1]
+        if value < hi:
+            return i + max(0.0, (value - lo) / (hi - lo or 1))
+    return float(len(edges) - 1)
+
+
+def _mrc(run: RunReport) -> str:
+    title = "Miss ratio by cache size"
+    points = run.ceilings.miss_ratio_curve
+    series = [
+        Series("LRU miss ratio", [(p.cache_keys, p.miss_ratio * 100) for p in points], PALETTE[0])
+    ]
+    verify = run.verify
+    marks = [
+        Mark(t.keys, f"{t.name}: {fmt_num(t.keys)} keys")
+        for t in (verify.tiers if verify else ())
+        if t.keys and t.keys <= points[-1].cache_keys
+    ]
+    x = Axis("cache size (keys)", fmt_num, lo=0)
+    return line_chart(title, series, x, Axis("miss ratio", _pct, 0, 100), marks)

@@ -1,0 +1,123 @@
+"""Human formatting of metric values shared by the text reports (no escaping here)."""
+
+from __future__ import annotations
+
+from warmer.model.run import CheckResult, RunReport
+
+_RATIO_SUFFIXES = ("hit_rate", "offload", "errors.rate")
+
+OUTCOME_LABEL = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "error": "ERROR"}
+VERDICT_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "interrupted": "INTERRUPTED"}
+
+
+def metric_kind(metric: str) -> str:
+    """How a metric's values read: ``ratio``, ``ms``, ``s``, ``bytes``, ``rps`` or ``count``."""
+    base = metric.removeprefix("warm.")
+    if base.startswith("hit_rate.") or base.endswith(_RATIO_SUFFIXES):
+        return "ratio"
+    if base.endswith("_ms"):
+        return "ms"
+    if base.endswith("seconds_to_target"):
+        return "s"
+    if base.endswith("memory_bytes"):
+        return "bytes"
+    if base.startswith("backend.rps"):
+        return "rps"
+    return "count"
+
+
+def fmt_value(metric: str, value: float | None) -> str:
+    """``value`` of ``metric`` for people: ``87.3 %``, ``12.4 ms``, ``1.2 MB``, ``12,400``."""
+    if value is None:
+        return "no data"
+    kind = metric_kind(metric)
+    if kind == "ratio":
+        return fmt_pct(value)
+    if kind == "ms":
+        return f"{fmt_num(value)} ms"
+    if kind == "s":
+        return f"{fmt_num(value)} s"
+    if kind == "bytes":
+        return fmt_bytes(value)
+    if kind == "rps":
+        return f"{fmt_num(value)} req/s"
+    return fmt_num(value)
+
+
+def fmt_threshold(check: CheckResult) -> str:
+    """The comparison a check makes, e.g. ``>= 85.0 %``."""
+    return f"{check.operator} {fmt_value(check.metric, check.threshold)}"
+
+
+OPERATORS = frozenset(("<", "<=", ">", ">=", "==", "!="))
+"""Operators of the check language; any other value in a report is treated as untrusted."""
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    """A fraction as a percentage, ``0.873`` → ``87.3 %``."""
+    return "no data" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def fmt_num(value: float | None) -> str:
+    """Integers with thousands separators, other numbers with up to 3 significant decimals."""
+    if value is None:
+        return "–"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def fmt_bytes(value: float | None) -> str:
+    """Bytes in B, kB, MB or GB (decimal units, as the check language's ``MB``)."""
+    if value is None:
+        return "–"
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{int(value)} B"
+
+
+def fmt_seconds(value: float | None) -> str:
+    """A duration: ``850 ms``, ``12.3 s``, ``4 min 05 s``."""
+    if value is None:
+        return "–"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 120:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def summary_line(run: RunReport) -> str:
+    """One sentence after the verdict: how many checks passed, or what stopped the run."""
+    total = len(run.checks)
+    passed = sum(1 for c in run.checks if passes(c))
+    if run.verdict in ("error", "interrupted") and run.error:
+        return run.error
+    if total == 0:
+        return "no checks were configured"
+    if passed == total:
+        return f"all {total} checks passed"
+    return f"{total - passed} of {total} checks did not pass"
+
+
+def passes(check: CheckResult) -> bool:
+    """Whether the check counts as passed (``no_data`` passes only when the check allows it)."""
+    return check.outcome == "pass" or (check.outcome == "no_data" and check.allow_no_data)
+
+
+def status_summary(classes: dict[str, int]) -> str:
+    """``2xx 9,800 · 4xx 12`` (classes with zero responses left out)."""
+    parts = [f"{k} {v:,}" for k, v in sorted(classes.items()) if v]
+    return " · ".join(parts) or "–"
+
+
+def errors_summary(errors: dict[str, int]) -> str:
+    """``timeout 3 · refused 1`` or ``none``."""
+    parts = [f"{k} {v:,}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]) if v]
+    return " · ".join(parts) or "none"

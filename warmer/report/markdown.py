@@ -1,0 +1,180 @@
+"""The Markdown report: a pull-request comment or CI job summary, verdict first.
+
+Every string that came from traffic or configuration goes through ``md_text`` (plain text)
+or ``md_code`` (a code span); both are safe inside a GitHub-flavoured table cell.
+"""
+
+from __future__ import annotations
+
+import re
+
+from warmer.model.run import CheckResult, PhaseReport, RunReport, TierMetrics
+from warmer.report._format import (
+    OPERATORS,
+    OUTCOME_LABEL,
+    VERDICT_LABEL,
+    errors_summary,
+    fmt_num,
+    fmt_pct,
+    fmt_seconds,
+    fmt_threshold,
+    fmt_value,
+    status_summary,
+    summary_line,
+)
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def md_text(value: object) -> str:
+    """``value`` as inert Markdown text: HTML neutralised, emphasis/links/pipes escaped."""
+    text = _WHITESPACE.sub(" ", str(value)).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;")  # no tag can open without "<"
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: object) -> str:
+    """``value`` as a code span (pipes escaped for tables); plain text if it holds a backtick."""
+    text = _WHITESPACE.sub(" ", str(value)).strip()
+    if "`" in text or not text:
+        return md_text(text)
+    return "`" + text.replace("|", "\\|") + "`"
+
+
+def render_markdown(run: RunReport) -> str:
+    """``report.md``: verdict line, checks, tiers, backend, phases, warnings."""
+    sections = [
+        _verdict(run),
+        _checks(run),
+        _tiers(run),
+        _phases(run),
+        _warnings(run),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _verdict(run: RunReport) -> str:
+    label = VERDICT_LABEL.get(run.verdict, run.verdict.upper())
+    head = f"## warmer gate: **{label}** ({md_text(summary_line(run))})"
+    facts = [f"run {md_code(run.run_id)}", f"exit code {run.exit_code}"]
+    if run.target:
+        facts.append(f"target {md_code(run.target)}")
+    if run.sample:
+        facts.append(f"sample {md_code(run.sample.path)}")
+    if run.started_at:
+        facts.append(f"started {md_text(run.started_at)}")
+    if run.warmer_version:
+        facts.append(f"warmer {md_text(run.warmer_version)}")
+    lines = [head, "", " · ".join(facts)]
+    if run.partial:
+        lines += ["", "**Partial report:** the run stopped early; numbers cover what was sent."]
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _checks(run: RunReport) -> str:
+    if not run.checks:
+        return "### Checks\n\nNo checks were configured."
+    rows = [_check_row(c) for c in run.checks]
+    header = ["Check", "Observed", "Threshold", "Outcome", "Diagnosis"]
+    return "### Checks\n\n" + _table(header, rows)
+
+
+def _check_row(check: CheckResult) -> list[str]:
+    outcome = OUTCOME_LABEL.get(check.outcome, check.outcome)
+    if check.outcome == "no_data" and check.allow_no_data:
+        outcome += " (allowed)"
+    elif check.outcome != "pass":
+        outcome = f"**{outcome}**"
+    return [
+        md_code(check.expression),
+        md_text(fmt_value(check.metric, check.observed)),
+        fmt_threshold(check) if check.operator in OPERATORS else md_text(fmt_threshold(check)),
+        outcome,
+        md_text(check.diagnosis or ""),
+    ]
+
+
+def _tiers(run: RunReport) -> str:
+    phase = run.verify or (run.phases[-1] if run.phases else None)
+    if phase is None:
+        return ""
+    parts = [f"### Tiers ({md_text(phase.name)} phase)"]
+    if phase.tiers:
+        header = ["Tier", "Source", "Hit rate", "Lookups", "Evictions", "Keys"]
+        parts.append(_table(header, [_tier_row(t) for t in phase.tiers]))
+    parts.append(_effective_line(run, phase))
+    parts.append(_backend_line(phase))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _tier_row(tier: TierMetrics) -> list[str]:
+    name = md_text(tier.name) + (" (shared)" if tier.shared else "")
+    rate = "no data" if tier.missing_data else fmt_pct(tier.hit_rate)
+    return [
+        name,
+        md_text(tier.source),
+        rate,
+        fmt_num(tier.lookups),
+        fmt_num(tier.evictions),
+        fmt_num(tier.keys),
+    ]
+
+
+def _effective_line(run: RunReport, phase: PhaseReport) -> str:
+    parts = [f"**Effective hit rate:** {fmt_pct(phase.effective_hit_rate)}"]
+    if run.ceilings.warmable is not None:
+        parts.append(f"warmable ceiling {fmt_pct(run.ceilings.warmable)}")
+    if run.ceilings.infinite_cache is not None:
+        parts.append(f"infinite-cache ceiling {fmt_pct(run.ceilings.infinite_cache)}")
+    return " · ".join(parts)
+
+
+def _backend_line(phase: PhaseReport) -> str:
+    b = phase.backend
+    if b.missing_data or (b.requests is None and b.offload is None):
+        return "**Backend:** no data" + (f" ({md_text(b.source)})" if b.source else "")
+    line = (
+        f"**Backend:** {fmt_num(b.requests)} requests · "
+        f"{md_text(fmt_value('backend.rps_mean', b.rps_mean))} mean · "
+        f"{md_text(fmt_value('backend.rps_peak', b.rps_peak))} peak · "
+        f"offload {fmt_pct(b.offload)}"
+    )
+    if b.consistent is False:
+        line += f" · **inconsistent:** {md_text(b.consistency_message or 'counts disagree')}"
+    return line
+
+
+def _phases(run: RunReport) -> str:
+    if not run.phases:
+        return ""
+    header = ["Phase", "Requests", "Duration", "Rate", "Statuses", "Errors", "p50", "p95", "p99"]
+    rows = [_phase_row(p) for p in run.phases]
+    return "### Phases\n\n" + _table(header, rows)
+
+
+def _phase_row(p: PhaseReport) -> list[str]:
+    lat = p.latency
+    return [
+        md_text(p.name),
+        fmt_num(p.requests),
+        fmt_seconds(p.duration_s),
+        md_text(fmt_value("backend.rps", p.achieved_rps)),
+        md_text(status_summary(p.status_classes)),
+        md_text(errors_summary(p.errors)),
+        md_text(fmt_value("p50_ms", lat.p50_ms)),
+        md_text(fmt_value("p95_ms", lat.p95_ms)),
+        md_text(fmt_value("p99_ms", lat.p99_ms)),
+    ]
+
+
+def _warnings(run: RunReport) -> str:
+    if not run.warnings:
+        return ""
+    return "### Warnings\n\n" + "\n".join(f"- {md_text(w)}" for w in run.warnings)
