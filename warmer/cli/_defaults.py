@@ -14,6 +14,7 @@ def default_map(config: Config) -> dict[str, Any]:
     """Per-command option defaults taken from the config file."""
     return {
         "sample": _sample_defaults(config),
+        "report": {"formats": config.gate.reports},
     }
 
 
