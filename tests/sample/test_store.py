@@ -270,3 +270,23 @@ def test_parquet_without_sample_columns(tmp_path: Path) -> None:
     pq.write_table(pa.table({"x": [1]}), path)
     with pytest.raises(InputError, match="lacks sample column"):
         open_sample(path)
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_empty_sample(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / f"empty.{encoding}"
+    with SampleWriter(path) as writer:
+        writer.close(SampleMeta())
+    reader = open_sample(path)
+    assert reader.num_requests == 0
+    assert reader.to_table().num_rows == 0
+    assert list(reader.iter_records()) == []
+
+
+def test_unknown_record_fields_are_ignored(tmp_path: Path) -> None:
+    # Additive fields of a newer minor revision must not break an older reader.
+    path = tmp_path / "later.jsonl"
+    path.write_text('{"ts": 1, "method": "GET", "target": "/", "priority": "high"}\n')
+    reader = open_sample(path)
+    assert reader.to_table().column_names == SAMPLE_ARROW_SCHEMA.names
+    assert [r.target for r in reader.iter_records()] == ["/"]

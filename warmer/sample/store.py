@@ -390,11 +390,12 @@ class _JsonlReader(SampleReader):
             self._count = self.meta.requests
 
     def _first_line(self) -> dict[str, Any] | None:
-        for _lineno, obj in self._objects(skip_header=False):
-            if isinstance(obj, dict) and set(obj) == {HEADER_KEY}:
-                header: dict[str, Any] = obj[HEADER_KEY]
-                return header
-            return None
+        with contextlib.closing(self._objects(skip_header=False)) as objects:
+            for _lineno, obj in objects:
+                if isinstance(obj, dict) and set(obj) == {HEADER_KEY}:
+                    header: dict[str, Any] = obj[HEADER_KEY]
+                    return header
+                return None
         return None
 
     @property
