@@ -1,0 +1,182 @@
+"""The candidate's request path: cacheability, cache keys, read-through and ``Cache-Status``.
+
+Read-through order is L0 → L1 → L2 → backend; on the way back each tier above the one
+that answered is filled (its own TTL, capped by the freshness the answer had left).
+``Cache-Status`` (RFC 9211 §2) lists one member per tier the request traversed, **the
+cache nearest the origin first**, so a full miss with every tier present reads::
+
+    l2; fwd=uri-miss; stored, l1; fwd=uri-miss; stored, l0; fwd=uri-miss; stored
+
+an L1 hit reads ``l1; hit; ttl=3542, l0; fwd=uri-miss; stored`` and an L0 hit
+``l0; hit; ttl=3599``. Absent tiers are not listed. Uncacheable requests read
+``l0; fwd=bypass`` (``/api/*``, ``/account/*``, unknown paths) or ``l0; fwd=method``
+(anything but GET and HEAD). An L0 entry found past its TTL reads ``l0; fwd=stale``; a
+Redis tier that failed reads ``l1; fwd=miss; detail=error``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from warmer.demo.candidate.backend import Backend, content_type_of
+from warmer.demo.candidate.l0 import LRUCache
+from warmer.demo.candidate.settings import CandidateSettings
+from warmer.demo.candidate.tiers import RedisTier
+
+CACHEABLE_PREFIXES = ("/product/", "/search/", "/static/")
+"""Paths whose GET/HEAD responses are cached, with ``/search`` itself."""
+CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
+IGNORED_PREFIXES = ("utm_",)
+IGNORED_NAMES = frozenset({"gclid", "fbclid", "msclkid", "_"})
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A finished response: who served it (``l0``/``l1``/``l2``/``backend``) and its headers."""
+
+    status: int
+    content_type: str
+    body: bytes
+    cache_status: str
+    served_by: str
+    age_s: float | None = None
+
+    @property
+    def hit(self) -> bool:
+        """True when a cache tier answered."""
+        return self.served_by != "backend"
+
+
+def cache_key(path: str, query: str) -> str | None:
+    """The cache key of a GET/HEAD to ``path?query``, or None when it is not cacheable.
+
+    ``key = path [ "?" param *( "&" param ) ]``: empty parameters, ``utm_*``, ``gclid``,
+    ``fbclid``, ``msclkid`` and ``_`` dropped, the rest sorted by their full text (the
+    same normalisation as warmer's default ``[sample.key]``, without the method).
+    """
+    if not is_cacheable_path(path):
+        return None
+    params = sorted(p for p in query.split("&") if p and not _ignored(p))
+    return f"{path}?{'&'.join(params)}" if params else path
+
+
+def is_cacheable_path(path: str) -> bool:
+    """True for ``/product/*``, ``/static/*`` and ``/search`` (plus ``/search/*``)."""
+    return path.startswith(CACHEABLE_PREFIXES) or path == "/search"
+
+
+def _ignored(param: str) -> bool:
+    name = param.split("=", 1)[0].lower()
+    return name in IGNORED_NAMES or name.startswith(IGNORED_PREFIXES)
+
+
+class Candidate:
+    """The service's caches and backend, independent of any web framework."""
+
+    def __init__(self, settings: CandidateSettings) -> None:
+        self.settings = settings
+        self.l0 = LRUCache(settings.l0_capacity, settings.l0_ttl_s)
+        self.tiers: list[RedisTier] = []  # nearest the client first: l1, then l2
+        if settings.l1_url:
+            self.tiers.append(
+                RedisTier("l1", settings.l1_url, settings.l1_ttl_s, prefix=settings.key_prefix)
+            )
+        if settings.l2_url:
+            self.tiers.append(
+                RedisTier("l2", settings.l2_url, settings.l2_ttl_s, prefix=settings.key_prefix)
+            )
+        self.backend = Backend(
+            settings.backend_latency_ms,
+            settings.backend_jitter_ms,
+            settings.backend_concurrency,
+            seed=settings.seed,
+        )
+        self.tier_hits = {tier.name: 0 for tier in self.tiers}
+        self.tier_misses = {tier.name: 0 for tier in self.tiers}
+        self.tier_stores = {tier.name: 0 for tier in self.tiers} | {"l0": 0}
+        self.started_at = time.time()
+
+    async def close(self) -> None:
+        """Close the Redis connections."""
+        for tier in self.tiers:
+            await tier.close()
+
+    async def handle(self, method: str, path: str, query: str) -> Served:
+        """Serve one request through the tiers (or around them when it is uncacheable)."""
+        key = cache_key(path, query) if method in CACHEABLE_METHODS else None
+        if key is None:
+            reason = "bypass" if method in CACHEABLE_METHODS else "method"
+            response = await self.backend.fetch(method, path, query)
+            return Served(
+                response.status,
+                response.content_type,
+                response.body,
+                f"l0; fwd={reason}",
+                "backend",
+            )
+        return await self._read_through(method, path, query, key)
+
+    async def _read_through(self, method: str, path: str, query: str, key: str) -> Served:
+        lookup = self.l0.lookup(key)
+        if lookup.entry is not None:
+            now = self.l0.clock()
+            ttl = int(lookup.entry.ttl(now))
+            age = now - lookup.entry.stored_at
+            return Served(
+                200, content_type_of(path), lookup.entry.value, f"l0; hit; ttl={ttl}", "l0", age
+            )
+        l0_member = "l0; fwd=stale" if lookup.expired else "l0; fwd=uri-miss"
+        members: list[str] = []  # nearest the client first; reversed at the end
+        body, served_by, ttl_s, age_s = None, "backend", None, 0.0
+        missed: list[RedisTier] = []
+        for tier in self.tiers:
+            result = await tier.get(key)
+            if result.body is not None:
+                self.tier_hits[tier.name] += 1
+                members.append(f"{tier.name}; hit; ttl={int(result.ttl_s)}")
+                body, served_by, ttl_s, age_s = result.body, tier.name, result.ttl_s, result.age_s
+                break
+            self.tier_misses[tier.name] += 1
+            missed.append(tier)
+            members.append(
+                f"{tier.name}; fwd=miss; detail=error"
+                if result.error
+                else f"{tier.name}; fwd=uri-miss"
+            )
+        status, content_type = 200, content_type_of(path)
+        if body is None:
+            response = await self.backend.fetch(method, path, query)
+            status, content_type, body = response.status, response.content_type, response.body
+        if status == 200:
+            members = await self._fill(missed, members, key, body, ttl_s, age_s)
+            if self.l0.store(key, body, ttl_s, age_s) is not None:
+                self.tier_stores["l0"] += 1
+                l0_member += "; stored"
+        cache_status = ", ".join([*reversed(members), l0_member])
+        return Served(
+            status,
+            content_type,
+            body,
+            cache_status,
+            served_by,
+            age_s if served_by != "backend" else None,
+        )
+
+    async def _fill(
+        self,
+        missed: list[RedisTier],
+        members: list[str],
+        key: str,
+        body: bytes,
+        ttl_s: float | None,
+        age_s: float,
+    ) -> list[str]:
+        """Store ``body`` in the tiers that missed; mark their members ``stored``."""
+        filled = list(members)
+        for index, tier in enumerate(missed):
+            if await tier.put(key, body, ttl_s, age_s):
+                self.tier_stores[tier.name] += 1
+                if "detail=error" not in filled[index]:
+                    filled[index] += "; stored"
+        return filled
