@@ -242,6 +242,8 @@ def _open_compressed_write(
 def conform(batch: pa.RecordBatch | pa.Table) -> pa.Table:
     """Cast ``batch`` to the sample schema, adding missing optional columns as nulls."""
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+    if table.schema.equals(SAMPLE_ARROW_SCHEMA):  # already canonical (e.g. read from Parquet)
+        return table
     columns = []
     for field in SAMPLE_ARROW_SCHEMA:
         if field.name in table.column_names:
