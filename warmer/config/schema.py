@@ -145,6 +145,8 @@ class ObserveConfig:
 class GateConfig:
     """The deploy gate (``[gate]``)."""
 
+    sample: str | None = None
+    """The sample to warm and verify with (``--sample``)."""
     checks: tuple[str, ...] = ()
     warm_fraction: float | None = None
     """Overrides ``sample.warm_fraction`` for the split when set."""
@@ -152,6 +154,15 @@ class GateConfig:
     settle_s: float = 2.0
     run_dir: str = "warmer-runs"
     reports: tuple[str, ...] = ("json", "md", "html", "junit")
+    no_data: Literal["pass", "fail"] = "fail"
+    """What a check whose metric has no data means, unless it says ``on no_data ...``."""
+
+    def __post_init__(self) -> None:
+        # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;
+        # tier names are validated later against [tiers] (see warmer.gate.run.prepare).
+        from warmer.gate.checks import parse_checks
+
+        parse_checks(self.checks)
 
 
 @dataclass(frozen=True)

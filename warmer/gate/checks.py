@@ -86,6 +86,8 @@ class Check:
     """What a missing value means; None defers to the gate's ``--no-data`` policy."""
     tier: str | None = None
     phase: Literal["warm", "verify"] = "verify"
+    written_unit: str | None = None
+    """The unit as the user wrote it (``%``, ``ms``, ``s``, ``MB`` ...), for display."""
 
     def passes(self, value: float) -> bool:
         """Whether an observed ``value`` (in the metric's unit) satisfies the check."""
@@ -171,6 +173,7 @@ class _Parser:
             on_no_data=on_no_data,
             tier=resolved.tier,
             phase=resolved.phase,
+            written_unit=None if unit_token is None else unit_token.text,
         )
 
     def _metric(self, token: Token) -> ResolvedMetric:

@@ -1,0 +1,256 @@
+"""``warmer gate``: warm, verify on held-out traffic, judge the checks, write the run directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from warmer.cli._context import AppContext
+from warmer.cli.main import exit_with
+from warmer.errors import UsageError
+
+if TYPE_CHECKING:
+    from warmer.config.schema import Config
+    from warmer.gate.evaluate import CheckOutcome
+    from warmer.gate.run import GateOptions
+
+_FORMATS = ("json", "md", "html", "junit")
+_OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}
+
+
+@click.command("gate")
+@click.option("--target", metavar="URL", help="Candidate base URL (replay.target).")
+@click.option(
+    "--sample", metavar="SAMPLE", help="Sample file to warm and verify with (gate.sample)."
+)
+@click.option(
+    "--check",
+    "extra_checks",
+    multiple=True,
+    metavar="EXPR",
+    allow_from_autoenv=False,
+    help="A check, e.g. 'hit_rate.l0 >= 85%'; repeatable; adds to gate.checks.",
+)
+@click.option("--warm-fraction", type=float, help="Share of the sample's time span that warms.")
+@click.option(
+    "--warm-duration",
+    type=float,
+    metavar="SECONDS",
+    help="Warm with the first SECONDS of recorded time.",
+)
+@click.option("--settle", type=float, metavar="SECONDS", help="Pause between warm and verify.")
+@click.option("--pacing", type=click.Choice(["recorded", "rate", "max"]), help="How fast to send.")
+@click.option("--rate", type=float, help="Requests per second under --pacing rate.")
+@click.option("--speed", type=float, help="Speed-up of recorded timing under --pacing recorded.")
+@click.option("--concurrency", type=int, help="Connections in flight at most.")
+@click.option(
+    "--order", type=click.Choice(["recorded", "hot-first"]), help="Order of the warm phase."
+)
+@click.option("--engine", help="Replay engine (fast, httpx, locust).")
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path),
+    help="Directory for this run (default: gate.run_dir/<run id>).",
+)
+@click.option(
+    "--report",
+    "formats",
+    multiple=True,
+    type=click.Choice(_FORMATS),
+    help="Report format; repeatable.",
+)
+@click.option(
+    "--no-data",
+    type=click.Choice(["pass", "fail"]),
+    help="What a check without data means (default fail).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and ceilings; send nothing.")
+@click.option(
+    "--rejudge",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="RUN_DIR",
+    help="Judge a finished run again (with --check ones) without replaying.",
+)
+@click.option("--list-metrics", is_flag=True, help="Print the metric vocabulary and exit.")
+@click.pass_context
+def gate(ctx: click.Context, /, **options: Any) -> None:
+    """Warm the candidate, verify on held-out traffic, judge the checks, write reports.
+
+    \b
+    Exit codes: 0 pass, 1 a check failed or had no data, 2 usage/config error,
+                3 target or observer unreachable, 130 interrupted.
+    \b
+    Examples:
+      warmer gate --target http://127.0.0.1:8080 --sample traffic.jsonl.gz \\
+                  --check 'hit_rate.l0 >= 85%' --check 'latency.p99_ms <= 40'
+      warmer gate --dry-run
+      warmer gate --rejudge warmer-runs/20261130-184501-3f9a --check 'hit_rate.l1 >= 0.9'
+    """
+    app: AppContext = ctx.obj
+    if options["list_metrics"]:
+        _list_metrics()
+        return
+    config = effective_config(app.config, options)
+    if options["rejudge"] is not None:
+        exit_with(_rejudge(config, options))
+    gate_options = _gate_options(config, options)
+    from warmer.gate.run import prepare
+
+    prepared = prepare(gate_options)
+    if options["dry_run"]:
+        _print_plan(prepared)
+        return
+    exit_with(_run(prepared, config))
+
+
+def effective_config(config: Config, options: dict[str, Any]) -> Config:
+    """``config`` with every option given on the command line (or via WARMER_GATE_*) applied."""
+    replay_changes = {
+        name: options[name]
+        for name in ("pacing", "rate", "speed", "concurrency", "order", "engine")
+        if options.get(name) is not None
+    }
+    if options.get("target") is not None:
+        replay_changes["target"] = options["target"]
+    gate_changes: dict[str, Any] = {
+        field: options[name]
+        for name, field in (
+            ("sample", "sample"),
+            ("warm_fraction", "warm_fraction"),
+            ("warm_duration", "warm_duration_s"),
+            ("settle", "settle_s"),
+            ("no_data", "no_data"),
+        )
+        if options.get(name) is not None
+    }
+    if options.get("formats"):
+        gate_changes["reports"] = tuple(options["formats"])
+    if gate_changes.get("warm_fraction") is not None:
+        gate_changes.setdefault("warm_duration_s", None)
+    return dataclasses.replace(
+        config,
+        replay=dataclasses.replace(config.replay, **replay_changes),
+        gate=dataclasses.replace(config.gate, **gate_changes),
+    )
+
+
+def _gate_options(config: Config, options: dict[str, Any]) -> GateOptions:
+    from warmer.gate.run import GateOptions
+
+    sample = config.gate.sample
+    if not sample:
+        raise UsageError("no sample to replay", "pass --sample SAMPLE or set gate.sample")
+    target = config.replay.target
+    if not target and not options["dry_run"]:
+        raise UsageError("no target to warm", "pass --target URL or set replay.target")
+    return GateOptions(
+        config=config,
+        sample=Path(sample),
+        target=target or "",
+        checks=(*config.gate.checks, *options["extra_checks"]),
+        run_dir=options["run_dir"],
+        formats=config.gate.reports,
+        no_data=config.gate.no_data,
+    )
+
+
+def _list_metrics() -> None:
+    from warmer.gate.vocabulary import table_rows
+
+    click.echo(f"{'metric':32} {'unit':6} {'source':8} meaning")
+    for pattern, unit, source, description in table_rows():
+        click.echo(f"{pattern:32} {unit:6} {source:8} {description}")
+    click.echo("\nPrefix any phased metric with 'warm.' to read the warm phase (default: verify).")
+
+
+def _print_plan(prepared: Any) -> None:
+    from warmer.gate.plan import plan_lines
+
+    click.echo(f"sample:   {prepared.options.sample} ({prepared.sample.requests:,} requests)")
+    for line in plan_lines(prepared.plan, prepared.ceilings.warmable):
+        click.echo(line)
+    for check in prepared.checks:
+        click.echo(f"check:    {check.text}")
+    click.echo("dry run: nothing was sent.", err=True)
+
+
+def _run(prepared: Any, config: Config) -> int:
+    from warmer.gate.build import build_observation
+    from warmer.gate.run import run_gate
+
+    observation = build_observation(config)
+    progress = _Progress()
+    result = run_gate(prepared, observation, on_event=progress)
+    _print_verdict(result.report.verdict, result.outcomes)
+    html = result.paths.get("html")
+    click.echo(f"run directory: {result.run_dir}", err=True)
+    if html is not None:
+        click.echo(f"report: {html}", err=True)
+    click.echo(str(result.run_dir))
+    return result.exit_code
+
+
+def _rejudge(config: Config, options: dict[str, Any]) -> int:
+    from warmer.gate.rejudge import rejudge
+
+    checks = list(config.gate.checks) or None
+    result = rejudge(
+        options["rejudge"],
+        checks,
+        extra=options["extra_checks"],
+        no_data=config.gate.no_data,
+        formats=config.gate.reports,
+    )
+    _print_verdict(result.report.verdict, result.outcomes)
+    click.echo(f"rewrote the reports in {options['rejudge']}", err=True)
+    return result.report.exit_code
+
+
+def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:
+    color = {"pass": "green", "fail": "red"}.get(verdict, "yellow")
+    click.echo(click.style(f"verdict: {verdict.upper()}", fg=color, bold=True), err=True)
+    for outcome in outcomes:
+        observed = "no data" if outcome.value is None else _fmt(outcome)
+        label = "PASS" if outcome.passed and outcome.status == "pass" else _OUTCOME[outcome.status]
+        line = f"  {label:7} {outcome.check.text}  (observed {observed})"
+        click.echo(line, err=True)
+        if outcome.diagnosis:
+            click.echo(f"          {outcome.diagnosis}", err=True)
+    if not outcomes:
+        click.echo("  (no checks configured: add [gate] checks or --check)", err=True)
+
+
+def _fmt(outcome: CheckOutcome) -> str:
+    from warmer.gate.checks import format_value
+
+    return format_value(outcome.value or 0.0, outcome.check.unit)
+
+
+class _Progress:
+    """Plain progress lines on stderr (one per phase, one every few seconds)."""
+
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self, event: Any) -> None:
+        from warmer.gate.run import PhaseStarted
+        from warmer.replay.run import ReplayFinished, ReplayProgress
+
+        if isinstance(event, PhaseStarted):
+            if event.phase == "settle":
+                click.echo("settle: letting the caches settle", err=True)
+            else:
+                click.echo(f"{event.phase}: sending {event.requests:,} requests", err=True)
+        elif isinstance(event, ReplayProgress) and time.monotonic() - self.last >= 5:
+            self.last = time.monotonic()
+            click.echo(f"  {event.phase}: {event.sent:,} sent, {event.rate:,.0f}/s", err=True)
+        elif isinstance(event, ReplayFinished):
+            s = event.summary
+            click.echo(f"  {s.phase}: {s.sent:,} sent in {s.duration_s:.1f}s", err=True)
+        sys.stderr.flush()
