@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.report.fixtures import INJECTED_TITLE, SCRIPT
-from warmer.model.run import RunReport
+from warmer.model.run import LatencyHistogram, RunReport
 from warmer.report.html import render_html
 
 CHROMIUM_FLAGS = (
@@ -71,6 +71,18 @@ def test_charts_and_tables_are_present(run: RunReport) -> None:
         1 for p in run.phases for c in p.latency.histogram.counts if c > 0
     )
     assert 'id="checks"' in page and 'id="tiers"' in page and 'class="badge o-fail"' in page
+
+
+def test_phases_with_different_buckets_share_one_axis(run: RunReport) -> None:
+    warm, verify = run.phases
+    odd = LatencyHistogram((0.73, 2.1, 9.8, 61.0, 388.0), (5, 40, 30, 2))
+    warm = dataclasses.replace(warm, latency=dataclasses.replace(warm.latency, histogram=odd))
+    page = render_html(dataclasses.replace(run, phases=(warm, verify)))
+    chart = page[page.index("<figcaption>Latency distribution") :]
+    chart = chart[: chart.index("</svg>")]
+    # 0.73-388 ms spread over the shared 1-2-5 axis: every bucket from 0.5 to 500 ms
+    assert chart.count("<title>warm: ") == 9
+    assert chart.count("<title>verify: ") == 10
 
 
 def test_run_without_data_renders_placeholders() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from warmer.report._charts import _bucket_position
+from warmer.model.run import LatencyHistogram
+from warmer.report._charts import _bucket_position, nice_edges, rebin
 from warmer.report._svg import Axis, Mark, Series, bar_chart, line_chart, nice_ticks
 
 
@@ -54,3 +55,25 @@ def test_bar_chart_draws_nonzero_bars_only() -> None:
 )
 def test_bucket_position(value: float, position: float) -> None:
     assert _bucket_position(value, (0.0, 1.0, 2.0, 4.0)) == pytest.approx(position)
+
+
+@pytest.mark.parametrize(
+    ("edges", "nice"),
+    [
+        ((0.523, 1.7, 431.0), (0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)),
+        ((0.0, 0.5, 1.0, 2.0), (0, 0.5, 1, 2)),
+        ((3.0, 4.0), (2, 5)),
+        ((0.012, 0.3), (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)),
+    ],
+)
+def test_nice_edges(edges: tuple[float, ...], nice: tuple[float, ...]) -> None:
+    histogram = LatencyHistogram(edges, (1,) * (len(edges) - 1))
+    assert nice_edges([histogram]) == pytest.approx(nice)
+
+
+def test_rebin_keeps_the_total_and_spreads_in_log_space() -> None:
+    histogram = LatencyHistogram((1.0, 100.0), (10,))
+    shares = rebin(histogram, (1.0, 10.0, 100.0))
+    assert shares == pytest.approx([5.0, 5.0])
+    odd = LatencyHistogram((0.7, 3.3, 41.0, 390.0), (4, 10, 6))
+    assert sum(rebin(odd, nice_edges([odd]))) == pytest.approx(20)

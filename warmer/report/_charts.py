@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 from warmer.model.run import LatencyHistogram, PhaseReport, RunReport, TierCurve
 from warmer.report._format import fmt_num
 from warmer.report._svg import PALETTE, Axis, Mark, Series, bar_chart, empty_chart, line_chart
@@ -83,10 +86,11 @@ def _latency(run: RunReport) -> str:
     phases = [p for p in run.phases if p.latency.histogram.counts]
     if not phases:
         return empty_chart(title, "no latency histogram in this run")
-    edges = phases[-1].latency.histogram.edges_ms
-    phases = [p for p in phases if p.latency.histogram.edges_ms == edges]
+    # Phases may bucket differently (the gate fits edges to each phase's range): put them
+    # all on one 1-2-5 scale so the bars compare and the labels read as round numbers.
+    edges = nice_edges([p.latency.histogram for p in phases])
     groups = [
-        (p.name, _shares(p.latency.histogram), PALETTE[i % len(PALETTE)])
+        (p.name, _shares(rebin(p.latency.histogram, edges)), PALETTE[i % len(PALETTE)])
         for i, p in enumerate(phases)
     ]
     categories = [fmt_num(e) for e in edges[:-1]]
@@ -95,9 +99,48 @@ def _latency(run: RunReport) -> str:
     return bar_chart(title, categories, groups, y, "latency (ms), bucket lower bound", marks)
 
 
-def _shares(histogram: LatencyHistogram) -> list[float]:
-    total = sum(histogram.counts) or 1
-    return [c / total * 100 for c in histogram.counts]
+def _shares(counts: Sequence[float]) -> list[float]:
+    total = sum(counts) or 1
+    return [c / total * 100 for c in counts]
+
+
+def nice_edges(histograms: Sequence[LatencyHistogram]) -> tuple[float, ...]:
+    """Bucket edges 1-2-5 × 10^k (ms) covering every histogram; 0 first if one starts at 0."""
+    positive = [e for h in histograms for e in h.edges_ms if e > 0]
+    low, high = min(positive, default=1.0), max(positive, default=1.0)
+    edges = [0.0] if min(h.edges_ms[0] for h in histograms) <= 0 else []
+    k = math.floor(math.log10(low))
+    start = max(m * 10.0**k for m in (1, 2, 5) if m * 10.0**k <= low * (1 + 1e-9))
+    while not edges or edges[-1] < high * (1 - 1e-9) or len(edges) < 2:
+        for m in (1, 2, 5):
+            edge = float(f"{m * 10.0**k:.12g}")
+            if edge >= start * (1 - 1e-9) and (not edges or edge > edges[-1]):
+                edges.append(edge)
+                if edge >= high * (1 - 1e-9) and len(edges) >= 2:
+                    break
+        k += 1
+    return tuple(edges)
+
+
+def rebin(histogram: LatencyHistogram, edges: Sequence[float]) -> list[float]:
+    """Counts of ``histogram`` spread onto ``edges``, uniformly in log-latency inside a bucket."""
+    out = [0.0] * (len(edges) - 1)
+    src = histogram.edges_ms
+    for i, count in enumerate(histogram.counts):
+        if count:
+            for j in range(len(out)):
+                out[j] += count * _overlap(src[i], src[i + 1], edges[j], edges[j + 1])
+    return out
+
+
+def _overlap(a: float, b: float, x: float, y: float) -> float:
+    """Share of bucket [a, b) that falls in [x, y) (log scale when a > 0)."""
+    lo, hi = max(a, x), min(b, y)
+    if hi <= lo:
+        return 1.0 if a == b and x <= a < y else 0.0
+    if a <= 0:
+        return (hi - lo) / (b - a)
+    return math.log(hi / lo) / math.log(b / a)
 
 
 def _percentile_marks(phase: PhaseReport, edges: tuple[float, ...]) -> list[Mark]:
