@@ -1,1 +1,1 @@
-"""Stage 3 — observe: per-tier hits and misses and backend load from headers, Redis, Memcached, Prometheus."""
+"""Stage 3 — observe: per-tier hits and misses and backend load, from headers and servers."""
