@@ -107,30 +107,95 @@ class ReplayConfig:
     preserve_host: bool = False
 
 
+HEADER_SOURCES: tuple[str, ...] = ("x-cache", "x-cache-status", "age")
+"""Response headers a ``header`` tier can read: the ones the replay results record."""
+
+SOURCE_NEEDS: dict[str, tuple[str, ...]] = {
+    "cache-status": ("cache",),
+    "header": ("header",),
+    "redis": ("url",),
+    "memcached": ("url",),
+    "prometheus": ("url",),
+    "promql": ("url",),
+}
+"""Settings each ``source`` requires."""
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """Where a tier's (or the backend's) truth comes from (``[tiers.NAME]``, ``[backend]``).
 
-    ``source`` picks the observer; the other fields are read by that observer only.
+    ``source`` picks the observer; the other fields are read by that observer only::
+
+        [tiers.l0]                       # RFC 9211 Cache-Status member named "l0"
+        source = "cache-status"
+        cache = "l0"
+        [tiers.l1]                       # Redis INFO keyspace_hits / keyspace_misses
+        source = "redis"
+        url = "unix://:${L1_PASSWORD}@/run/redis/l1.sock?db=0"
+        [tiers.l2]                       # counters exposed on a /metrics endpoint
+        source = "prometheus"
+        url = "http://candidate:8000/metrics"
+        hits = 'candidate_cache_requests_total{tier="l2",result="hit"}'
+        misses = 'candidate_cache_requests_total{tier="l2",result="miss"}'
+        [backend]                        # PromQL against a Prometheus server
+        source = "promql"
+        url = "http://prometheus:9090"
+        requests = 'sum(candidate_backend_requests_total)'
+
+    Header tiers (``cache-status``, ``header``) are computed from the recorded responses;
+    the others are sampled live while traffic flows.
     """
 
     source: Literal["cache-status", "header", "redis", "memcached", "prometheus", "promql"]
     cache: str | None = None
     """``cache-status``: the cache name in the RFC 9211 header."""
     header: str | None = None
-    """``header``: response header to read (X-Cache, X-Cache-Status ...)."""
+    """``header``: ``x-cache``, ``x-cache-status`` or ``age`` (case-insensitive)."""
+    hop: int = -1
+    """``header = "x-cache"``: which hop of a comma chain is this tier (-1: the last one)."""
     url: str | None = None
-    """redis / memcached / prometheus / promql: where to connect; may hold ``${ENV}``."""
+    """Where to connect; may hold ``${ENV}``. redis: ``redis://``, ``rediss://`` (TLS) or
+    ``unix://`` with an optional ``user:password@``; memcached: ``host:port``,
+    ``memcached://host:port`` or ``unix:///path``; prometheus: the ``/metrics`` URL;
+    promql: the Prometheus server's base URL."""
     hits: str | None = None
-    """prometheus: metric for hits (or backend requests); promql: query for hits."""
+    """prometheus: selector (``name{label="v"}``) for hits; promql: a query for hits."""
     misses: str | None = None
-    """prometheus / promql: metric or query for misses."""
+    """prometheus / promql: selector or query for misses."""
+    requests: str | None = None
+    """prometheus / promql, usually for ``[backend]``: selector or query counting requests
+    that reached the backend."""
     labels: dict[str, str] = field(default_factory=dict)
-    """prometheus: label matchers for the metrics above."""
+    """prometheus: label matchers added to every selector above."""
     required: bool = True
     """A required source that cannot be reached at preflight fails the run with exit 3."""
     shared: bool = False
     """The tier also serves other traffic; its counts are reported as shared."""
+
+    def __post_init__(self) -> None:
+        for name in SOURCE_NEEDS[self.source]:
+            if not getattr(self, name):
+                raise ValueError(f"{name} is required when source = {self.source!r}")
+        if self.source == "header" and (self.header or "").lower() not in HEADER_SOURCES:
+            raise ValueError(f"header must be one of {', '.join(HEADER_SOURCES)}")
+        if self.source in ("prometheus", "promql") and not (
+            self.hits or self.misses or self.requests
+        ):
+            raise ValueError(f"source = {self.source!r} needs hits/misses or requests")
+
+    def __repr__(self) -> str:
+        # The URL may carry a password substituted from the environment.
+        url = _mask_password(self.url) if self.url else None
+        return f"SourceConfig(source={self.source!r}, url={url!r}, cache={self.cache!r})"
+
+
+def _mask_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
 @dataclass(frozen=True)
@@ -138,7 +203,17 @@ class ObserveConfig:
     """Sampling of observers (``[observe]``)."""
 
     interval_s: float = 1.0
+    """Seconds between two samples of every live observer while traffic flows."""
+    timeout_s: float = 2.0
+    """Connect and read timeout of one observer request."""
     consistency_tolerance: float = 0.05
+    """Largest gap allowed between the offload implied by tier counts and the backend's."""
+
+    def __post_init__(self) -> None:
+        if self.interval_s <= 0 or self.timeout_s <= 0:
+            raise ValueError("interval_s and timeout_s must be positive")
+        if not 0.0 <= self.consistency_tolerance <= 1.0:
+            raise ValueError("consistency_tolerance must be between 0 and 1")
 
 
 @dataclass(frozen=True)
