@@ -525,8 +525,34 @@ def har_entry(r: Request) -> dict[str, object]:
     """One HAR 1.2 entry; time with milliseconds at +01:00."""
     # Integer arithmetic: a float timestamp could render .077 as .076.
     moment = datetime.fromtimestamp(r.ts_ms // 1000, LOCAL) + timedelta(milliseconds=r.ts_ms % 1000)
-    started = moment.isoformat(timespec="milliseconds")
+    return {
+        "startedDateTime": moment.isoformat(timespec="milliseconds"),
+        "time": r.duration_ms,
+        "request": _har_request(r),
+        "response": _har_response(r),
+        "cache": {},
+        "timings": {"send": 0, "wait": r.duration_ms, "receive": 0},
+    }
+
+
+def _har_request(r: Request) -> dict[str, object]:
     query = r.target.partition("?")[2]
+    request: dict[str, object] = {
+        "method": r.method,
+        "url": f"https://{HOST}{r.target}",
+        "httpVersion": http_version(r.user),
+        "cookies": [],
+        "headers": _har_request_headers(r),
+        "queryString": [_har_param(p) for p in query.split("&") if p] if query else [],
+        "headersSize": -1,
+        "bodySize": len(r.body) if r.body is not None else 0,
+    }
+    if r.body is not None:
+        request["postData"] = {"mimeType": "application/json", "text": r.body.decode()}
+    return request
+
+
+def _har_request_headers(r: Request) -> list[dict[str, str]]:
     headers = [
         {"name": "Host", "value": HOST},
         {"name": "User-Agent", "value": user_agent(r.user)},
@@ -538,38 +564,23 @@ def har_entry(r: Request) -> dict[str, object]:
         headers.append({"name": "Cookie", "value": f"session={fake_secret('session', r.user)}"})
     if r.target.startswith("/api/"):
         headers.append({"name": "Authorization", "value": f"Bearer {fake_secret('jwt', r.user)}"})
-    request: dict[str, object] = {
-        "method": r.method,
-        "url": f"https://{HOST}{r.target}",
+    return headers
+
+
+def _har_response(r: Request) -> dict[str, object]:
+    headers = [{"name": "Content-Type", "value": r.content_type}]
+    if r.cache_status:
+        headers.append({"name": "X-Cache-Status", "value": r.cache_status})
+    return {
+        "status": r.status,
+        "statusText": STATUS_TEXT.get(r.status, ""),
         "httpVersion": http_version(r.user),
         "cookies": [],
         "headers": headers,
-        "queryString": [_har_param(p) for p in query.split("&") if p] if query else [],
+        "content": {"size": r.response_bytes, "mimeType": r.content_type},
+        "redirectURL": "",
         "headersSize": -1,
-        "bodySize": len(r.body) if r.body is not None else 0,
-    }
-    if r.body is not None:
-        request["postData"] = {"mimeType": "application/json", "text": r.body.decode()}
-    response_headers = [{"name": "Content-Type", "value": r.content_type}]
-    if r.cache_status:
-        response_headers.append({"name": "X-Cache-Status", "value": r.cache_status})
-    return {
-        "startedDateTime": started,
-        "time": r.duration_ms,
-        "request": request,
-        "response": {
-            "status": r.status,
-            "statusText": STATUS_TEXT.get(r.status, ""),
-            "httpVersion": http_version(r.user),
-            "cookies": [],
-            "headers": response_headers,
-            "content": {"size": r.response_bytes, "mimeType": r.content_type},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": r.response_bytes,
-        },
-        "cache": {},
-        "timings": {"send": 0, "wait": r.duration_ms, "receive": 0},
+        "bodySize": r.response_bytes,
     }
 
 
