@@ -11,6 +11,7 @@ import pytest
 
 from warmer.errors import InputError, UsageError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SAMPLE_SCHEMA_VERSION, SampleMeta
+from warmer.sample.keys import make_key_function
 from warmer.sample.store import SampleWriter, encoding_for, open_sample
 
 ENCODINGS = ["parquet", "jsonl", "jsonl.gz", "jsonl.zst"]
@@ -290,3 +291,16 @@ def test_unknown_record_fields_are_ignored(tmp_path: Path) -> None:
     reader = open_sample(path)
     assert reader.to_table().column_names == SAMPLE_ARROW_SCHEMA.names
     assert [r.target for r in reader.iter_records()] == ["/"]
+
+
+def test_documented_example_reads(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sample-schema.md").read_text()
+    example = doc.split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.jsonl"
+    path.write_text(example)
+    reader = open_sample(path)
+    assert reader.meta.requests == 3
+    records = list(reader.iter_records())
+    assert [r.method for r in records] == ["GET", "GET", "POST"]
+    key = make_key_function()
+    assert all(r.key == key(r.method, r.target, r.headers) for r in records)
