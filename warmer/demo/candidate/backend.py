@@ -20,6 +20,7 @@ _ROUTE_SIZES: dict[str, tuple[str, int]] = {
     "static": ("application/octet-stream", 6_000),
     "api": ("application/json", 200),
     "account": ("application/json", 400),
+    "category": ("application/json", 2_500),
 }
 
 

@@ -24,7 +24,7 @@ from warmer.demo.candidate.l0 import LRUCache
 from warmer.demo.candidate.settings import CandidateSettings
 from warmer.demo.candidate.tiers import RedisTier
 
-CACHEABLE_PREFIXES = ("/product/", "/search/", "/static/")
+CACHEABLE_PREFIXES = ("/product/", "/search/", "/static/", "/category/")
 """Paths whose GET/HEAD responses are cached, with ``/search`` itself."""
 CACHEABLE_METHODS = frozenset({"GET", "HEAD"})
 IGNORED_PREFIXES = ("utm_",)
@@ -62,7 +62,7 @@ def cache_key(path: str, query: str) -> str | None:
 
 
 def is_cacheable_path(path: str) -> bool:
-    """True for ``/product/*``, ``/static/*`` and ``/search`` (plus ``/search/*``)."""
+    """True for ``/product/*``, ``/static/*``, ``/category/*`` and ``/search`` (``/search/*``)."""
     return path.startswith(CACHEABLE_PREFIXES) or path == "/search"
 
 
