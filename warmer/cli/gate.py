@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from warmer.cli._context import AppContext
-from warmer.cli.main import exit_with
 from warmer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -98,7 +97,7 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
         return
     config = effective_config(app.config, options)
     if options["rejudge"] is not None:
-        exit_with(_rejudge(config, options))
+        _leave(_rejudge(config, options))
     gate_options = _gate_options(config, options)
     from warmer.gate.run import prepare
 
@@ -106,7 +105,13 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     if options["dry_run"]:
         _print_plan(prepared)
         return
-    exit_with(_run(prepared, config))
+    _leave(_run(prepared, config))
+
+
+def _leave(code: int) -> None:
+    # warmer.cli.main.exit_with raises click's Exit, which click swallows under
+    # standalone_mode=False (the process would exit 0); SystemExit passes through.
+    sys.exit(int(code))
 
 
 def effective_config(config: Config, options: dict[str, Any]) -> Config:

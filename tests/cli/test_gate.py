@@ -1,0 +1,243 @@
+"""`warmer gate` end to end through the CLI: every exit code, dry run, rejudge, config."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from warmer.demo.candidate import CandidateServer, CandidateSettings
+from warmer.demo.services import free_port
+from warmer.model.sample import SampleMeta
+from warmer.sample.store import SampleWriter, open_sample
+
+DEMO_SAMPLE = Path(__file__).parents[2] / "traffic_samples" / "demo.jsonl.gz"
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 1,500 requests of the bundled demo sample."""
+    path = tmp_path_factory.mktemp("sample") / "small.jsonl"
+    table = open_sample(DEMO_SAMPLE).to_table().slice(0, 1500)
+    writer = SampleWriter(path)
+    writer.write_batch(table)
+    writer.close(SampleMeta(requests=table.num_rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def candidate() -> Iterator[CandidateServer]:
+    """The reference candidate with only its L0 and a fast backend."""
+    with CandidateServer(CandidateSettings(backend_latency_ms=2, backend_jitter_ms=1)) as server:
+        yield server
+
+
+def warmer(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "warmer", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, **(env or {}), "NO_COLOR": "1"},
+    )
+
+
+def gate_args(candidate: CandidateServer, sample: Path, run_dir: Path, *checks: str) -> list[str]:
+    args = ["gate", "--target", candidate.url, "--sample", str(sample), "--run-dir", str(run_dir)]
+    args += ["--settle", "0.1"]
+    for check in checks:
+        args += ["--check", check]
+    return args
+
+
+def test_pass_exits_0_and_writes_the_run_directory(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    checks = ("errors.rate < 5%", "latency.p99_ms < 10 s", "ceiling.hit_rate > 0.1")
+    result = warmer(*gate_args(candidate, small_sample, run_dir, *checks), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "verdict: PASS" in result.stderr
+    assert f"report: {run_dir / 'report.html'}" in result.stderr
+    assert result.stdout.strip() == str(run_dir)
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "sample.json", "sample.parquet", "results.parquet"} <= names
+    assert {"timelines.json", "evidence.json", "report.json", "report.md"} <= names
+    assert {"report.html", "junit.xml"} <= names
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] == "pass" and report["exit_code"] == 0
+    assert [c["outcome"] for c in report["checks"]] == ["pass"] * 3
+    assert [p["name"] for p in report["phases"]] == ["warm", "verify"]
+    assert sum(p["requests"] for p in report["phases"]) > 1000
+
+
+def test_failing_check_exits_1_and_no_data_fails(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    checks = ("latency.max_ms < 0.001", "backend.offload >= 0.5", "errors.rate < 0.5")
+    result = warmer(*gate_args(candidate, small_sample, run_dir, *checks), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "verdict: FAIL" in result.stderr
+    assert "NO DATA backend.offload >= 0.5" in result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert [c["outcome"] for c in report["checks"]] == ["fail", "no_data", "pass"]
+    assert report["checks"][1]["diagnosis"].startswith("no data:")
+    junit = (run_dir / "junit.xml").read_text()
+    assert junit.count("<testcase") == 3
+
+
+def test_no_data_pass_policy_exits_0(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    args = gate_args(candidate, small_sample, tmp_path / "run", "backend.offload >= 0.5")
+    result = warmer(*args, "--no-data", "pass", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("check", "message"),
+    [
+        ("hit_rate.l0 >= 0.85", "tier 'l0', which is not configured"),
+        ("latency.p99 <= 40", "unknown metric 'latency.p99'"),
+        ("errors.rate => 1", "unexpected character '='"),
+    ],
+)
+def test_bad_check_exits_2_before_sending(
+    tmp_path: Path, small_sample: Path, check: str, message: str
+) -> None:
+    # Nothing listens at the target: a run that sent anything would exit 3, not 2.
+    target = f"http://127.0.0.1:{free_port()}"
+    args = ["gate", "--target", target, "--sample", str(small_sample), "--check", check]
+    result = warmer(*args, "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "^" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_check_in_config_file_exits_2(tmp_path: Path, small_sample: Path) -> None:
+    (tmp_path / "warmer.toml").write_text('[gate]\nchecks = ["hit_rate.effective >= 90"]\n')
+    result = warmer("gate", "--dry-run", "--sample", str(small_sample), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "gate.checks[0]: bad check: a ratio lies between 0 and 1" in result.stderr
+    assert "Tip: write 90%" in result.stderr
+
+
+def test_missing_sample_and_target_exit_2(tmp_path: Path, small_sample: Path) -> None:
+    assert warmer("gate", "--target", "http://127.0.0.1:9", cwd=tmp_path).returncode == 2
+    result = warmer("gate", "--sample", str(small_sample), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no target" in result.stderr
+
+
+def test_unreachable_target_exits_3_with_an_error_report(
+    tmp_path: Path, small_sample: Path
+) -> None:
+    target = f"http://127.0.0.1:{free_port()}"
+    run_dir = tmp_path / "run"
+    args = ["gate", "--target", target, "--sample", str(small_sample), "--run-dir", str(run_dir)]
+    result = warmer(*args, "--check", "errors.rate < 0.01", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "cannot reach the target" in result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["verdict"], report["exit_code"]) == ("error", 3)
+    assert "cannot reach the target" in report["error"]
+    assert not (run_dir / "results.parquet").exists()
+
+
+def test_sigint_exits_130_with_a_partial_report(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    args = gate_args(candidate, small_sample, run_dir, "errors.rate < 0.01")
+    args += ["--pacing", "rate", "--rate", "50"]  # 30 s of warm traffic: time to interrupt
+    process = subprocess.Popen(
+        [sys.executable, "-m", "warmer", *args],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    assert line.startswith("warm: sending")
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "verdict: INTERRUPTED" in stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert (report["verdict"], report["exit_code"], report["partial"]) == ("interrupted", 130, True)
+    warm = report["phases"][0]
+    assert warm["name"] == "warm" and 0 < warm["requests"] < 1500
+    assert [p["name"] for p in report["phases"]] == ["warm"]
+
+
+def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path: Path, small_sample: Path) -> None:
+    args = ["gate", "--dry-run", "--sample", str(small_sample), "--pacing", "rate", "--rate", "100"]
+    result = warmer(*args, "--warm-fraction", "0.5", "--check", "errors.rate < 1%", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "split:    first 50% of the sample's time span" in out
+    assert "pacing:   100 requests/s" in out
+    assert "ceiling:  0." in out
+    assert "check:    errors.rate < 1%" in out
+    assert "warm:     " in out and "verify:   " in out
+    assert not (tmp_path / "warmer-runs").exists()
+
+
+def test_config_file_env_and_flag_precedence(tmp_path: Path, small_sample: Path) -> None:
+    (tmp_path / "warmer.toml").write_text(
+        f'[gate]\nsample = "{small_sample}"\nwarm_fraction = 0.5\n'
+        '[replay]\npacing = "rate"\nrate = 10.0\n'
+    )
+    from_file = warmer("gate", "--dry-run", cwd=tmp_path)
+    assert "first 50%" in from_file.stdout and "10 requests/s" in from_file.stdout
+    from_env = warmer("gate", "--dry-run", cwd=tmp_path, env={"WARMER_GATE_RATE": "20"})
+    assert "20 requests/s" in from_env.stdout
+    from_flag = warmer(
+        "gate", "--dry-run", "--rate", "30", cwd=tmp_path, env={"WARMER_GATE_RATE": "20"}
+    )
+    assert "30 requests/s" in from_flag.stdout
+
+
+def test_rejudge_with_new_checks(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    first = warmer(*gate_args(candidate, small_sample, run_dir, "errors.rate < 0.5"), cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    results_before = (run_dir / "results.parquet").stat().st_mtime_ns
+    again = warmer(
+        "gate", "--rejudge", str(run_dir), "--check", "latency.max_ms < 0.001", cwd=tmp_path
+    )
+    assert again.returncode == 1, again.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert [c["expression"] for c in report["checks"]] == [
+        "errors.rate < 0.5",
+        "latency.max_ms < 0.001",
+    ]
+    assert [c["outcome"] for c in report["checks"]] == ["pass", "fail"]
+    assert (run_dir / "results.parquet").stat().st_mtime_ns == results_before
+    bad = warmer("gate", "--rejudge", str(run_dir), "--check", "nope > 1", cwd=tmp_path)
+    assert bad.returncode == 2
+    missing = warmer("gate", "--rejudge", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert missing.returncode == 2
+
+
+def test_list_metrics(tmp_path: Path) -> None:
+    result = warmer("gate", "--list-metrics", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "hit_rate.<tier>" in result.stdout and "warm.seconds_to_target" in result.stdout
