@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from warmer.errors import InputError, UsageError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SAMPLE_SCHEMA_VERSION, SampleMeta
@@ -304,3 +306,40 @@ def test_documented_example_reads(tmp_path: Path) -> None:
     assert [r.method for r in records] == ["GET", "GET", "POST"]
     key = make_key_function()
     assert all(r.key == key(r.method, r.target, r.headers) for r in records)
+
+
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+_record = st.fixed_dictionaries(
+    {
+        "ts": st.floats(0, 4e9, allow_nan=False),
+        "method": st.sampled_from(["GET", "HEAD", "POST"]),
+        "target": _text,
+        "key": _text,
+    },
+    optional={
+        "headers": st.dictionaries(_text, _text, max_size=3),
+        "status": st.integers(100, 599),
+        "response_bytes": st.integers(0, 2**40),
+        "duration_ms": st.floats(0, 1e6, allow_nan=False),
+        "cache_status": _text,
+    },
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_record, max_size=20), st.sampled_from(ENCODINGS))
+def test_any_records_round_trip(
+    tmp_path: Path, rows: list[dict[str, object]], encoding: str
+) -> None:
+    table = pa.Table.from_pylist(rows, schema=SAMPLE_ARROW_SCHEMA)
+    path = tmp_path / f"prop.{encoding}"
+    _write(path, table, chunk=7)
+    back = open_sample(path).to_table()
+
+    # An empty header map and an absent one mean the same (JSONL omits both).
+    def same(t: pa.Table) -> list[dict[str, object]]:
+        return [{**r, "headers": r["headers"] or None} for r in t.to_pylist()]
+
+    assert same(back) == same(table)
