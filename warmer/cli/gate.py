@@ -97,18 +97,18 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
         return
     config = effective_config(app.config, options)
     if options["rejudge"] is not None:
-        _leave(_rejudge(config, options))
-    gate_options = _gate_options(config, options)
+        leave(_rejudge(config, options))
+    opts = gate_options(config, options)
     from warmer.gate.run import prepare
 
-    prepared = prepare(gate_options)
+    prepared = prepare(opts)
     if options["dry_run"]:
         _print_plan(prepared)
         return
-    _leave(_run(prepared, config))
+    leave(_run(prepared, config))
 
 
-def _leave(code: int) -> None:
+def leave(code: int) -> None:
     # warmer.cli.main.exit_with raises click's Exit, which click swallows under
     # standalone_mode=False (the process would exit 0); SystemExit passes through.
     sys.exit(int(code))
@@ -145,7 +145,7 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
     )
 
 
-def _gate_options(config: Config, options: dict[str, Any]) -> GateOptions:
+def gate_options(config: Config, options: dict[str, Any]) -> GateOptions:
     from warmer.gate.run import GateOptions
 
     sample = config.gate.sample
@@ -186,6 +186,11 @@ def _print_plan(prepared: Any) -> None:
 
 
 def _run(prepared: Any, config: Config) -> int:
+    return run_and_print(prepared, config)
+
+
+def run_and_print(prepared: Any, config: Config) -> int:
+    """Run a prepared gate with the observers of ``config``; print verdict and paths."""
     from warmer.gate.build import build_observation
     from warmer.gate.run import run_gate
 
