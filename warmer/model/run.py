@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import re
 import types
 import typing
@@ -534,10 +535,9 @@ def _coordinates(points: Sequence[Any], x: Any, y: Any) -> tuple[Any, Any]:
     import numpy as np
 
     def column(sel: Any) -> Any:
-        get = (lambda p: p[sel]) if isinstance(sel, int) else sel
-        return np.fromiter(
-            (v if v is not None else 0.0 for v in map(get, points)), dtype=float, count=len(points)
-        )
+        get = operator.itemgetter(sel) if isinstance(sel, int) else sel
+        values = np.array(list(map(get, points)), dtype=float)  # None becomes NaN
+        return np.nan_to_num(values, copy=False, nan=0.0)
 
     return column(x), column(y)
 
