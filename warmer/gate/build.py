@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from warmer.config.schema import Config
-from warmer.errors import UsageError
 from warmer.gate.observation import NoObservation, Observation
 
 
@@ -11,7 +10,6 @@ def build_observation(config: Config) -> Observation:
     """The observers the config names; :class:`NoObservation` when it names none."""
     if not config.tiers and config.backend is None:
         return NoObservation()
-    raise UsageError(
-        "the gate cannot observe [tiers] / [backend] yet (the observe stage is not wired in)",
-        "remove [tiers] and [backend] to gate on latency and errors only",
-    )
+    from warmer.gate.observing import ObserverSet
+
+    return ObserverSet.from_config(config)
