@@ -15,6 +15,7 @@ def default_map(config: Config) -> dict[str, Any]:
     return {
         "sample": _sample_defaults(config),
         "report": {"formats": config.gate.reports},
+        "observe": {"timeout_s": config.observe.timeout_s},
     }
 
 
