@@ -1,5 +1,6 @@
 """Benchmark report rendering for a 1M-request run, and the timeline downsampling behind it.
 
+* ``downsample_indices`` (LTTB on arrays, the gate's fast path) on 4 × 1M-value columns;
 * ``downsample`` (LTTB) on 1 000 000 raw warmup-curve points per series, 4 series (3 tiers
   and ``effective``), against the same LTTB written in plain Python (the alternative to
   numpy; also checks both pick the same points) — both to 500 points;
@@ -49,6 +50,7 @@ from warmer.model.run import (  # noqa: E402
     TierMetrics,
     Timelines,
     downsample,
+    downsample_indices,
 )
 from warmer.report import (  # noqa: E402
     load_report,
@@ -205,6 +207,15 @@ def bench_downsample(repeat: int, rng: random.Random) -> tuple[list[TierCurve], 
     return curves, lttb, plain
 
 
+def bench_columns(repeat: int) -> float:
+    """The columnar fast path: x and y already in arrays, as a gate reading Arrow has them."""
+    import numpy as np
+
+    xs = np.arange(REQUESTS, dtype=float)
+    ys = [np.clip(r * (1 - np.exp(-xs / s)), 0, 1) for _, r, s in TIERS] + [xs / REQUESTS]
+    return best(repeat, lambda: [downsample_indices(xs, y, 500) for y in ys])
+
+
 def matplotlib_charts(run: RunReport) -> None:
     """The same five charts through matplotlib to SVG, in memory."""
     import io
@@ -251,6 +262,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rng = random.Random(5)
+    columns = bench_columns(args.repeat)
+    print(f"downsample_indices on 4 x {REQUESTS:,}-point numpy columns -> 500: {columns:.3f} s")
 
     curves, lttb, plain = bench_downsample(args.repeat, rng)
     print(

@@ -14,6 +14,7 @@ from warmer.model.run import (
     CurvePoint,
     RunReport,
     downsample,
+    downsample_indices,
     mask_secrets,
     mask_url,
 )
@@ -135,6 +136,19 @@ def test_downsample_accepts_curve_points_with_missing_values() -> None:
     points = [CurvePoint(i, i / 10, None if i < 5 else 0.5) for i in range(2_000)]
     kept = downsample(points, 20, x=0, y=2)
     assert len(kept) == 20 and all(isinstance(p, CurvePoint) for p in kept)
+
+
+def test_downsample_indices_match_downsample_on_arrays() -> None:
+    import numpy as np
+
+    xs = np.arange(50_000, dtype=float)
+    ys = np.sin(xs / 500) + (xs == 31_337) * 5
+    ys[:10] = np.nan
+    indices = downsample_indices(xs, ys, 200)
+    points = [(float(x), None if np.isnan(y) else float(y)) for x, y in zip(xs, ys, strict=True)]
+    assert [points[i] for i in indices] == downsample(points, 200)
+    assert 31_337 in indices
+    assert downsample_indices([1.0, 2.0], [3.0, 4.0], 10) == [0, 1]
 
 
 def test_downsample_needs_room_for_endpoints() -> None:

@@ -528,7 +528,7 @@ def downsample(
     if n <= max_points:
         return list(points)
     xs, ys = _coordinates(points, x, y)
-    return [points[i] for i in _lttb_indices(xs, ys, max_points)]
+    return [points[i] for i in downsample_indices(xs, ys, max_points)]
 
 
 def _coordinates(points: Sequence[Any], x: Any, y: Any) -> tuple[Any, Any]:
@@ -542,10 +542,24 @@ def _coordinates(points: Sequence[Any], x: Any, y: Any) -> tuple[Any, Any]:
     return column(x), column(y)
 
 
-def _lttb_indices(xs: Any, ys: Any, max_points: int) -> list[int]:
+def downsample_indices(xs: Any, ys: Any, max_points: int = MAX_SERIES_POINTS) -> list[int]:
+    """Indices ``downsample`` would keep, for x and y already in arrays.
+
+    ``xs``/``ys`` are numpy arrays or number sequences (an Arrow column:
+    ``.to_numpy(zero_copy_only=False)``).
+
+    The fast path for a gate holding 1M results in columns: no Python tuple per point.
+    A NaN y counts as 0, like a None in ``downsample``.
+    """
     import numpy as np
 
+    xs = np.asarray(xs, dtype=float)
+    ys = np.nan_to_num(np.asarray(ys, dtype=float), nan=0.0)
     n = len(xs)
+    if max_points < 3:
+        raise ValueError("downsample needs max_points >= 3")
+    if n <= max_points:
+        return list(range(n))
     edges = np.linspace(1, n - 1, max_points - 1).astype(int)  # bucket bounds over inner points
     chosen = [0]
     for b in range(max_points - 2):
