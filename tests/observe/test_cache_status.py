@@ -46,7 +46,8 @@ CASES = [
     ),
     # RFC 9211 §2: three caches, the one nearest the origin first
     (
-        "ReverseProxyCache; hit, ForwardProxyCache; fwd=uri-miss; collapsed; stored, BrowserCache; fwd=uri-miss",
+        "ReverseProxyCache; hit, ForwardProxyCache; fwd=uri-miss; collapsed; stored, "
+        "BrowserCache; fwd=uri-miss",
         [
             E("ReverseProxyCache", hit=True),
             E("ForwardProxyCache", fwd="uri-miss", collapsed=True, stored=True),
