@@ -77,3 +77,11 @@ def test_rebin_keeps_the_total_and_spreads_in_log_space() -> None:
     assert shares == pytest.approx([5.0, 5.0])
     odd = LatencyHistogram((0.7, 3.3, 41.0, 390.0), (4, 10, 6))
     assert sum(rebin(odd, nice_edges([odd]))) == pytest.approx(20)
+
+
+def test_line_is_drawn_left_to_right_even_from_unordered_points() -> None:
+    series = Series("l0", [(2, 1.0), (0, 1.0), (1, 1.0)], "#000")
+    svg = line_chart("t", [series], Axis("x", str), Axis("y", str, 0, 2))
+    polyline = svg[svg.index('<polyline points="') + 18 :].split('"')[0]
+    xs = [float(p.split(",")[0]) for p in polyline.split()]
+    assert xs == sorted(xs) and len(xs) == 3

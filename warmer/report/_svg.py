@@ -225,7 +225,8 @@ def _x_label(frame: _Frame, label: str) -> str:
 
 def _line(frame: _Frame, series: Series) -> str:
     runs: list[list[str]] = [[]]
-    for px, py in series.points:
+    # Sorted by x so a series whose points arrive out of order still draws left to right.
+    for px, py in sorted(series.points, key=lambda p: p[0]):
         if py is None:
             runs.append([])
         else:

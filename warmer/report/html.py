@@ -41,13 +41,13 @@ h2{font-size:1.15rem;margin:28px 0 10px}
 .banner p{margin:4px 0 0;opacity:.95}
 .v-pass{background:var(--pass)}.v-fail{background:var(--fail)}
 .v-error,.v-interrupted{background:var(--warn)}
-.meta{color:var(--muted);margin:8px 0 0;word-break:break-all}
+.meta{color:var(--muted);margin:8px 0 0;overflow-wrap:anywhere}
 .note{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:8px 12px}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid var(--line)}
 th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:#eaeef2;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
 .badge{display:inline-block;border-radius:10px;padding:1px 9px;font-size:12px;
 font-weight:700;color:#fff;white-space:nowrap}
 .o-pass{background:var(--pass)}.o-fail,.o-error{background:var(--fail)}
@@ -60,7 +60,7 @@ svg .grid{stroke:#e5e8eb}svg .axis{stroke:#8c959f}
 svg .axis-label{font-weight:600;fill:var(--muted)}svg .muted{fill:var(--muted);font-size:15px}
 svg .mark{fill:#444;font-size:12px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
-dt{color:var(--muted)}dd{margin:0;word-break:break-all}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 pre{background:#fff;border:1px solid var(--line);padding:10px;overflow:auto;font-size:12px}
 ul.warnings li{margin:2px 0}
 """
