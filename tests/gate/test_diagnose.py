@@ -102,8 +102,8 @@ TIERS = ("l0", "l1", "l2")
         (
             "hit_rate.effective >= 0.5",
             {},
-            {"missing": {"l2": "unreachable"}},
-            "no data: tier observers missing: L2 (unreachable)",
+            {"missing": {"l2": "L2 unreachable", "l1": "L1 saw no lookups"}},
+            "no data: L2 unreachable; L1 saw no lookups",
         ),
         (
             "backend.requests < 5",
@@ -140,3 +140,23 @@ def test_no_data_that_passes_still_says_why() -> None:
     [outcome] = diagnose(outcomes, Evidence({}, missing={"l0": "no Cache-Status entry"}))
     assert outcome.passed
     assert outcome.diagnosis == "no data: no Cache-Status entry"
+
+
+@pytest.mark.parametrize(
+    ("check", "missing", "expected"),
+    [
+        ("l2.keys >= 1000", {"l2": "L2 saw no lookups"}, "L2 saw no lookups"),
+        (
+            "l2.keys >= 1000",
+            {},
+            "L2 holds fewer keys than expected: is the tier in use and warmed?",
+        ),
+        ("l2.memory_bytes >= 1MB", {}, "L2 memory outside the expected range"),
+        ("l1.expirations == 0", {}, "L1 entries expire before they are reused: TTL"),
+    ],
+)
+def test_tier_state_diagnosis(check: str, missing: dict[str, str], expected: str) -> None:
+    metrics = {"l2.keys": 0.0, "l2.memory_bytes": 10.0, "l1.expirations": 4.0}
+    outcomes = evaluate([parse_check(check, TIERS)], metrics)
+    [outcome] = diagnose(outcomes, Evidence(metrics, tiers=TIERS, missing=missing))
+    assert outcome.diagnosis == expected

@@ -80,10 +80,8 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
         return f"no data: {evidence.missing[source]}"
     if "_to_target" in check.metric:
         return "no data: the rolling hit rate never reached its threshold during warm"
-    if source == "tiers":
-        missing = [f"{tier_label(t)} ({evidence.missing[t]})" for t in evidence.missing]
-        if missing:
-            return "no data: tier observers missing: " + "; ".join(missing)
+    if source == "tiers" and evidence.missing:
+        return "no data: " + "; ".join(evidence.missing.values())
     if source == "backend":
         return "no data: no [backend] source is configured or it reported nothing"
     if check.tier is not None:
@@ -101,7 +99,7 @@ def explain_failure(check: Check, value: float | None, evidence: Evidence) -> st
     if root.endswith("_to_target"):
         return f"warmed too slowly: {_cache_reason(check, evidence)}"
     if check.tier is not None and root != "hit_rate":
-        return _tier_state_reason(check)
+        return _tier_state_reason(check, evidence)
     return _cache_reason(check, evidence)
 
 
@@ -177,10 +175,14 @@ def _latency_reason(evidence: Evidence) -> str:
     return "slow with warm caches: the candidate itself is slow"
 
 
-def _tier_state_reason(check: Check) -> str:
+def _tier_state_reason(check: Check, evidence: Evidence) -> str:
     label = tier_label(check.tier or "")
+    if check.tier is not None and check.tier in evidence.missing:
+        return evidence.missing[check.tier]
     if check.metric.endswith(".evictions"):
         return f"{label} is too small for this traffic: capacity"
     if check.metric.endswith(".expirations"):
         return f"{label} entries expire before they are reused: TTL"
-    return f"{label} state outside the expected range"
+    if check.metric.endswith(".keys"):
+        return f"{label} holds fewer keys than expected: is the tier in use and warmed?"
+    return f"{label} memory outside the expected range"

@@ -81,6 +81,7 @@ class ObserverSet:
             if s.source not in HEADER_SOURCES
         }
         self._missing: dict[str, str] = {}
+        self._unreachable: set[str] = set()
         self._sampler: Sampler | None = None
         self._started = 0.0
 
@@ -96,11 +97,12 @@ class ObserverSet:
                 if self.sources[name].required:
                     raise
                 self._missing[name] = exc.message
+                self._unreachable.add(name)
 
     def start(self) -> None:
         from warmer.observe.sampler import Sampler
 
-        reachable = [o for n, o in self.live.items() if n not in self._missing]
+        reachable = [o for n, o in self.live.items() if n not in self._unreachable]
         self._sampler = Sampler(reachable, self.config.observe.interval_s)
         self._started = time.perf_counter()
         self._sampler.start()
@@ -147,7 +149,10 @@ class ObserverSet:
                     extra[f"{name}.expirations"] = float(losses[name].expirations)
                 continue
             delta = self._delta(name, phase)
-            tiers.append(tier_metrics(name, source.source, delta, shared=source.shared))
+            tier = tier_metrics(name, source.source, delta, shared=source.shared)
+            if tier.lookups == 0:
+                self._missing.setdefault(name, _unused(name))
+            tiers.append(tier)
             extra[f"{name}.expirations"] = delta.expirations
         return tiers, extra
 
@@ -184,7 +189,7 @@ class ObserverSet:
     def _delta(self, name: str, phase: str) -> Any:
         from warmer.observe.counters import MISSING, timeline_delta
 
-        if self._sampler is None or name in self._missing:
+        if self._sampler is None or name in self._unreachable:
             return MISSING
         series = self._sampler.series(name, f"{phase}_start", f"{phase}_end")
         delta = timeline_delta(snap for _, snap in series)
@@ -227,6 +232,15 @@ class ObserverSet:
         if self._sampler is None:
             return []
         return [sample.to_json() for sample in self._sampler.timeline]
+
+
+def _unused(name: str) -> str:
+    from warmer.gate.diagnose import tier_label
+
+    return (
+        f"{tier_label(name)} saw no lookups (its hit and miss counters did not move): "
+        "the candidate does not seem to use this tier"
+    )
 
 
 def _implied_offload(
