@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 
 import pytest
-from prometheus_client import CollectorRegistry, Counter, start_http_server
 from pymemcache.client.base import Client as MemcacheClient
 
+from tests.observe.conftest import Endpoint
 from warmer.config import config_from_tree
 from warmer.demo.services import MemcachedServer, free_port
 from warmer.errors import ConfigError, ObserverUnreachableError
@@ -36,7 +35,7 @@ def test_memcached_hits_and_misses_after_real_gets(memcached_server: MemcachedSe
 
 def test_memcached_unreachable_is_exit_3_and_missing_mid_run() -> None:
     observer = MemcachedObserver("l2", f"127.0.0.1:{free_port()}", timeout_s=0.5)
-    with pytest.raises(ObserverUnreachableError, match="tier l2 at 127.0.0.1:"):
+    with pytest.raises(ObserverUnreachableError, match=r"tier l2 at 127\.0\.0\.1:"):
         observer.preflight()
     assert observer.snapshot() is None
 
@@ -61,21 +60,8 @@ def test_bad_memcached_address_is_a_config_error(url: str) -> None:
         build_observers(config_from_tree(tree, {}))
 
 
-@pytest.fixture
-def metrics_endpoint() -> Iterator[tuple[str, Counter, Counter]]:
-    """A real prometheus_client HTTP server with candidate-like counters on a free port."""
-    registry = CollectorRegistry()
-    cache = Counter("candidate_cache_requests", "lookups", ["tier", "result"], registry=registry)
-    backend = Counter("candidate_backend_requests", "origin requests", registry=registry)
-    port = free_port()
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=registry)
-    yield f"http://127.0.0.1:{port}/metrics", cache, backend
-    server.shutdown()
-    thread.join(timeout=5)
-
-
-def test_prometheus_label_selection(metrics_endpoint: tuple[str, Counter, Counter]) -> None:
-    url, cache, backend = metrics_endpoint
+def test_prometheus_label_selection(endpoint: Endpoint) -> None:
+    url, cache, backend = endpoint.url, endpoint.cache, endpoint.backend
     tree = {
         "tiers": {
             "l0": {
@@ -103,10 +89,8 @@ def test_prometheus_label_selection(metrics_endpoint: tuple[str, Counter, Counte
     observers.close()
 
 
-def test_prometheus_undeclared_metric_is_no_data(
-    metrics_endpoint: tuple[str, Counter, Counter],
-) -> None:
-    url, _, _ = metrics_endpoint
+def test_prometheus_undeclared_metric_is_no_data(endpoint: Endpoint) -> None:
+    url = endpoint.url
     observer = PrometheusObserver("l0", url, {"hits": parse_selector("not_exposed_total")})
     snapshot = observer.snapshot()
     assert snapshot is not None and snapshot.hits is None
