@@ -85,6 +85,13 @@ def test_phases_with_different_buckets_share_one_axis(run: RunReport) -> None:
     assert chart.count("<title>verify: ") == 10
 
 
+def test_hit_rate_checks_draw_their_targets_on_the_warmup_curves(run: RunReport) -> None:
+    page = render_html(run)
+    # hit_rate.l0 is drawn (a curve exists), hit_rate.l2 is not: once per warmup chart.
+    assert page.count(">target: hit_rate.l0 &gt;= 0.85</text>") == 2
+    assert "target: hit_rate.l2" not in page
+
+
 def test_run_without_data_renders_placeholders() -> None:
     bare = RunReport(run_id="r", verdict="error", exit_code=3, error="target unreachable")
     page = render_html(bare)

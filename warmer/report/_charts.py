@@ -60,6 +60,7 @@ def _warmup(run: RunReport, *, by_time: bool) -> str:
     y_marks = []
     if run.ceilings.warmable is not None:
         y_marks.append(Mark(run.ceilings.warmable * 100, "warmable ceiling", "#8250df"))
+    y_marks += _target_marks(run, {c.tier: _color(i, c) for i, c in enumerate(curves)})
     window = run.timelines.window_requests
     y_label = "hit rate" + (f" (last {fmt_num(window)} requests)" if window else "")
     x = (
@@ -68,6 +69,16 @@ def _warmup(run: RunReport, *, by_time: bool) -> str:
         else Axis("requests sent", fmt_num, lo=0)
     )
     return line_chart(title, series, x, Axis(y_label, _pct, 0, 100), x_marks, y_marks)
+
+
+def _target_marks(run: RunReport, colors: dict[str, str]) -> list[Mark]:
+    """A dashed line at the threshold of each hit-rate check on a drawn tier (at most 4)."""
+    marks = []
+    for check in run.checks:
+        tier = check.metric.removeprefix("warm.").removeprefix("hit_rate.")
+        if check.metric.removeprefix("warm.").startswith("hit_rate.") and tier in colors:
+            marks.append(Mark(check.threshold * 100, f"target: {check.expression}", colors[tier]))
+    return marks[:4]
 
 
 def _backend(run: RunReport) -> str:

@@ -111,7 +111,7 @@ def line_chart(
     )
     body = [_grid(frame, x_ticks, y_ticks, x, y)]
     body += [_vmark(frame, m, i) for i, m in enumerate(x_marks)]
-    body += [_hmark(frame, m) for m in y_marks]
+    body += [_hmark(frame, m, i) for i, m in enumerate(y_marks)]
     body += [_line(frame, s) for s in series]
     return _svg(title, [*body, legend])
 
@@ -259,12 +259,15 @@ def _vmark(frame: _Frame, mark: Mark, index: int = 0) -> str:
     )
 
 
-def _hmark(frame: _Frame, mark: Mark) -> str:
+def _hmark(frame: _Frame, mark: Mark, index: int = 0) -> str:
+    """A horizontal line; labels alternate left and right so stacked marks stay legible."""
     py = frame.py(mark.value)
+    x, anchor = (frame.left + 6, "start") if index % 2 == 0 else (frame.right - 6, "end")
     return (
         f'<line x1="{frame.left}" y1="{py:.1f}" x2="{frame.right}" y2="{py:.1f}" '
         f'stroke="{mark.color}" stroke-dasharray="8 4"/>'
-        f'<text class="mark" x="{frame.left + 6}" y="{py - 5:.1f}">{esc(mark.label)}</text>'
+        f'<text class="mark" x="{x}" y="{py - 5:.1f}" text-anchor="{anchor}">'
+        f"{esc(mark.label)}</text>"
     )
 
 

@@ -58,7 +58,7 @@ figcaption{font-weight:600;margin:0 0 4px 4px}
 svg.chart{width:100%;height:auto;display:block;font-size:13px;fill:#1f2328}
 svg .grid{stroke:#e5e8eb}svg .axis{stroke:#8c959f}
 svg .axis-label{font-weight:600;fill:var(--muted)}svg .muted{fill:var(--muted);font-size:15px}
-svg .mark{fill:#444;font-size:12px}
+svg .mark{fill:#444;font-size:12px;paint-order:stroke;stroke:#fff;stroke-width:3px}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 pre{background:#fff;border:1px solid var(--line);padding:10px;overflow:auto;font-size:12px}
