@@ -80,6 +80,11 @@ def test_unknown_operator_is_escaped(run: RunReport) -> None:
         ("line\nbreak\r\n\tend", "line break end"),
         ("a & b", "a &amp; b"),
         ("back\\slash", "back\\\\slash"),
+        ("# heading", "\\# heading"),
+        ("> quote", "\\> quote"),
+        ("- item", "\\- item"),
+        ("1. first", "1\\. first"),
+        ("4.90 ms", "4.90 ms"),
     ],
 )
 def test_md_text(raw: str, escaped: str) -> None:
@@ -98,6 +103,15 @@ def test_md_text(raw: str, escaped: str) -> None:
 )
 def test_md_code(raw: str, rendered: str) -> None:
     assert md_code(raw) == rendered
+
+
+def test_interrupted_run_says_why_and_that_it_is_partial(run: RunReport) -> None:
+    stopped = dataclasses.replace(
+        run, verdict="interrupted", exit_code=130, partial=True, error="SIGINT during verify"
+    )
+    lines = render_markdown(stopped).splitlines()
+    assert lines[0] == "## warmer gate: **INTERRUPTED** (SIGINT during verify)"
+    assert "**Partial report:**" in render_markdown(stopped)
 
 
 def test_script_in_sample_path_is_text(run: RunReport) -> None:

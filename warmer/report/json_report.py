@@ -10,8 +10,13 @@ from warmer.model.run import REPORT_SCHEMA_VERSION, RunReport
 
 
 def render_json(run: RunReport) -> str:
-    """``report.json``: the model in field order, 2-space indented, UTF-8, newline-terminated."""
-    return json.dumps(run.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """``report.json``: the model in field order, 2-space indented, UTF-8, newline-terminated.
+
+    A value JSON cannot hold (a ``Path`` in ``config``, say) is written as its ``str`` rather
+    than failing the run at its very end.
+    """
+    data = run.to_dict()
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=str) + "\n"
 
 
 def parse_report(text: str, source: str = "report.json") -> RunReport:

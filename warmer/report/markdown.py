@@ -25,13 +25,20 @@ from warmer.report._format import (
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _WHITESPACE = re.compile(r"\s+")
+_BLOCK_START = re.compile(r"[#>+\-=]")
+_ORDERED_ITEM = re.compile(r"^(\d+)([.)])(?=\s|$)")
 
 
 def md_text(value: object) -> str:
     """``value`` as inert Markdown text: HTML neutralised, emphasis/links/pipes escaped."""
     text = _WHITESPACE.sub(" ", str(value)).strip()
     text = text.replace("&", "&amp;").replace("<", "&lt;")  # no tag can open without "<"
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # A leading "#", ">", "+", "-", "=" or "1." would turn a list item into a heading,
+    # quote or nested list.
+    if _BLOCK_START.match(text):
+        return "\\" + text
+    return _ORDERED_ITEM.sub(r"\1\\\2", text)
 
 
 def md_code(value: object) -> str:
