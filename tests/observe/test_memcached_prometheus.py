@@ -15,7 +15,7 @@ from warmer.observe.build import build_observers
 from warmer.observe.counters import snapshot_delta
 from warmer.observe.memcached import MemcachedObserver, parse_address
 from warmer.observe.parsers.selector import parse_selector
-from warmer.observe.prometheus import PrometheusObserver, parse_exposition, select
+from warmer.observe.prometheus import PrometheusObserver, parse_exposition, select, start_time
 
 
 def test_memcached_hits_and_misses_after_real_gets(memcached_server: MemcachedServer) -> None:
@@ -116,3 +116,15 @@ def test_exposition_garbage_lines_are_counted() -> None:
     assert exposition.malformed == 1
     assert select(exposition, parse_selector('hits_total{tier="l0"}')) == 5
     assert select(exposition, parse_selector("hits")) == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("app_start_time_seconds 10\nprocess_start_time_seconds 5\n", 5.0),
+        ("candidate_start_time_seconds 10\n", 10.0),
+        ("other 1\n", None),
+    ],
+)
+def test_start_time_identifies_the_process(text: str, start: float | None) -> None:
+    assert start_time(parse_exposition(text)) == start

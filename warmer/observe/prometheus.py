@@ -21,8 +21,9 @@ from warmer.observe.parsers.selector import Selector
 if TYPE_CHECKING:
     import httpx
 
-START_TIME_METRIC = "process_start_time_seconds"
-"""Exposed by prometheus_client's process collector; a change means the process restarted."""
+START_TIME_SUFFIX = "start_time_seconds"
+"""``process_start_time_seconds`` (prometheus_client's process collector) or an app's own
+``<prefix>_start_time_seconds`` gauge: a change means the process restarted."""
 
 
 class Exposition(NamedTuple):
@@ -79,6 +80,17 @@ def select(exposition: Exposition, selector: Selector) -> float | None:
     return None
 
 
+def start_time(exposition: Exposition) -> float | None:
+    """The process start time the endpoint exposes, preferring ``process_start_time_seconds``."""
+    found = None
+    for name, _, value in exposition.samples:
+        if name == f"process_{START_TIME_SUFFIX}":
+            return value
+        if found is None and name.endswith(START_TIME_SUFFIX):
+            found = value
+    return found
+
+
 def _declared(families: frozenset[str], metric: str) -> bool:
     return metric in families or metric.removesuffix("_total") in families
 
@@ -122,7 +134,7 @@ class PrometheusObserver:
             return None
         exposition = parse_exposition(text)
         values = {field: select(exposition, sel) for field, sel in self._selectors.items()}
-        start = select(exposition, Selector(START_TIME_METRIC))
+        start = start_time(exposition)
         return TierSnapshot(
             at=time.monotonic(),
             hits=values.get("hits"),
