@@ -1,0 +1,236 @@
+"""The default engine: a lean HTTP/1.1 client on asyncio Protocols, uvloop and httptools.
+
+Each in-flight slot owns one keep-alive connection; a request is one ``transport.write``
+of bytes serialized in advance, and the response is parsed by httptools (the llhttp
+binding uvicorn uses), which handles Content-Length, chunked bodies and keep-alive. TLS
+comes from an ``ssl.SSLContext``; Unix-socket targets use ``create_unix_connection``.
+Library overhead, not Python, is what limits HTTP clients; this one keeps per-request work
+to a few callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ssl
+import threading
+from collections.abc import Iterator
+
+import httptools
+
+from warmer.replay._driver import Driver, run_loop
+from warmer.replay.engine import ConnectFailed, Connection, EngineSettings, Job, Response, Sink
+from warmer.replay.safety import PreparedRequest
+from warmer.replay.target import Target
+
+_CACHE_HEADERS = {b"cache-status": 0, b"x-cache": 1, b"x-cache-status": 2, b"age": 3}
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+
+
+def make_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+    """A client TLS context; ``verify=False`` accepts any certificate (``--insecure``)."""
+    context = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+class H1Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection; also the httptools parser's callback object."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+        self.loop = loop
+        self.timeout_s = timeout_s
+        self.transport: asyncio.Transport | None = None
+        self.parser: httptools.HttpResponseParser | None = None
+        self.waiter: asyncio.Future[Response] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        self._head = False
+        self._received = False
+        self._headers_done = False
+        self._framed = False
+        self._status: int | None = None
+        self._nbytes = 0
+        self._cache: list[str | None] = [None, None, None, None]
+
+    # ------------------------------------------------------------ Connection API
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def request(self, request: PreparedRequest) -> asyncio.Future[Response]:
+        waiter: asyncio.Future[Response] = self.loop.create_future()
+        if self._closed or self.transport is None:
+            waiter.set_result(Response(None, 0, "stale"))
+            return waiter
+        self.waiter = waiter
+        self._head = request.method == "HEAD"
+        self._received = self._headers_done = self._framed = False
+        self._status = None
+        self._nbytes = 0
+        self._cache = [None, None, None, None]
+        if self.parser is None:
+            self.parser = httptools.HttpResponseParser(self)
+        if request.body is None:
+            self.transport.write(request.head)
+        else:
+            self.transport.write(request.head + request.body)
+        self.timer = self.loop.call_later(self.timeout_s, self._on_timeout)
+        return waiter
+
+    def close(self) -> None:
+        self._closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # ------------------------------------------------------------ asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None or self.parser is None:
+            self._abort()  # bytes nobody asked for: the stream is out of step
+            return
+        self._received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self._finish(Response(None, self._nbytes, "protocol"))
+            self._abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if self.waiter is None:
+            return
+        if self._headers_done and not self._framed:
+            self._complete()  # a body delimited by the end of the connection
+        elif self._received:
+            self._finish(Response(None, self._nbytes, "reset"))
+        else:
+            self._finish(Response(None, 0, "stale"))
+
+    # ------------------------------------------------------------ parser callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        lower = name.lower()
+        slot = _CACHE_HEADERS.get(lower)
+        if slot is not None:
+            self._cache[slot] = value.decode("latin-1")
+        elif lower in _FRAMING:
+            self._framed = True
+
+    def on_headers_complete(self) -> None:
+        assert self.parser is not None
+        self._status = self.parser.get_status_code()
+        self._headers_done = True
+        if self._head:
+            # llhttp cannot be told a response answers HEAD; it would wait for the body
+            # that Content-Length announces. Finish here and start a new parser.
+            keep = self.parser.should_keep_alive()
+            self.parser = None
+            self._complete(keep)
+
+    def on_body(self, body: bytes) -> None:
+        self._nbytes += len(body)
+
+    def on_message_complete(self) -> None:
+        if self.parser is not None and self.waiter is not None:
+            self._complete(self.parser.should_keep_alive())
+
+    # ------------------------------------------------------------ internals
+
+    def _complete(self, keep_alive: bool = False) -> None:
+        cache = self._cache
+        self._finish(
+            Response(self._status, self._nbytes, None, cache[0], cache[1], cache[2], cache[3])
+        )
+        if not keep_alive:
+            self.close()
+
+    def _finish(self, response: Response) -> None:
+        waiter, self.waiter = self.waiter, None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(response)
+
+    def _on_timeout(self) -> None:
+        self.timer = None
+        self._finish(Response(None, self._nbytes, "timeout"))
+        self._abort()
+
+    def _abort(self) -> None:
+        self._closed = True
+        self.parser = None
+        if self.transport is not None:
+            self.transport.abort()
+
+
+async def open_connection(
+    target: Target, timeout_s: float, ssl_context: ssl.SSLContext | None
+) -> H1Connection:
+    """Connect to ``target``; failures raise :class:`ConnectFailed` with an error kind."""
+    loop = asyncio.get_running_loop()
+    conn = H1Connection(loop, timeout_s)
+    server_hostname = target.host if ssl_context is not None else None
+    try:
+        if target.unix_socket:
+            coro = loop.create_unix_connection(
+                lambda: conn, target.unix_socket, ssl=ssl_context, server_hostname=server_hostname
+            )
+        else:
+            coro = loop.create_connection(
+                lambda: conn,
+                target.host,
+                target.port,
+                ssl=ssl_context,
+                server_hostname=server_hostname,
+            )
+        await asyncio.wait_for(coro, timeout_s)
+    except Exception as exc:
+        raise ConnectFailed(classify_connect_error(exc), str(exc)) from exc
+    return conn
+
+
+def classify_connect_error(exc: BaseException) -> str:
+    """Map a connection-attempt exception to an error kind."""
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls"
+    if isinstance(exc, ConnectionRefusedError | FileNotFoundError):
+        return "refused"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return "reset"
+    if isinstance(exc, OSError) and exc.errno in (errno.ECONNREFUSED, errno.ENOENT):
+        return "refused"
+    if isinstance(exc, OSError) and exc.errno in (errno.ETIMEDOUT, errno.EHOSTUNREACH):
+        return "timeout"
+    return "other"
+
+
+class FastEngine:
+    """The default engine (``--engine fast``): HTTP/1.1 over asyncio Protocols on uvloop."""
+
+    name = "fast"
+
+    def run(
+        self, jobs: Iterator[Job], settings: EngineSettings, sink: Sink, stop: threading.Event
+    ) -> None:
+        context = None
+        if settings.target.tls:
+            context = make_ssl_context(settings.verify_tls, settings.ca_file)
+
+        async def connect() -> Connection:
+            return await open_connection(settings.target, settings.timeout_s, context)
+
+        async def main() -> None:
+            await Driver(jobs, settings, sink, stop, connect).run()
+
+        run_loop(main)

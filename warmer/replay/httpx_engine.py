@@ -1,0 +1,116 @@
+"""The httpx engine (``--engine httpx``): slower, for what only httpx offers (HTTP/2, proxies).
+
+It shares the async driver with the fast engine; every slot is a view on one
+``httpx.AsyncClient`` whose pool holds ``concurrency`` connections. Redirects are never
+followed (see ``safety.py``). Proxies come from the usual ``HTTP(S)_PROXY`` variables.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from warmer.errors import UsageError
+from warmer.replay._driver import Driver, run_loop
+from warmer.replay.engine import Connection, EngineSettings, Job, Response, Sink
+from warmer.replay.fast import make_ssl_context
+from warmer.replay.safety import PreparedRequest
+
+
+def _classify(exc: Exception) -> str:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        if "ssl" in text or "certificate" in text:
+            return "tls"
+        return "refused"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "reset"
+    if isinstance(exc, httpx.ProtocolError):
+        return "protocol"
+    return "other"
+
+
+class _Slot:
+    """A Connection over the shared client (the pool, not the slot, owns sockets)."""
+
+    closed = False
+
+    def __init__(self, client: Any, base: str) -> None:
+        self.client = client
+        self.base = base
+
+    async def request(self, request: PreparedRequest) -> Response:
+        import httpx
+
+        headers = [(k, v) for k, v in request.headers if k.lower() != "host"]
+        host = next(v for k, v in request.headers if k == "Host")
+        headers.append(("Host", host))
+        try:
+            response = await self.client.request(
+                request.method, self.base + request.path, headers=headers, content=request.body
+            )
+        except httpx.HTTPError as exc:
+            return Response(None, 0, _classify(exc))
+        h = response.headers
+        return Response(
+            response.status_code,
+            len(response.content),
+            None,
+            h.get("cache-status"),
+            h.get("x-cache"),
+            h.get("x-cache-status"),
+            h.get("age"),
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class HttpxEngine:
+    """httpx.AsyncClient behind the shared driver."""
+
+    name = "httpx"
+
+    def run(
+        self, jobs: Iterator[Job], settings: EngineSettings, sink: Sink, stop: threading.Event
+    ) -> None:
+        import httpx
+
+        if settings.http2:
+            if importlib.util.find_spec("h2") is None:
+                raise UsageError("--http2 needs the h2 package", "pip install 'httpx[http2]'")
+        target = settings.target
+        verify: Any = True
+        if target.tls:
+            verify = make_ssl_context(settings.verify_tls, settings.ca_file)
+        transport = httpx.AsyncHTTPTransport(
+            verify=verify,
+            http2=settings.http2,
+            uds=target.unix_socket,
+            retries=0,
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
+        )
+        base = f"{target.scheme}://{target.host}:{target.port}"
+
+        async def main() -> None:
+            timeout = httpx.Timeout(settings.timeout_s)
+            async with httpx.AsyncClient(
+                transport=transport, timeout=timeout, follow_redirects=False, trust_env=True
+            ) as client:
+                slot = _Slot(client, base)
+
+                async def connect() -> Connection:
+                    return slot
+
+                await Driver(jobs, settings, sink, stop, connect).run()
+
+        run_loop(main)

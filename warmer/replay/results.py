@@ -1,0 +1,144 @@
+"""Stream replay results to a Parquet file in bounded memory, and read them back.
+
+A results file holds one row per request in ``RESULTS_ARROW_SCHEMA``
+(``warmer/model/results.py``). It is written under a ``.part`` name and renamed into place
+on :meth:`ResultsWriter.close`, so a results file that exists is always readable — also
+after SIGINT, because the replay flushes and closes before it raises ``Interrupted``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from warmer.errors import InputError
+from warmer.model.results import RESULTS_ARROW_SCHEMA, RESULTS_SCHEMA_VERSION
+
+META_KEY = "warmer_results"
+"""Parquet key-value metadata entry holding the JSON description of the run."""
+
+Row = tuple[Any, ...]
+"""One results row, fields in ``RESULTS_ARROW_SCHEMA`` order."""
+
+
+class ResultsWriter:
+    """Append rows of results to a Parquet file; one writer may span several phases.
+
+    The writer owns the run's clock origin: ``origin`` (a ``time.perf_counter()`` value)
+    is time zero for every ``scheduled_s``/``sent_s`` column, ``started_at`` the same
+    instant as epoch seconds. A gate that warms then verifies passes one writer to both
+    replays so both phases share one time axis.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.origin = time.perf_counter()
+        self.started_at = time.time()
+        self.rows_written = 0
+        self._meta: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION, **(meta or {})}
+        self._meta["started_at"] = self.started_at
+        self._tmp = self.path.with_name(self.path.name + ".part")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
+                self._tmp, RESULTS_ARROW_SCHEMA, compression="zstd"
+            )
+        except OSError as exc:
+            raise InputError(f"cannot write results file {os.fspath(path)!r}: {exc}") from exc
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(
+        self, typ: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def update_meta(self, **fields: Any) -> None:
+        """Add fields (target, engine, summaries ...) to the metadata written on close."""
+        self._meta.update(fields)
+
+    def add_run(self, summary: dict[str, Any]) -> None:
+        """Append one replay's summary (a phase) to the ``runs`` list in the metadata."""
+        self._meta.setdefault("runs", []).append(summary)
+
+    def write_rows(self, rows: Sequence[Row]) -> pa.RecordBatch:
+        """Write ``rows`` as one record batch and return it (summaries read it)."""
+        batch = rows_to_batch(rows)
+        if self._writer is None:
+            raise RuntimeError("results writer is closed")
+        self._writer.write_batch(batch)
+        self.rows_written += len(rows)
+        return batch
+
+    def close(self) -> Path:
+        """Write the metadata, close the file and move it into place (idempotent)."""
+        if self._writer is not None:
+            self._writer.add_key_value_metadata({META_KEY: json.dumps(self._meta, default=str)})
+            self._writer.close()
+            self._writer = None
+            os.replace(self._tmp, self.path)
+        return self.path
+
+
+def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:
+    """Transpose row tuples into an Arrow record batch in the results schema."""
+    if not rows:
+        columns: list[Any] = [[] for _ in RESULTS_ARROW_SCHEMA]
+    else:
+        columns = [list(col) for col in zip(*rows, strict=True)]
+    arrays = [
+        pa.array(col, type=field.type)
+        for col, field in zip(columns, RESULTS_ARROW_SCHEMA, strict=True)
+    ]
+    return pa.RecordBatch.from_arrays(arrays, schema=RESULTS_ARROW_SCHEMA)
+
+
+class ResultsFile:
+    """A results file opened for reading (see :func:`open_results`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file = pq.ParquetFile(path)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise InputError(
+                f"cannot read results file {os.fspath(path)!r}: {exc}",
+                "results files are written by `warmer replay --out RESULTS.parquet`",
+            ) from exc
+        raw = (self._file.schema_arrow.metadata or {}).get(META_KEY.encode())
+        self.meta: dict[str, Any] = json.loads(raw) if raw else {}
+        if int(self.meta.get("schema_version", 1)) > RESULTS_SCHEMA_VERSION:
+            raise InputError(
+                f"results file {os.fspath(path)!r} has a newer schema version",
+                "upgrade warmer to read it",
+            )
+
+    @property
+    def num_rows(self) -> int:
+        """Number of requests recorded."""
+        return int(self._file.metadata.num_rows)
+
+    def iter_batches(self, batch_size: int = 65536, columns: list[str] | None = None) -> Any:
+        """Record batches in file order, in bounded memory."""
+        return self._file.iter_batches(batch_size=batch_size, columns=columns)
+
+    def to_table(self, columns: list[str] | None = None) -> pa.Table:
+        """The whole file (or some columns) as one table."""
+        return self._file.read(columns=columns)
+
+
+def open_results(path: str | os.PathLike[str]) -> ResultsFile:
+    """Open a results file written by :class:`ResultsWriter`; ``InputError`` if unreadable."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"results file {os.fspath(path)!r} does not exist")
+    return ResultsFile(p)

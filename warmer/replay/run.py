@@ -1,0 +1,395 @@
+"""The replay library entry: ``replay(records, plan, sink)`` and the target preflight.
+
+``replay`` validates the plan (protected hosts, methods), arranges and paces the records,
+hands the jobs to an engine and tallies what the engine records into a results writer.
+It emits typed events for progress and never prints; the caller owns signal handling
+and sets ``stop`` to end a replay early (in-flight requests drain, results flush).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from warmer.errors import TargetUnreachableError, UsageError
+from warmer.model.sample import SampleRecord
+from warmer.replay.engine import Engine, EngineSettings, Job
+from warmer.replay.order import TimeSlice, arrange
+from warmer.replay.pacing import Pacer, make_pacer
+from warmer.replay.results import ResultsWriter, Row
+from warmer.replay.safety import (
+    SAFE_METHODS,
+    RequestPolicy,
+    check_methods,
+    check_protected,
+    parse_header,
+)
+from warmer.replay.summary import Tally, encode, percentiles_ms
+from warmer.replay.target import Target, parse_target
+
+ENGINES = ("fast", "httpx", "locust")
+"""Engine names accepted by ``--engine``."""
+
+_PROGRESS_EVERY_S = 0.5
+_FLUSH_ROWS = 16384
+_FLUSH_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """Everything that decides what a replay sends, where, in what order and how fast."""
+
+    target: str
+    unix_socket: str | None = None
+    engine: str = "fast"
+    pacing: str = "max"
+    speed: float = 1.0
+    max_gap_s: float | None = None
+    rate: float | None = None
+    ramp_s: float = 0.0
+    ramp_from: float = 0.0
+    order: str = "recorded"
+    repeat: int = 1
+    limit: int | None = None
+    window: TimeSlice | None = None
+    duration_s: float | None = None
+    concurrency: int = 64
+    timeout_s: float = 10.0
+    retries: int = 2
+    allow_methods: tuple[str, ...] = SAFE_METHODS
+    headers: tuple[str, ...] = ()
+    """``"Name: value"`` strings added to (and overriding) recorded headers."""
+    drop_headers: tuple[str, ...] = ()
+    preserve_host: bool = False
+    protected_hosts: tuple[str, ...] = ()
+    verify_tls: bool = True
+    ca_file: str | None = None
+    http2: bool = False
+    shard: tuple[int, int] | None = None
+    """``(i, n)``: send only the records whose position is ``i`` modulo ``n`` (rate / n)."""
+
+    def parsed_target(self) -> Target:
+        """The target, parsed and checked against the protected hosts."""
+        target = parse_target(self.target, self.unix_socket)
+        check_protected(target, self.protected_hosts)
+        return target
+
+
+@dataclass(frozen=True)
+class ReplayStarted:
+    """Emitted once before the first request."""
+
+    phase: str | None
+    target: str
+    engine: str
+    pacing: str
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class ReplayProgress:
+    """Emitted about twice a second while requests flow."""
+
+    phase: str | None
+    elapsed_s: float
+    sent: int
+    errors: int
+    rate: float
+    expected: int | None
+    eta_s: float | None
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What one replay did; ``to_dict`` is what goes into reports and the results file."""
+
+    phase: str | None
+    engine: str
+    target: str
+    sent: int
+    responses: int
+    status_classes: dict[str, int]
+    errors: dict[str, int]
+    skipped: dict[str, int]
+    duration_s: float
+    rate: float
+    latency_ms: dict[str, float]
+    latency_from_schedule_ms: dict[str, float]
+    send_lag_ms: dict[str, float]
+    interrupted: bool = False
+    histograms: dict[str, str] = field(default_factory=dict, repr=False)
+    """HdrHistogram encodings (µs) of latency, from_schedule, send_lag: merge across shards."""
+
+    @property
+    def error_rate(self) -> float:
+        """Share of sent requests that got no response."""
+        return sum(self.errors.values()) / self.sent if self.sent else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class ReplayFinished:
+    """Emitted once after the results are flushed."""
+
+    summary: ReplaySummary
+
+
+ReplayEvent = ReplayStarted | ReplayProgress | ReplayFinished
+EventHandler = Callable[[ReplayEvent], None]
+
+
+class Recorder:
+    """The :class:`~warmer.replay.engine.Sink` of a replay: buffers rows, flushes, tallies."""
+
+    def __init__(
+        self,
+        writer: ResultsWriter,
+        phase: str | None,
+        on_event: EventHandler | None,
+        expected: int | None,
+        rate: float | None,
+    ) -> None:
+        self.writer = writer
+        self.origin = writer.origin
+        self.phase = phase
+        self.tally = Tally()
+        self.started = time.perf_counter()
+        self.expected = expected
+        self.rate = rate
+        self._rows: list[Row] = []
+        self._on_event = on_event
+        self._last_flush = self._last_event = self.started
+        self._lock = threading.Lock()  # engines that report from several threads
+
+    def add(self, row: Row) -> None:
+        self._rows.append(row)
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        if len(self._rows) >= _FLUSH_ROWS or now - self._last_flush >= _FLUSH_EVERY_S:
+            self.flush()
+        if self._on_event is not None and now - self._last_event >= _PROGRESS_EVERY_S:
+            self._last_event = now
+            self._on_event(self.progress(now))
+
+    def flush(self) -> None:
+        """Write buffered rows and count them."""
+        with self._lock:
+            rows, self._rows = self._rows, []
+            self._last_flush = time.perf_counter()
+            if rows:
+                self.tally.add(self.writer.write_rows(rows))
+
+    def progress(self, now: float) -> ReplayProgress:
+        """A progress event as of ``now``."""
+        sent = self.tally.sent + len(self._rows)
+        elapsed = max(now - self.started, 1e-9)
+        rate = sent / elapsed
+        eta = None
+        if self.expected is not None:
+            pace = self.rate or rate
+            eta = max(self.expected - sent, 0) / pace if pace > 0 else None
+        return ReplayProgress(
+            self.phase, elapsed, sent, self.tally.error_count, rate, self.expected, eta
+        )
+
+
+def replay(
+    records: Iterable[SampleRecord],
+    plan: ReplayPlan,
+    sink: ResultsWriter,
+    *,
+    phase: str | None = None,
+    on_event: EventHandler | None = None,
+    stop: threading.Event | None = None,
+    expected: int | None = None,
+) -> ReplaySummary:
+    """Replay ``records`` against ``plan.target``, recording every response into ``sink``.
+
+    ``sink`` is not closed, so a gate can run a warm and a verify phase into one file;
+    ``phase`` labels the rows. ``expected`` (number of requests, if known) feeds the ETA.
+    Raises ``UnsafeTargetError`` for a protected target or an unreplayable method, and
+    ``UsageError`` for a bad plan; connection failures during the run are counted, not
+    raised (call :func:`check_target` first to fail fast on a dead target).
+    """
+    target = plan.parsed_target()
+    policy = _policy(plan, target)
+    pacer = _pacer(plan)
+    engine = get_engine(plan.engine)
+    stop = stop or threading.Event()
+    settings = EngineSettings(
+        target=target,
+        concurrency=plan.concurrency,
+        timeout_s=plan.timeout_s,
+        retries=plan.retries,
+        duration_s=plan.duration_s,
+        verify_tls=plan.verify_tls,
+        ca_file=plan.ca_file,
+        http2=plan.http2,
+    )
+    if plan.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if expected is not None and plan.limit is not None:
+        expected = min(expected, plan.limit)
+    recorder = Recorder(sink, phase, on_event, _shard_share(expected, plan.shard), plan.rate)
+    skipped: Counter[str] = Counter()
+    arranged = arrange(
+        records, order=plan.order, repeat=plan.repeat, window=plan.window, count=plan.limit
+    )
+    start = time.perf_counter() - sink.origin
+    jobs = _jobs(arranged, policy, pacer, start, skipped, plan.shard)
+    if on_event is not None:
+        on_event(ReplayStarted(phase, target.address, engine.name, plan.pacing, recorder.expected))
+    engine.run(jobs, settings, recorder, stop)
+    recorder.flush()
+    summary = _summarize(recorder, plan, target, skipped, stop.is_set())
+    sink.add_run(summary.to_dict())
+    if on_event is not None:
+        on_event(ReplayFinished(summary))
+    return summary
+
+
+def _policy(plan: ReplayPlan, target: Target) -> RequestPolicy:
+    return RequestPolicy(
+        target=target,
+        allow_methods=check_methods(plan.allow_methods),
+        add_headers=dict(parse_header(h) for h in plan.headers),
+        drop_headers=plan.drop_headers,
+        preserve_host=plan.preserve_host,
+    )
+
+
+def _pacer(plan: ReplayPlan) -> Pacer:
+    rate = plan.rate
+    if rate is not None and plan.shard is not None:
+        rate = rate / plan.shard[1]
+    if plan.order == "hot-first" and plan.pacing == "recorded":
+        raise UsageError(
+            "--order hot-first has no recorded timing to follow",
+            "use --pacing rate or --pacing max with hot-first",
+        )
+    return make_pacer(
+        plan.pacing,
+        speed=plan.speed,
+        max_gap_s=plan.max_gap_s,
+        rate=rate,
+        ramp_s=plan.ramp_s,
+        ramp_from=plan.ramp_from,
+    )
+
+
+def _shard_share(expected: int | None, shard: tuple[int, int] | None) -> int | None:
+    if expected is None or shard is None:
+        return expected
+    i, n = shard
+    return expected // n + (1 if i < expected % n else 0)
+
+
+def _jobs(
+    records: Iterable[SampleRecord],
+    policy: RequestPolicy,
+    pacer: Pacer,
+    start: float,
+    skipped: Counter[str],
+    shard: tuple[int, int] | None,
+) -> Iterator[Job]:
+    def kept() -> Iterator[tuple[int, SampleRecord]]:
+        position = 0
+        for record in records:
+            reason = policy.skip_reason(record)
+            if reason is not None:
+                skipped[reason] += 1
+                continue
+            if shard is None or position % shard[1] == shard[0]:
+                yield position, record
+            position += 1
+
+    positions: deque[int] = deque()
+
+    def tagged() -> Iterator[SampleRecord]:
+        for position, record in kept():
+            positions.append(position)
+            yield record
+
+    for offset, record in pacer.schedule(tagged()):
+        seq = positions.popleft()
+        yield Job(seq, None if offset is None else start + offset, policy.prepare(record))
+
+
+def _summarize(
+    recorder: Recorder,
+    plan: ReplayPlan,
+    target: Target,
+    skipped: Counter[str],
+    interrupted: bool,
+) -> ReplaySummary:
+    tally = recorder.tally
+    duration = time.perf_counter() - recorder.started
+    return ReplaySummary(
+        phase=recorder.phase,
+        engine=plan.engine,
+        target=target.address,
+        sent=tally.sent,
+        responses=tally.sent - tally.error_count,
+        status_classes=dict(sorted(tally.status_classes.items())),
+        errors=dict(sorted(tally.errors.items())),
+        skipped=dict(sorted(skipped.items())),
+        duration_s=round(duration, 3),
+        rate=round(tally.sent / duration, 1) if duration > 0 else 0.0,
+        latency_ms=percentiles_ms(tally.latency),
+        latency_from_schedule_ms=percentiles_ms(tally.from_schedule),
+        send_lag_ms=percentiles_ms(tally.send_lag),
+        interrupted=interrupted,
+        histograms={
+            "latency": encode(tally.latency),
+            "from_schedule": encode(tally.from_schedule),
+            "send_lag": encode(tally.send_lag),
+        },
+    )
+
+
+def get_engine(name: str) -> Engine:
+    """The engine called ``name`` (imported on demand: each pulls in its HTTP stack)."""
+    if name == "fast":
+        from warmer.replay.fast import FastEngine
+
+        return FastEngine()
+    if name == "httpx":
+        from warmer.replay.httpx_engine import HttpxEngine
+
+        return HttpxEngine()
+    if name == "locust":
+        from warmer.replay.locust_engine import LocustEngine
+
+        return LocustEngine()
+    raise UsageError(f"unknown engine {name!r}", f"choose one of {', '.join(ENGINES)}")
+
+
+def check_target(url: str, timeout_s: float = 3.0, *, unix_socket: str | None = None) -> None:
+    """Fail fast when nothing accepts connections at the target.
+
+    Raises :class:`TargetUnreachableError` (exit 3) naming the address within
+    ``timeout_s`` when the connection is refused, times out or the name does not resolve.
+    """
+    target = parse_target(url, unix_socket)
+    try:
+        if target.unix_socket:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(timeout_s)
+                sock.connect(target.unix_socket)
+        else:
+            socket.create_connection((target.host, target.port), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise TargetUnreachableError(
+            f"cannot reach the target at {target.address}: {reason.lower()}",
+            "is the candidate running and listening there? check --target",
+        ) from exc
