@@ -1,7 +1,7 @@
 """The HTML report: self-contained, charts present, everything from traffic inert.
 
-The browser tests open the page in headless Chromium (Debian ``chromium``) and skip with a
-reason when it is not installed.
+The browser tests open the page in headless Chromium (Debian ``chromium``); they skip with a
+reason when it is not installed, and fail under CI, where ``scripts/bootstrap.sh`` installs it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require
 from tests.report.fixtures import INJECTED_TITLE, SCRIPT
 from warmer.model.run import LatencyHistogram, RunReport
 from warmer.report.html import render_html
@@ -107,8 +108,8 @@ def test_run_without_data_renders_placeholders() -> None:
 @pytest.fixture(scope="module")
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("chromium is not installed (Debian package `chromium`)")
+    require(path, "chromium (Debian package `chromium`)")  # skips, or fails under CI
+    assert path is not None
     return path
 
 
