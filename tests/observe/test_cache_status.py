@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from warmer.observe.parsers.cache_status import CacheEntry, parse_cache_status
+from warmer.observe.parsers.cache_status import (
+    CacheEntry,
+    _parse_plain,
+    _parse_quoted,
+    parse_cache_status,
+)
 
 E = CacheEntry
 
@@ -137,3 +142,18 @@ def test_garbage_members_are_counted_not_fatal(members: list[str]) -> None:
     good = sum(1 for m in members if m in ("l0; hit", "l1; fwd=miss"))
     assert len(parsed.entries) <= good
     assert len(parsed.entries) + parsed.malformed >= (1 if members else 0)
+
+
+_plain_text = st.text(
+    alphabet=st.sampled_from(list("l0l1 ;,=?-*.:/_tfwdhiksoru\t1A9")), max_size=60
+)
+
+
+@given(_plain_text)
+def test_fast_path_agrees_with_the_general_parser(text: str) -> None:
+    assert _parse_plain(text) == _parse_quoted(text)
+
+
+@pytest.mark.parametrize("header", [h for h, _, _ in CASES if '"' not in h and h.strip()])
+def test_fast_path_agrees_on_every_case(header: str) -> None:
+    assert _parse_plain(header) == _parse_quoted(header)

@@ -95,11 +95,62 @@ EMPTY = CacheStatus(())
 @functools.lru_cache(maxsize=8192)
 def parse_cache_status(value: str) -> CacheStatus:
     """Parse one ``Cache-Status`` field value; never raises, bad members are counted."""
+    if not value or value.isspace():
+        return EMPTY
+    if '"' not in value:
+        return _parse_plain(value)
+    return _parse_quoted(value)
+
+
+def _parse_plain(value: str) -> CacheStatus:
+    """Fast path for values without strings: commas and semicolons are then always separators.
+
+    Accepts exactly what :func:`_parse_quoted` accepts on such values (a property test
+    holds the two together).
+    """
+    entries: list[CacheEntry] = []
+    malformed = 0
+    for member in value.split(","):
+        entry = _plain_member(member)
+        if entry is None:
+            malformed += 1
+        else:
+            entries.append(entry)
+    return CacheStatus(tuple(entries), malformed)
+
+
+def _plain_member(member: str) -> CacheEntry | None:
+    name, *params = member.split(";")
+    name = name.strip(" \t")
+    if name not in _VALID_NAMES:
+        if not _TOKEN_RE.fullmatch(name):
+            return None
+        if len(_VALID_NAMES) < 1024:  # cache names repeat; garbage must not grow this
+            _VALID_NAMES.add(name)
+    if not params:
+        return CacheEntry(name)
+    values: list[object] = [name, *_DEFAULTS]
+    for param in params:
+        key, eq, val = param.lstrip(" ").rstrip(" \t").partition("=")
+        index = _INDEX.get(key)
+        if index is None and not (_KEY_RE.fullmatch(key) and (not eq or _VALUE_RE.fullmatch(val))):
+            return None
+        converted = _convert(key, val if eq else "?1")
+        if converted is _BAD:
+            return None
+        if index is not None:
+            values[index] = converted
+    return tuple.__new__(CacheEntry, values)
+
+
+_VALID_NAMES: set[str] = set()
+
+
+def _parse_quoted(value: str) -> CacheStatus:
+    """General path: one regex per member, strings may hold commas and semicolons."""
     entries: list[CacheEntry] = []
     malformed = 0
     pos, end = 0, len(value)
-    if not value or value.isspace():
-        return EMPTY
     while pos <= end:
         match = _MEMBER_RE.match(value, pos)
         entry = _entry(match) if match else None
@@ -125,6 +176,8 @@ _MEMBER_RE = re.compile(
     rf"((?:{_ANY_PARAM})*)[ \t]*(?:,|\Z)"
 )
 _PARAM_RE = re.compile(_PARAM)
+_VALUE_RE = re.compile(_VALUE)
+_KEY_RE = re.compile(_KEY)
 
 
 def _entry(match: re.Match[str]) -> CacheEntry | None:
@@ -163,6 +216,9 @@ _IGNORED = object()
 _FIELD = {"fwd-status": "fwd_status"}
 _BOOLEAN_PARAMS = frozenset({"hit", "stored", "collapsed"})
 _INTEGER_PARAMS = frozenset({"fwd-status", "ttl"})
+_INDEX = {f.replace("_", "-"): i for i, f in enumerate(CacheEntry._fields) if i}
+"""Position of each known parameter in a CacheEntry tuple (``fwd-status`` → 3 ...)."""
+_DEFAULTS = tuple(CacheEntry(""))[1:]
 
 
 def _convert(key: str, val: str) -> object:
