@@ -241,3 +241,31 @@ def test_list_metrics(tmp_path: Path) -> None:
     result = warmer("gate", "--list-metrics", cwd=tmp_path)
     assert result.returncode == 0
     assert "hit_rate.<tier>" in result.stdout and "warm.seconds_to_target" in result.stdout
+
+
+@pytest.mark.parametrize("required", [True, False])
+def test_unreachable_observer(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path, required: bool
+) -> None:
+    port = free_port()
+    (tmp_path / "warmer.toml").write_text(
+        "[tiers.l0]\nsource = 'cache-status'\ncache = 'l0'\n"
+        f"[tiers.l1]\nsource = 'redis'\nurl = 'redis://app:pw@127.0.0.1:{port}/0'\n"
+        f"required = {str(required).lower()}\n"
+    )
+    run_dir = tmp_path / "run"
+    checks = ("hit_rate.l0 >= 0.1", "hit_rate.l1 >= 0.1")
+    result = warmer(*gate_args(candidate, small_sample, run_dir, *checks), cwd=tmp_path)
+    assert "pw@" not in result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert "pw@" not in (run_dir / "report.json").read_text()
+    if required:
+        assert result.returncode == 3, result.stderr
+        assert "l1" in result.stderr and f"127.0.0.1:{port}" in result.stderr
+        assert report["verdict"] == "error"
+        return
+    assert result.returncode == 1, result.stderr
+    outcomes = {c["metric"]: c for c in report["checks"]}
+    assert outcomes["hit_rate.l0"]["outcome"] == "pass"
+    assert outcomes["hit_rate.l1"]["outcome"] == "no_data"
+    assert f"127.0.0.1:{port}" in outcomes["hit_rate.l1"]["diagnosis"]
