@@ -76,7 +76,12 @@ def bench_parse(number: int) -> None:
             for b in encoded:
                 http_sf.parse(b, tltype="list")
 
-        rows.append((f"http-sf {http_sf.__version__} parse(tltype=list)", per_call_us(general_sf, 1) / number))
+        rows.append(
+            (
+                f"http-sf {http_sf.__version__} parse(tltype=list)",
+                per_call_us(general_sf, 1) / number,
+            )
+        )
     else:
         rows.append(("http-sf (not installed)", float("nan")))
     if importlib.util.find_spec("http_sfv"):
@@ -86,7 +91,9 @@ def bench_parse(number: int) -> None:
             for b in encoded:
                 http_sfv.List().parse(b)
 
-        rows.append((f"http-sfv {http_sfv.__version__} List().parse", per_call_us(general_sfv, 1) / number))
+        rows.append(
+            (f"http-sfv {http_sfv.__version__} List().parse", per_call_us(general_sfv, 1) / number)
+        )
     else:
         rows.append(("http-sfv (not installed)", float("nan")))
     base = rows[0][1]
@@ -151,7 +158,9 @@ def records(n: int, keys: int) -> list[object]:
     from warmer.model.sample import SampleRecord
 
     return [
-        SampleRecord(ts=i * 0.001, method="GET", target=f"/item/{i % keys}", key=f"GET /item/{i % keys}")
+        SampleRecord(
+            ts=i * 0.001, method="GET", target=f"/product/{i % keys}", key=f"GET /product/{i % keys}"
+        )
         for i in range(n)
     ]
 
@@ -208,7 +217,9 @@ def bench_cpu_loop(rounds: int) -> None:
                 await asyncio.sleep(0)
         return count / seconds
 
-    report_replay("CPU-bound asyncio loop", 0, [asyncio.run(spin(5)) for _ in range(rounds)], [], 0, 0)
+    report_replay(
+        "CPU-bound asyncio loop", 0, [asyncio.run(spin(5)) for _ in range(rounds)], [], 0, 0
+    )
 
 
 def report_replay(
@@ -218,7 +229,9 @@ def report_replay(
     print(f"\n{what}: {n} requests per run, {len(without)} rounds alternating, median req/s")
     print(f"  without observers : {a:9.0f}   runs {', '.join(f'{x:.0f}' for x in without)}")
     print(f"  {observers} observers @1 s  : {b:9.0f}   runs {', '.join(f'{x:.0f}' for x in with_)}")
-    print(f"  ratio with/without: {b / a:.3f}  ({(b / a - 1) * 100:+.1f} %), last run {samples} samples")
+    print(
+        f"  ratio with/without: {b / a:.3f} ({(b / a - 1) * 100:+.1f} %), {samples} samples"
+    )
 
 
 def main() -> None:
