@@ -82,9 +82,8 @@ class HttpxEngine:
     ) -> None:
         import httpx
 
-        if settings.http2:
-            if importlib.util.find_spec("h2") is None:
-                raise UsageError("--http2 needs the h2 package", "pip install 'httpx[http2]'")
+        if settings.http2 and importlib.util.find_spec("h2") is None:
+            raise UsageError("--http2 needs the h2 package", "pip install 'httpx[http2]'")
         target = settings.target
         verify: Any = True
         if target.tls:

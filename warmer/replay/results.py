@@ -29,6 +29,26 @@ Row = tuple[Any, ...]
 """One results row, fields in ``RESULTS_ARROW_SCHEMA`` order."""
 
 
+_WARMUP_ROW: Row = (
+    0,
+    None,
+    "GET",
+    "/",
+    "/",
+    0.0,
+    0.0,
+    0.0,
+    0.0,
+    200,
+    0,
+    None,
+    None,
+    None,
+    None,
+    None,
+)
+
+
 class ResultsWriter:
     """Append rows of results to a Parquet file; one writer may span several phases.
 
@@ -51,6 +71,9 @@ class ResultsWriter:
             self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
                 self._tmp, RESULTS_ARROW_SCHEMA, compression="zstd"
             )
+            # pyarrow imports its pandas shim on the first list conversion (~0.3 s): pay
+            # that here, not in the middle of a paced replay.
+            rows_to_batch([_WARMUP_ROW])
         except OSError as exc:
             raise InputError(f"cannot write results file {os.fspath(path)!r}: {exc}") from exc
 
@@ -114,7 +137,7 @@ class ResultsFile:
                 f"cannot read results file {os.fspath(path)!r}: {exc}",
                 "results files are written by `warmer replay --out RESULTS.parquet`",
             ) from exc
-        raw = (self._file.schema_arrow.metadata or {}).get(META_KEY.encode())
+        raw = (self._file.metadata.metadata or {}).get(META_KEY.encode())
         self.meta: dict[str, Any] = json.loads(raw) if raw else {}
         if int(self.meta.get("schema_version", 1)) > RESULTS_SCHEMA_VERSION:
             raise InputError(

@@ -306,7 +306,8 @@ def _jobs(
         for record in records:
             reason = policy.skip_reason(record)
             if reason is not None:
-                skipped[reason] += 1
+                if shard is None or shard[0] == 0:  # each shard sees every record
+                    skipped[reason] += 1
                 continue
             if shard is None or position % shard[1] == shard[0]:
                 yield position, record

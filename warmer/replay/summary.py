@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _LOWEST_US = 1
 _HIGHEST_US = 3_600_000_000  # one hour
@@ -75,8 +76,8 @@ class Tally:
         _record_ms(self.from_schedule, batch.column("latency_from_schedule_ms"))
         scheduled = batch.column("scheduled_s")
         if scheduled.null_count < batch.num_rows:
-            lag = pa.compute.subtract(batch.column("sent_s"), scheduled)
-            _record_ms(self.send_lag, pa.compute.multiply(lag, 1000.0))
+            lag = pc.subtract(batch.column("sent_s"), scheduled)
+            _record_ms(self.send_lag, pc.multiply(lag, 1000.0))
 
     @property
     def error_count(self) -> int:
