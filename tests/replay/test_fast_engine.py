@@ -56,7 +56,7 @@ def test_redirects_are_never_followed(server: Uvicorn, tmp_path: Path, engine: s
     other = Uvicorn()
     try:
         away = f"/redirect-other?to={other.url}/hit/stolen"
-        summary, rows = run(tmp_path, records(["/redirect-same", away]), server.url, engine=engine)
+        _, rows = run(tmp_path, records(["/redirect-same", away]), server.url, engine=engine)
         assert rows["/redirect-same"]["status"] == 302 and rows[away]["status"] == 301
         assert "GET /hit/stolen" not in other.stats()["seen"]
         assert "GET /hit/redirected" not in server.stats()["seen"]

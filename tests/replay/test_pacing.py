@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.replay.conftest import records
@@ -53,7 +55,7 @@ def test_ramp_reaches_the_rate_then_stays_constant() -> None:
     assert pacer.offset(125) == pytest.approx(5.0)  # N(5) = 100 * 25 / 20 = 125
     offsets = [pacer.offset(n) for n in range(700)]
     assert offsets == sorted(offsets)
-    gaps = [b - a for a, b in zip(offsets, offsets[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(offsets)]
     assert gaps[10] > gaps[400] > gaps[650] * 0.99
 
 

@@ -118,9 +118,11 @@ def test_body_gets_a_content_length() -> None:
     ("url", "socket", "expected"),
     [
         ("http://127.0.0.1:8080", None, ("http", "127.0.0.1", 8080, "", None, "127.0.0.1:8080")),
-        ("https://c.example.com/x/", None, ("https", "c.example.com", 443, "/x", None, "c.example.com")),
+        ("https://c.example.com/x/", None,
+         ("https", "c.example.com", 443, "/x", None, "c.example.com")),
         ("http://[::1]:81", None, ("http", "::1", 81, "", None, "[::1]:81")),
-        ("http+unix://%2Ftmp%2Fa.sock/api", None, ("http", "localhost", 80, "/api", "/tmp/a.sock", "localhost")),
+        ("http+unix://%2Ftmp%2Fa.sock/api", None,
+         ("http", "localhost", 80, "/api", "/tmp/a.sock", "localhost")),
         ("http://svc", "/run/s.sock", ("http", "svc", 80, "", "/run/s.sock", "svc")),
     ],
 )  # fmt: skip
