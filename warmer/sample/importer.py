@@ -1,0 +1,381 @@
+"""The import pipeline: logs in, one canonical sample out.
+
+    open (gzip/zstd/stdin) -> detect -> parse blocks -> validate -> scrub -> key
+        -> select -> sort -> merge inputs by time -> SampleWriter
+
+Memory is bounded by one block per input (``formats._lines.BLOCK_SIZE``), whatever the
+size of the logs. Scrubbing, key computation and client hashing run once per *distinct*
+value of a block (targets, keys and addresses repeat a lot), not once per request.
+
+Order: each block is sorted by time (stably, so equal stamps keep log order); several
+inputs are merged with a k-way merge that assumes each input is in time order from
+block to block. A request logged later than the block after its own (a reorder window of
+one block, ~16 MiB of log) is written where it was found, not moved back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from warmer.config.schema import DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS, KeyConfig
+from warmer.errors import InputError, MalformedInputError
+from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SampleMeta
+from warmer.sample._open import open_input
+from warmer.sample.detect import Detection, choose_format
+from warmer.sample.formats._fields import filter_rejected
+from warmer.sample.formats.interface import Rejects
+from warmer.sample.keys import make_key_function
+from warmer.sample.scrub import ScrubPolicy
+from warmer.sample.select import Selection
+
+_NGINX_ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
+_BAD_TARGET_CHARS = re.compile(r"[\x00-\x20\x7f]")
+_METHOD = r"^[A-Z][A-Z0-9_-]{0,31}$"
+_CONTROL = r"[\x00-\x1f\x7f]"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Everything that decides what an import writes (the CLI builds one from flags)."""
+
+    format: str = "auto"
+    """``auto`` or a name from :data:`warmer.sample.detect.FORMATS`."""
+    log_format: str | None = None
+    """nginx ``log_format`` string (``format="nginx"``)."""
+    fields: Mapping[str, str] = field(default_factory=dict)
+    """JSON/CSV mapping of sample field -> source field (dotted path for JSON)."""
+    strict: bool = False
+    scrub: ScrubPolicy = field(
+        default_factory=lambda: ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS)
+    )
+    selection: Selection = field(default_factory=Selection)
+    key_config: KeyConfig = field(default_factory=KeyConfig)
+
+
+@dataclass
+class SourceReport:
+    """What happened to one input."""
+
+    path: str
+    format: str
+    detection: str
+    lines: int = 0
+    records: int = 0
+    rejects: Rejects = field(default_factory=Rejects)
+
+    def to_meta(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "lines": self.lines,
+            "records": self.records,
+            "malformed": self.rejects.count,
+            "malformed_first": [[line, why] for line, why in self.rejects.first],
+        }
+
+
+@dataclass
+class ImportReport:
+    """The import summary: per input, and totals of scrubbing and selection."""
+
+    output: Path
+    sources: list[SourceReport]
+    written: int = 0
+    scrubbed: Counter[str] = field(default_factory=Counter)
+    """``header:<name>`` / ``param:<name>`` -> how many requests had it scrubbed."""
+    dropped: Counter[str] = field(default_factory=Counter)
+    """Requests left out by selection: ``window``, ``method``, ``sampling``."""
+    selection: Selection = field(default_factory=Selection)
+
+
+def import_logs(
+    inputs: Sequence[str],
+    output: str | os.PathLike[str],
+    options: ImportOptions | None = None,
+    *,
+    on_source: Callable[[SourceReport], None] | None = None,
+) -> ImportReport:
+    """Import ``inputs`` (paths, ``-`` for stdin) into the sample file ``output``.
+
+    Raises :class:`InputError` for unreadable or undetectable input, when nothing could be
+    imported from non-empty input, and (:class:`MalformedInputError`) on the first malformed
+    line under ``strict``. ``on_source`` is called once per input as its format is known.
+    """
+    from warmer.sample.store import SampleWriter
+
+    options = options or ImportOptions()
+    report = ImportReport(Path(output), [], selection=options.selection)
+    refiner = _Refiner(options, report)
+    with contextlib.ExitStack() as stack:
+        streams = []
+        for path in inputs:
+            stream = stack.enter_context(open_input(path))
+            detection = choose_format(stream.peek_head(), options.format, options.log_format, options.fields)
+            source = SourceReport(path, detection.format.name, detection.message)
+            report.sources.append(source)
+            if on_source:
+                on_source(source)
+            streams.append(refiner.tables(detection, stream, source))
+        writer = stack.enter_context(SampleWriter(output))
+        for table in merge_by_time(streams):
+            writer.write_batch(table)
+        _check_not_empty(report, writer.rows)
+        report.written = writer.rows
+        writer.close(_meta(report, options))
+    return report
+
+
+def _check_not_empty(report: ImportReport, rows: int) -> None:
+    lines = sum(s.lines for s in report.sources)
+    parsed = sum(s.lines - s.rejects.count for s in report.sources)
+    if rows == 0 and lines > 0 and parsed == 0:
+        formats = ", ".join(sorted({s.format for s in report.sources}))
+        raise InputError(
+            f"no request could be imported from {lines} input line(s) read as {formats}",
+            hint="check --format (and --log-format / --field for custom logs)",
+        )
+
+
+def _meta(report: ImportReport, options: ImportOptions) -> SampleMeta:
+    import dataclasses
+
+    return SampleMeta(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        sources=tuple(s.to_meta() for s in report.sources),
+        scrubbed=dict(report.scrubbed),
+        sample_rate=options.selection.sample_rate,
+        key_config=dataclasses.asdict(options.key_config),
+        filters=options.selection.describe(),
+    )
+
+
+class _Refiner:
+    """Validate, scrub, key, hash and select parsed rows, a block at a time."""
+
+    def __init__(self, options: ImportOptions, report: ImportReport) -> None:
+        self.options = options
+        self.report = report
+        self.key = make_key_function(options.key_config)
+        self.vary = tuple(v.lower() for v in options.key_config.vary)
+        self.salt = secrets.token_bytes(16)  # never stored: client ids cannot be reversed
+
+    def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
+        for block in detection.format.parse(stream):
+            source.lines += block.lines
+            table, rejects = self.refine(block.table)
+            block.rejects.extend(rejects)
+            source.rejects.extend(block.rejects)
+            if self.options.strict and block.rejects.count:
+                line, reason = block.rejects.first[0]
+                raise MalformedInputError(
+                    f"{source.path}:{line}: {reason}",
+                    hint="drop --strict to skip and count malformed lines",
+                )
+            source.records += table.num_rows
+            if table.num_rows:
+                yield table
+
+    def refine(self, raw: pa.Table) -> tuple[pa.Table, Rejects]:
+        """Raw parsed rows -> sample rows sorted by time, and the rows rejected here."""
+        n = raw.num_rows
+        if n == 0:
+            return _empty(), Rejects()
+        targets = pc.dictionary_encode(raw.column("target").combine_chunks())
+        clean, bad_target = self._targets(targets)
+        headers, bad_header = self._headers(raw.column("headers").combine_chunks())
+        method = pc.utf8_upper(raw.column("method"))
+        table = raw.set_column(raw.schema.get_field_index("target"), "target", clean)
+        table = table.set_column(table.schema.get_field_index("headers"), "headers", headers)
+        table = table.set_column(table.schema.get_field_index("method"), "method", method)
+        masks = [
+            ("bad method", pc.invert(pc.match_substring_regex(method, _METHOD))),
+            ("bad or missing target", bad_target),
+            ("control character in a header", bad_header),
+            ("bad or missing timestamp", pc.is_null(table.column("ts"))),
+        ]
+        table, rejects = filter_rejected(table, masks, {})
+        table = self._select(self._with_key(table))
+        order = pc.sort_indices(table, [("ts", "ascending")])
+        return table.take(order).drop_columns(["line"]).select(SAMPLE_ARROW_SCHEMA.names), rejects
+
+    # -- targets: decoded, validated and scrubbed once per distinct value
+    def _targets(self, encoded: pa.DictionaryArray) -> tuple[pa.Array, pa.Array]:
+        cleaned: list[str | None] = []
+        counts = None
+        for u, value in enumerate(encoded.dictionary.to_pylist()):
+            target = _clean_target(value)
+            if target is not None:
+                target, names = self.options.scrub.scrub_url(target)
+                if names and counts is None:
+                    counts = np.bincount(
+                        pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False),
+                        minlength=len(encoded.dictionary),
+                    )
+                for name in names:
+                    self.report.scrubbed[f"param:{name}"] += int(counts[u]) if counts is not None else 0
+            cleaned.append(target)
+        dictionary = pa.array(cleaned, pa.string())
+        clean = pc.take(dictionary, encoded.indices)
+        bad = pc.or_(pc.is_null(clean), pc.is_null(encoded.indices))
+        return clean, pc.fill_null(bad, True)
+
+    # -- headers: names lower-cased, secrets dropped, URLs in values scrubbed
+    def _headers(self, headers: pa.MapArray) -> tuple[pa.Array, pa.Array]:
+        n = len(headers)
+        offsets = headers.offsets.to_numpy()
+        offsets = offsets - offsets[0]
+        keys = pc.utf8_lower(headers.keys)
+        items = headers.items
+        rows = np.repeat(np.arange(n), np.diff(offsets))
+        distinct = [k for k in pc.unique(keys).to_pylist() if k is not None]
+        secret = pa.array([k for k in distinct if self.options.scrub.drops_header(k)], pa.string())
+        dropped = pc.is_in(keys, secret)
+        if len(secret):
+            counts = pc.value_counts(pc.filter(keys, dropped))
+            for entry in counts.to_pylist():
+                self.report.scrubbed[f"header:{entry['values']}"] += entry["counts"]
+        keep = ~np.asarray(dropped.to_numpy(zero_copy_only=False), dtype=bool)
+        items = self._scrub_header_values(pc.filter(items, pa.array(keep)))
+        keys = pc.filter(keys, pa.array(keep))
+        new_offsets = np.zeros(n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows[keep], minlength=n), out=new_offsets[1:])
+        bad_entry = pc.or_(
+            pc.match_substring_regex(keys, _CONTROL), pc.match_substring_regex(items, _CONTROL)
+        )
+        bad_rows = np.bincount(
+            rows[keep][np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)], minlength=n
+        )
+        mapped = pa.MapArray.from_arrays(pa.array(new_offsets), keys, items, mask=headers.is_null())
+        return mapped, pa.array(bad_rows > 0)
+
+    def _scrub_header_values(self, items: pa.Array) -> pa.Array:
+        if not self.options.scrub.enabled or len(items) == 0:
+            return items
+        has_query = pc.fill_null(pc.match_substring(items, "?"), False)
+        if not pc.any(has_query).as_py():
+            return items
+        encoded = pc.dictionary_encode(items)
+        cleaned = [self.options.scrub.scrub_url(v)[0] if v else v for v in encoded.dictionary.to_pylist()]
+        return pc.take(pa.array(cleaned, pa.string()), encoded.indices)
+
+    # -- cache key and client id, once per distinct value
+    def _with_key(self, table: pa.Table) -> pa.Table:
+        if self.vary:
+            keys = [
+                self.key(m, t, dict(h or ()))
+                for m, t, h in zip(*(table.column(c).to_pylist() for c in ("method", "target", "headers")), strict=True)
+            ]
+            key_array = pa.array(keys, pa.string())
+        else:
+            pair = pc.binary_join_element_wise(table.column("method"), table.column("target"), " ")
+            encoded = pc.dictionary_encode(pair.combine_chunks() if isinstance(pair, pa.ChunkedArray) else pair)
+            uniq = [self.key(*v.split(" ", 1), {}) for v in encoded.dictionary.to_pylist()]
+            key_array = pc.take(pa.array(uniq, pa.string()), encoded.indices)
+        table = table.append_column("key", key_array)
+        return table.set_column(table.schema.get_field_index("client"), "client", self._clients(table.column("client")))
+
+    def _clients(self, column: pa.ChunkedArray) -> pa.Array:
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        hashed = [
+            hashlib.blake2b(v.encode(), digest_size=8, key=self.salt).hexdigest() if v else None
+            for v in encoded.dictionary.to_pylist()
+        ]
+        return pc.take(pa.array(hashed, pa.string()), encoded.indices)
+
+    # -- selection
+    def _select(self, table: pa.Table) -> pa.Table:
+        sel = self.options.selection
+        keep = np.ones(table.num_rows, dtype=bool)
+        ts = table.column("ts").to_numpy()
+        if sel.since is not None or sel.until is not None:
+            window = np.ones_like(keep)
+            if sel.since is not None:
+                window &= ts >= sel.since
+            if sel.until is not None:
+                window &= ts < sel.until
+            self.report.dropped["window"] += int(np.count_nonzero(keep & ~window))
+            keep &= window
+        if sel.methods:
+            ok = pc.is_in(table.column("method"), pa.array(sel.methods)).to_numpy(zero_copy_only=False)
+            self.report.dropped["method"] += int(np.count_nonzero(keep & ~ok))
+            keep &= ok
+        if sel.sample_rate < 1.0:
+            encoded = pc.dictionary_encode(table.column("key").combine_chunks())
+            kept = np.array([sel.keeps_key(k) for k in encoded.dictionary.to_pylist()], dtype=bool)
+            ok = kept[encoded.indices.to_numpy(zero_copy_only=False)] if len(kept) else keep
+            self.report.dropped["sampling"] += int(np.count_nonzero(keep & ~ok))
+            keep &= ok
+        return table if keep.all() else table.filter(pa.array(keep))
+
+
+def _clean_target(value: str | None) -> str | None:
+    """Decode nginx ``\\xHH`` escapes; None when the target is unusable or unsafe."""
+    if not value:
+        return None
+    if "\\x" in value:
+        try:
+            value = _NGINX_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), value.encode()).decode()
+        except UnicodeDecodeError:
+            return None
+    if _BAD_TARGET_CHARS.search(value):
+        return None  # CR/LF/space/control characters: request smuggling, never replayed
+    if not (value.startswith("/") or value.startswith(("http://", "https://")) or value == "*"):
+        return None
+    return value
+
+
+def _empty() -> pa.Table:
+    return SAMPLE_ARROW_SCHEMA.empty_table()
+
+
+def merge_by_time(streams: Sequence[Iterator[pa.Table]]) -> Iterator[pa.Table]:
+    """Merge per-input streams of time-sorted tables into one time-ordered stream.
+
+    Holds one table per input: rows up to the smallest "last stamp" among the inputs that
+    still have data are safe to emit, since each input's later tables start after it.
+    """
+    if len(streams) == 1:
+        yield from streams[0]
+        return
+    buffers: list[pa.Table | None] = [None] * len(streams)
+    done = [False] * len(streams)
+    while True:
+        for i, stream in enumerate(streams):
+            if buffers[i] is None and not done[i]:
+                buffers[i] = next(stream, None)
+                done[i] = buffers[i] is None
+        live = [i for i, b in enumerate(buffers) if b is not None]
+        if not live:
+            return
+        open_ = [i for i in live if not done[i]]
+        mark = min(_last_ts(buffers[i]) for i in open_) if open_ else float("inf")
+        parts = []
+        for i in live:
+            table = buffers[i]
+            assert table is not None
+            early = pc.less_equal(table.column("ts"), mark)
+            parts.append(table.filter(early))
+            rest = table.filter(pc.invert(early))
+            buffers[i] = rest if rest.num_rows else None
+        merged = pa.concat_tables(parts)
+        yield merged.take(pc.sort_indices(merged, [("ts", "ascending")]))
+
+
+def _last_ts(table: pa.Table | None) -> float:
+    assert table is not None
+    value = table.column("ts")[-1].as_py()
+    return float(value)
