@@ -1,0 +1,134 @@
+"""``warmer sample import``: logs in, canonical sample out; the summary goes to stderr."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from warmer.cli._context import AppContext
+from warmer.errors import UsageError
+
+if TYPE_CHECKING:
+    from warmer.sample.importer import ImportReport, SourceReport
+
+_FORMATS = ("auto", "combined", "common", "nginx", "json", "har", "alb", "csv")
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@click.command("import")
+@click.argument("logs", nargs=-1, required=True, metavar="LOG...")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Sample to write (.parquet, .jsonl, .jsonl.gz, .jsonl.zst).")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", show_default=True,
+              help="Input format; auto probes the first lines and says what it chose.")
+@click.option("--log-format", help="nginx log_format string, exactly as in nginx.conf.")
+@click.option("--field", "fields", multiple=True, metavar="NAME=SRC",
+              help="JSON/CSV mapping, e.g. ts=time, target=request.uri, header.accept=accept.")
+@click.option("--strict", is_flag=True, help="Exit 2 at the first malformed line.")
+@click.option("--no-scrub", is_flag=True, help="Keep secrets as recorded (you own the file).")
+@click.option("--keep-header", multiple=True, metavar="NAME", help="Never scrub this header.")
+@click.option("--scrub-header", multiple=True, metavar="NAME", help="Also drop this header.")
+@click.option("--scrub-param", multiple=True, metavar="NAME", help="Also redact this query parameter.")
+@click.option("--since", help="Keep requests from this time (ISO 8601, epoch, or e.g. 2h = 2 hours ago).")
+@click.option("--until", help="Keep requests before this time (same forms as --since).")
+@click.option("--method", "methods", multiple=True, metavar="METHOD", help="Keep only these methods.")
+@click.option("--sample-rate", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0,
+              show_default=True, help="Share of cache keys kept (every request of a kept key is kept).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of key-hash downsampling.")
+@click.pass_obj
+def import_command(app: AppContext, logs: tuple[str, ...], output: Path, **opts: Any) -> None:
+    """Import access logs (LOG... or - for stdin) into a sample file.
+
+    \b
+    Formats: nginx/Apache combined and common, any nginx log_format, JSON
+    lines, HAR 1.2, AWS ALB, CSV; gzip and zstd inputs are read directly.
+    Several logs are merged in time order. Secrets are scrubbed by default.
+    """
+    from warmer.sample.importer import import_logs
+
+    options = build_options(app, opts)
+    report = import_logs(logs, output, options, on_source=_announce)
+    click.echo(render_summary(report), err=True)
+    click.echo(str(output))
+
+
+def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
+    """Flags + ``[sample]`` config -> :class:`~warmer.sample.importer.ImportOptions`."""
+    from warmer.sample.importer import ImportOptions
+    from warmer.sample.scrub import ScrubPolicy
+    from warmer.sample.select import Selection
+
+    config = app.config.sample
+    scrub = ScrubPolicy.build(
+        (*config.scrub_headers, *opts["scrub_header"]),
+        (*config.scrub_params, *opts["scrub_param"]),
+        keep=opts["keep_header"],
+        enabled=not opts["no_scrub"],
+    )
+    selection = Selection(
+        since=parse_time(opts["since"], "--since"),
+        until=parse_time(opts["until"], "--until"),
+        methods=tuple(m.upper() for m in opts["methods"]),
+        sample_rate=opts["sample_rate"],
+        seed=opts["seed"],
+    )
+    return ImportOptions(
+        format=opts["fmt"], log_format=opts["log_format"], fields=_pairs(opts["fields"]),
+        strict=opts["strict"], scrub=scrub, selection=selection, key_config=config.key,
+    )
+
+
+def parse_time(text: str | None, flag: str, now: float | None = None) -> float | None:
+    """ISO 8601 (UTC when no zone), epoch seconds, or ``<n>[smhd]`` before ``now``."""
+    if text is None:
+        return None
+    from warmer.sample.formats._records import to_epoch
+
+    match = _RELATIVE.match(text.strip())
+    if match:
+        return (now if now is not None else time.time()) - float(match.group(1)) * _UNITS[match.group(2)]
+    value = to_epoch(text)
+    if value is None:
+        raise UsageError(f"{flag}: cannot read {text!r} as a time",
+                         hint="use ISO 8601 (2026-11-02T07:10:00Z), epoch seconds, or 2h")
+    return value
+
+
+def _pairs(fields: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in fields:
+        name, eq, source = item.partition("=")
+        if not eq or not name or not source:
+            raise UsageError(f"--field {item!r} is not NAME=SRC", hint="e.g. --field ts=time")
+        out[name.strip()] = source.strip()
+    return out
+
+
+def _announce(source: SourceReport) -> None:
+    click.echo(f"{source.path}: {source.detection}", err=True)
+
+
+def render_summary(report: ImportReport) -> str:
+    """The import summary (stderr): per input, scrubbing, selection, total."""
+    lines = []
+    for s in report.sources:
+        lines.append(f"{s.path}: {s.format}: {s.lines} lines, {s.records} records, "
+                     f"{s.rejects.count} malformed")
+        for line, reason in s.rejects.first:
+            lines.append(f"  line {line}: {reason}")
+    if report.scrubbed:
+        parts = ", ".join(f"{k} x{v}" for k, v in sorted(report.scrubbed.items()))
+        lines.append(f"scrubbed: {parts}")
+    else:
+        lines.append("scrubbed: nothing")
+    sel = report.selection.describe()
+    if sel or report.dropped:
+        dropped = ", ".join(f"{k} {v}" for k, v in sorted(report.dropped.items())) or "none"
+        lines.append(f"selection: {sel}; dropped: {dropped}")
+    lines.append(f"wrote {report.written} requests to {report.output}")
+    return "\n".join(lines)
