@@ -18,12 +18,17 @@ _UAS = (
     "(KHTML, like Gecko) Mobile/15E148",
     "curl/8.4.0",
 )
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def _paths(rng: random.Random, n_keys: int) -> list[str]:
-    kinds = ("/api/v1/products/{}", "/static/img/{}.webp", "/catalog/{}?page=2&sort=price",
-             "/search?q=item{}&utm_source=mail", "/api/v1/users/{}/cart?token=s3cr3t{}")
+    kinds = (
+        "/api/v1/products/{}",
+        "/static/img/{}.webp",
+        "/catalog/{}?page=2&sort=price",
+        "/search?q=item{}&utm_source=mail",
+        "/api/v1/users/{}/cart?token=s3cr3t{}",
+    )
     return [rng.choice(kinds).format(i, i) for i in range(n_keys)]
 
 
@@ -37,13 +42,19 @@ def generate(path: Path, lines: int, seed: int = 1, with_timing: bool = False) -
         chunk = []
         for i in range(lines):
             t = time.gmtime(t0 + i // 200)
-            stamp = f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:" \
-                    f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+            stamp = (
+                f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:"
+                f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
+            )
             target = rng.choices(paths, cum_weights=cum)[0]
             ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-            ref = "https://shop.example.com/catalog/landing?campaign=winter-sale-2025&ref=newsletter"
-            line = (f'{ip} - - [{stamp}] "GET {target} HTTP/1.1" 200 {rng.randrange(200, 90000)} '
-                    f'"{ref}" "{rng.choice(_UAS)}"')
+            ref = (
+                "https://shop.example.com/catalog/landing?campaign=winter-sale-2025&ref=newsletter"
+            )
+            line = (
+                f'{ip} - - [{stamp}] "GET {target} HTTP/1.1" 200 {rng.randrange(200, 90000)} '
+                f'"{ref}" "{rng.choice(_UAS)}"'
+            )
             if with_timing:
                 line += f" {rng.random():.3f} {rng.choice(('HIT', 'MISS', 'EXPIRED', '-'))}"
             chunk.append(line)

@@ -22,26 +22,55 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @click.command("import")
 @click.argument("logs", nargs=-1, required=True, metavar="LOG...")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Sample to write (.parquet, .jsonl, .jsonl.gz, .jsonl.zst).")
-@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", show_default=True,
-              help="Input format; auto probes the first lines and says what it chose.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sample to write (.parquet, .jsonl, .jsonl.gz, .jsonl.zst).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_FORMATS),
+    default="auto",
+    show_default=True,
+    help="Input format; auto probes the first lines and says what it chose.",
+)
 @click.option("--log-format", help="nginx log_format string, exactly as in nginx.conf.")
-@click.option("--field", "fields", multiple=True, metavar="NAME=SRC",
-              help="JSON/CSV mapping, e.g. ts=time, target=request.uri, header.accept=accept.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=SRC",
+    help="JSON/CSV mapping, e.g. ts=time, target=request.uri, header.accept=accept.",
+)
 @click.option("--strict", is_flag=True, help="Exit 2 at the first malformed line.")
 @click.option("--no-scrub", is_flag=True, help="Keep secrets as recorded (you own the file).")
 @click.option("--keep-header", multiple=True, metavar="NAME", help="Never scrub this header.")
 @click.option("--scrub-header", multiple=True, metavar="NAME", help="Also drop this header.")
-@click.option("--scrub-param", multiple=True, metavar="NAME", help="Also redact this query parameter.")
-@click.option("--since", help="Keep requests from this time (ISO 8601, epoch, or e.g. 2h = 2 hours ago).")
+@click.option(
+    "--scrub-param", multiple=True, metavar="NAME", help="Also redact this query parameter."
+)
+@click.option(
+    "--since", help="Keep requests from this time (ISO 8601, epoch, or e.g. 2h = 2 hours ago)."
+)
 @click.option("--until", help="Keep requests before this time (same forms as --since).")
-@click.option("--method", "methods", multiple=True, metavar="METHOD", help="Keep only these methods.")
-@click.option("--sample-rate", type=click.FloatRange(0.0, 1.0, min_open=True), default=1.0,
-              show_default=True, help="Share of cache keys kept (every request of a kept key is kept).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of key-hash downsampling.")
+@click.option(
+    "--method", "methods", multiple=True, metavar="METHOD", help="Keep only these methods."
+)
+@click.option(
+    "--sample-rate",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Share of cache keys kept (every request of a kept key is kept).",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of key-hash downsampling."
+)
 @click.pass_obj
-def import_command(app: AppContext, logs: tuple[str, ...], output: Path, **opts: Any) -> None:
+def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **opts: Any) -> None:
     """Import access logs (LOG... or - for stdin) into a sample file.
 
     \b
@@ -78,8 +107,13 @@ def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
         seed=opts["seed"],
     )
     return ImportOptions(
-        format=opts["fmt"], log_format=opts["log_format"], fields=_pairs(opts["fields"]),
-        strict=opts["strict"], scrub=scrub, selection=selection, key_config=config.key,
+        format=opts["fmt"],
+        log_format=opts["log_format"],
+        fields=_pairs(opts["fields"]),
+        strict=opts["strict"],
+        scrub=scrub,
+        selection=selection,
+        key_config=config.key,
     )
 
 
@@ -91,11 +125,15 @@ def parse_time(text: str | None, flag: str, now: float | None = None) -> float |
 
     match = _RELATIVE.match(text.strip())
     if match:
-        return (now if now is not None else time.time()) - float(match.group(1)) * _UNITS[match.group(2)]
+        return (now if now is not None else time.time()) - float(match.group(1)) * _UNITS[
+            match.group(2)
+        ]
     value = to_epoch(text)
     if value is None:
-        raise UsageError(f"{flag}: cannot read {text!r} as a time",
-                         hint="use ISO 8601 (2026-11-02T07:10:00Z), epoch seconds, or 2h")
+        raise UsageError(
+            f"{flag}: cannot read {text!r} as a time",
+            hint="use ISO 8601 (2026-11-02T07:10:00Z), epoch seconds, or 2h",
+        )
     return value
 
 
@@ -117,8 +155,10 @@ def render_summary(report: ImportReport) -> str:
     """The import summary (stderr): per input, scrubbing, selection, total."""
     lines = []
     for s in report.sources:
-        lines.append(f"{s.path}: {s.format}: {s.lines} lines, {s.records} records, "
-                     f"{s.rejects.count} malformed")
+        lines.append(
+            f"{s.path}: {s.format}: {s.lines} lines, {s.records} records, "
+            f"{s.rejects.count} malformed"
+        )
         for line, reason in s.rejects.first:
             lines.append(f"  line {line}: {reason}")
     if report.scrubbed:

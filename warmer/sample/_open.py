@@ -76,7 +76,7 @@ def open_input(path: str) -> Iterator[PrefixedStream]:
 
 def _open_file(path: str) -> BinaryIO:
     try:
-        return open(path, "rb")  # noqa: SIM115
+        return open(path, "rb")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}", hint="check the path") from exc
 

@@ -50,7 +50,10 @@ def make_format(name: str, log_format: str | None, fields: Mapping[str, str]) ->
     mapping = parse_mapping(fields)
     if name == "nginx":
         if not log_format:
-            raise UsageError("--format nginx needs --log-format", hint="pass the log_format string from nginx.conf")
+            raise UsageError(
+                "--format nginx needs --log-format",
+                hint="pass the log_format string from nginx.conf",
+            )
         compile_log_format(log_format)
         return NginxFormat(f"nginx log_format '{log_format}'", log_format)
     formats: dict[str, LogFormat] = {
@@ -78,7 +81,7 @@ def choose_format(
     return detect(head, fields)
 
 
-def detect(head: bytes, fields: Mapping[str, str] = {}) -> Detection:  # noqa: B006
+def detect(head: bytes, fields: Mapping[str, str] = {}) -> Detection:
     """Probe ``head``; raises :class:`InputError` when no format fits."""
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
@@ -98,8 +101,10 @@ def detect(head: bytes, fields: Mapping[str, str] = {}) -> Detection:  # noqa: B
 
 def _best_line_format(lines: list[str]) -> Detection:
     candidates: list[tuple[LogFormat, re.Pattern[str]]] = [
-        (NginxFormat("nginx combined + $request_time $upstream_cache_status", COMBINED_TIMING),
-         compile_log_format(COMBINED_TIMING).python),
+        (
+            NginxFormat("nginx combined + $request_time $upstream_cache_status", COMBINED_TIMING),
+            compile_log_format(COMBINED_TIMING).python,
+        ),
         (NginxFormat("nginx/Apache combined", COMBINED), compile_log_format(COMBINED).python),
         (NginxFormat("Apache common", COMMON), compile_log_format(COMMON).python),
         (AlbFormat(), re.compile(ALB_PATTERN)),
@@ -113,4 +118,6 @@ def _best_line_format(lines: list[str]) -> Detection:
             hint="pass --format, or --log-format with the log_format string from nginx.conf",
         )
     fmt = candidates[best][0]
-    return Detection(fmt, f"auto-detected {fmt.name} (matched {scores[best]}/{len(lines)} probe lines)")
+    return Detection(
+        fmt, f"auto-detected {fmt.name} (matched {scores[best]}/{len(lines)} probe lines)"
+    )

@@ -124,7 +124,9 @@ def import_logs(
         streams = []
         for path in inputs:
             stream = stack.enter_context(open_input(path))
-            detection = choose_format(stream.peek_head(), options.format, options.log_format, options.fields)
+            detection = choose_format(
+                stream.peek_head(), options.format, options.log_format, options.fields
+            )
             source = SourceReport(path, detection.format.name, detection.message)
             report.sources.append(source)
             if on_source:
@@ -226,7 +228,9 @@ class _Refiner:
                         minlength=len(encoded.dictionary),
                     )
                 for name in names:
-                    self.report.scrubbed[f"param:{name}"] += int(counts[u]) if counts is not None else 0
+                    self.report.scrubbed[f"param:{name}"] += (
+                        int(counts[u]) if counts is not None else 0
+                    )
             cleaned.append(target)
         dictionary = pa.array(cleaned, pa.string())
         clean = pc.take(dictionary, encoded.indices)
@@ -257,7 +261,8 @@ class _Refiner:
             pc.match_substring_regex(keys, _CONTROL), pc.match_substring_regex(items, _CONTROL)
         )
         bad_rows = np.bincount(
-            rows[keep][np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)], minlength=n
+            rows[keep][np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)],
+            minlength=n,
         )
         mapped = pa.MapArray.from_arrays(pa.array(new_offsets), keys, items, mask=headers.is_null())
         return mapped, pa.array(bad_rows > 0)
@@ -269,7 +274,9 @@ class _Refiner:
         if not pc.any(has_query).as_py():
             return items
         encoded = pc.dictionary_encode(items)
-        cleaned = [self.options.scrub.scrub_url(v)[0] if v else v for v in encoded.dictionary.to_pylist()]
+        cleaned = [
+            self.options.scrub.scrub_url(v)[0] if v else v for v in encoded.dictionary.to_pylist()
+        ]
         return pc.take(pa.array(cleaned, pa.string()), encoded.indices)
 
     # -- cache key and client id, once per distinct value
@@ -277,16 +284,27 @@ class _Refiner:
         if self.vary:
             keys = [
                 self.key(m, t, dict(h or ()))
-                for m, t, h in zip(*(table.column(c).to_pylist() for c in ("method", "target", "headers")), strict=True)
+                for m, t, h in zip(
+                    *(table.column(c).to_pylist() for c in ("method", "target", "headers")),
+                    strict=True,
+                )
             ]
             key_array = pa.array(keys, pa.string())
         else:
             pair = pc.binary_join_element_wise(table.column("method"), table.column("target"), " ")
-            encoded = pc.dictionary_encode(pair.combine_chunks() if isinstance(pair, pa.ChunkedArray) else pair)
-            uniq = [self.key(*v.split(" ", 1), {}) for v in encoded.dictionary.to_pylist()]
+            encoded = pc.dictionary_encode(
+                pair.combine_chunks() if isinstance(pair, pa.ChunkedArray) else pair
+            )
+            uniq = [self._pair_key(v) for v in encoded.dictionary.to_pylist()]
             key_array = pc.take(pa.array(uniq, pa.string()), encoded.indices)
         table = table.append_column("key", key_array)
-        return table.set_column(table.schema.get_field_index("client"), "client", self._clients(table.column("client")))
+        return table.set_column(
+            table.schema.get_field_index("client"), "client", self._clients(table.column("client"))
+        )
+
+    def _pair_key(self, pair: str) -> str:
+        method, _, target = pair.partition(" ")
+        return self.key(method, target, {})
 
     def _clients(self, column: pa.ChunkedArray) -> pa.Array:
         encoded = pc.dictionary_encode(column.combine_chunks())
@@ -310,7 +328,9 @@ class _Refiner:
             self.report.dropped["window"] += int(np.count_nonzero(keep & ~window))
             keep &= window
         if sel.methods:
-            ok = pc.is_in(table.column("method"), pa.array(sel.methods)).to_numpy(zero_copy_only=False)
+            ok = pc.is_in(table.column("method"), pa.array(sel.methods)).to_numpy(
+                zero_copy_only=False
+            )
             self.report.dropped["method"] += int(np.count_nonzero(keep & ~ok))
             keep &= ok
         if sel.sample_rate < 1.0:
@@ -328,7 +348,9 @@ def _clean_target(value: str | None) -> str | None:
         return None
     if "\\x" in value:
         try:
-            value = _NGINX_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), value.encode()).decode()
+            value = _NGINX_ESCAPE.sub(
+                lambda m: bytes([int(m.group(1), 16)]), value.encode()
+            ).decode()
         except UnicodeDecodeError:
             return None
     if _BAD_TARGET_CHARS.search(value):

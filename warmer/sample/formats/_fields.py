@@ -37,7 +37,9 @@ REASON_STATUS = "bad status"
 _NOT_HEADERS = frozenset({"http_host"})
 
 
-def build_raw(cols: Columns, lines: np.ndarray, rejected: dict[int, str]) -> tuple[pa.Table, Rejects]:
+def build_raw(
+    cols: Columns, lines: np.ndarray, rejected: dict[int, str]
+) -> tuple[pa.Table, Rejects]:
     """Raw rows for the accepted lines, and the rejects (``rejected`` holds earlier ones).
 
     ``lines`` gives the absolute line number of each row of ``cols``.
@@ -171,11 +173,15 @@ def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array]:
 def _headers(cols: Columns, n: int) -> pa.Array:
     names = [k for k in cols if k.startswith("http_") and k not in _NOT_HEADERS]
     if not names:
-        return pa.MapArray.from_arrays(np.zeros(n + 1, np.int32), pa.array([], pa.string()), pa.array([], pa.string()))
+        return pa.MapArray.from_arrays(
+            np.zeros(n + 1, np.int32), pa.array([], pa.string()), pa.array([], pa.string())
+        )
     values = [_dash_null(cols[k], n) for k in names]
     valid = np.stack([pc.is_valid(v).to_numpy(zero_copy_only=False) for v in values], axis=1)
     rows, which = np.nonzero(valid)
-    flat_values = pa.concat_arrays([v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for v in values])
+    flat_values = pa.concat_arrays(
+        [v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for v in values]
+    )
     take = pa.array(which * n + rows)
     keys = pc.take(pa.array([k[5:].replace("_", "-") for k in names], pa.string()), pa.array(which))
     offsets = np.zeros(n + 1, np.int32)
@@ -205,7 +211,8 @@ def _numeric(values: pa.Array) -> pa.Array:
     return pc.cast(cleaned, pa.float64())
 
 
-def _to_int(values: pa.Array | None, n: int, kind: pa.DataType = pa.int64()) -> pa.Array:
+def _to_int(values: pa.Array | None, n: int, kind: pa.DataType | None = None) -> pa.Array:
+    kind = kind or pa.int64()
     if values is None:
         return pa.nulls(n, kind)
     ok = pc.match_substring_regex(values, r"^[0-9]{1,15}$")
@@ -226,4 +233,3 @@ def _duration(values: pa.Array | None, n: int) -> pa.Array:
         return pa.nulls(n, pa.float64())
     # Multiply in milliseconds and round so 0.065 s is 65.0 ms, not 65.00000000000001.
     return pc.round(pc.multiply(_numeric(values), 1000.0), 6)
-

@@ -105,9 +105,9 @@ def clean_block(data: bytes, first_line: int) -> tuple[bytes, int, dict[int, str
 def _suspect_lines(arr: np.ndarray, newlines: np.ndarray) -> bool:
     """Whether any control byte other than TAB and LF occurs (cheap, vectorised)."""
     control = arr < 32
-    return int(np.count_nonzero(control)) != len(newlines) + int(np.count_nonzero(arr == 9)) or bool(
-        np.any(arr == 127)
-    )
+    return int(np.count_nonzero(control)) != len(newlines) + int(
+        np.count_nonzero(arr == 9)
+    ) or bool(np.any(arr == 127))
 
 
 def _line_problem(line: bytes) -> str | None:
@@ -117,6 +117,6 @@ def _line_problem(line: bytes) -> str | None:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         return REASON_UTF8
-    if any(ord(c) < 32 and c != "\t" or c == "\x7f" for c in text):
+    if any((ord(c) < 32 and c != "\t") or c == "\x7f" for c in text):
         return REASON_CONTROL
     return None

@@ -18,14 +18,35 @@ from warmer.sample.formats._fields import parse_iso8601
 from warmer.sample.formats.interface import RAW_SCHEMA, Rejects
 
 FIELD_NAMES = (
-    "ts", "method", "target", "request", "status", "response_bytes", "duration_ms",
-    "duration_s", "cache_status", "client", "host", "scheme", "headers", "body",
+    "ts",
+    "method",
+    "target",
+    "request",
+    "status",
+    "response_bytes",
+    "duration_ms",
+    "duration_s",
+    "cache_status",
+    "client",
+    "host",
+    "scheme",
+    "headers",
+    "body",
 )
 """Sample fields a mapping may name; ``header.<name>`` maps one request header."""
 
 DEFAULT_SOURCES: dict[str, tuple[str, ...]] = {
-    "ts": ("ts", "time", "timestamp", "@timestamp", "time_iso8601", "time_local", "msec",
-           "start_time", "startedDateTime"),
+    "ts": (
+        "ts",
+        "time",
+        "timestamp",
+        "@timestamp",
+        "time_iso8601",
+        "time_local",
+        "msec",
+        "start_time",
+        "startedDateTime",
+    ),
     "method": ("method", "request_method", "request.method", "httpMethod"),
     "target": ("target", "request_uri", "uri", "path", "request.uri", "url", "request.url"),
     "request": ("request",),
@@ -34,8 +55,14 @@ DEFAULT_SOURCES: dict[str, tuple[str, ...]] = {
     "duration_ms": ("duration_ms",),
     "duration_s": ("request_time", "duration"),
     "cache_status": ("cache_status", "upstream_cache_status"),
-    "client": ("client", "remote_addr", "client_ip", "request.remote_ip", "request.client_ip",
-               "downstream_remote_address"),
+    "client": (
+        "client",
+        "remote_addr",
+        "client_ip",
+        "request.remote_ip",
+        "request.client_ip",
+        "downstream_remote_address",
+    ),
     "host": ("host", "http_host", "request.host", "authority"),
     "scheme": ("scheme", "request.proto_scheme"),
     "headers": ("headers", "request.headers"),
@@ -44,8 +71,12 @@ DEFAULT_SOURCES: dict[str, tuple[str, ...]] = {
 """Where a field is looked for when the mapping does not say: nginx ``escape=json``
 logs, Caddy's access log (``request.*``, ``duration`` in seconds), Envoy, warmer samples."""
 
-_HEADER_FIELDS = {"http_user_agent": "user-agent", "http_referer": "referer",
-                  "user_agent": "user-agent", "referer": "referer"}
+_HEADER_FIELDS = {
+    "http_user_agent": "user-agent",
+    "http_referer": "referer",
+    "user_agent": "user-agent",
+    "referer": "referer",
+}
 
 Getter = Callable[[str], Any]
 
@@ -79,6 +110,7 @@ def dotted(record: Mapping[str, Any]) -> Getter:
 
 def build_row(get: Getter, mapping: Mapping[str, str], line: int) -> dict[str, Any] | str:
     """A raw row, or the reason the record is malformed."""
+
     def pick(name: str) -> Any:
         if name in mapping:
             return get(mapping[name])

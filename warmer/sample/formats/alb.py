@@ -75,7 +75,16 @@ def _to_nginx(cols: Columns) -> Columns:
 
 
 def _total_time(cols: Columns) -> pa.Array:
-    parts = [pc.cast(pc.if_else(pc.match_substring_regex(cols[k], r"^[0-9.]+$"), cols[k],
-                                pa.scalar(None, pa.string())), pa.float64()) for k in ("t1", "t2", "t3")]
+    parts = [
+        pc.cast(
+            pc.if_else(
+                pc.match_substring_regex(cols[k], r"^[0-9.]+$"),
+                cols[k],
+                pa.scalar(None, pa.string()),
+            ),
+            pa.float64(),
+        )
+        for k in ("t1", "t2", "t3")
+    ]
     total = pc.add(pc.add(parts[0], parts[1]), parts[2])
     return pc.cast(total, pa.string())

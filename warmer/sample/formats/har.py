@@ -47,8 +47,10 @@ def _entries(data: bytes, name: str) -> list[Any]:
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InputError(f"{name}: not a valid HAR (JSON) document: {exc}",
-                         hint="check the file is complete, or pass --format") from exc
+        raise InputError(
+            f"{name}: not a valid HAR (JSON) document: {exc}",
+            hint="check the file is complete, or pass --format",
+        ) from exc
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
@@ -62,7 +64,8 @@ def _row(entry: Any, number: int) -> dict[str, Any] | str:
     row = build_row(lambda path: _get(entry, path), _MAPPING, number)
     if isinstance(row, str):
         return row
-    response = entry.get("response") if isinstance(entry.get("response"), Mapping) else {}
+    raw_response = entry.get("response")
+    response: Mapping[str, Any] = raw_response if isinstance(raw_response, Mapping) else {}
     row["response_bytes"] = _size(response)
     row["cache_status"] = _response_header(response, ("x-cache-status", "x-cache"))
     post = entry["request"].get("postData")

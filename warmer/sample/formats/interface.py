@@ -66,7 +66,10 @@ class ParsedBlock:
 class LogFormat(Protocol):
     """One input format. ``name`` is what the summary and the sample's metadata show."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """What the summary and the sample's metadata call this format."""
+        ...
 
     def parse(self, stream: BinaryIO) -> Iterator[ParsedBlock]:
         """Parse the whole stream lazily; memory is bounded by one block, not the input."""

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from warmer.errors import UsageError
 from warmer.sample.formats._fields import REASON_NO_MATCH, Columns, build_raw
 from warmer.sample.formats._lines import LineBlock, iter_line_blocks
-from warmer.sample.formats.interface import ParsedBlock, Rejects
+from warmer.sample.formats.interface import ParsedBlock
 
 COMBINED = (
     '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status '
@@ -95,7 +95,7 @@ def compile_log_format(log_format: str) -> CompiledFormat:
     if not variables:
         raise UsageError(
             f"log format {log_format!r} has no $variable",
-            hint="pass the format string exactly as in nginx.conf, e.g. '$remote_addr ... \"$request\"'",
+            hint="pass the format string exactly as in nginx.conf",
         )
     pattern = _regex(parts)
     try:
@@ -163,7 +163,11 @@ def _plan_token(token: list[tuple[str, str]]) -> _Field | None:
     prefix, _, suffix = text.partition("\0")
     if prefix == '"' and suffix == '"':
         return _Field(var)
-    if '"' in prefix + suffix or (var in _SPACEY and var != "time_local") or var.startswith("http_"):
+    if (
+        '"' in prefix + suffix
+        or (var in _SPACEY and var != "time_local")
+        or var.startswith("http_")
+    ):
         return None
     return _Field(var, prefix, suffix, 2 if var == "time_local" else 1)
 
@@ -214,11 +218,16 @@ def _parse_fast(compiled: CompiledFormat, block: LineBlock) -> _Result | None:
             column_names=names, block_size=max(len(block.data) + 1, 1 << 16), use_threads=False
         ),
         parse_options=pcsv.ParseOptions(
-            delimiter=" ", quote_char='"', double_quote=False, escape_char=False,
-            ignore_empty_lines=False, invalid_row_handler=on_invalid,
+            delimiter=" ",
+            quote_char='"',
+            double_quote=False,
+            escape_char=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=on_invalid,
         ),
         convert_options=pcsv.ConvertOptions(
-            column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
