@@ -29,3 +29,12 @@ def test_losses_per_phase_and_tier() -> None:
     assert (losses["warm"]["l0"].evictions, losses["warm"]["l0"].expirations) == (0, 0)
     assert (losses["verify"]["l0"].evictions, losses["verify"]["l0"].expirations) == (1, 1)
     assert (losses["verify"]["l1"].evictions, losses["verify"]["l1"].expirations) == (1, 0)
+
+
+def test_stored_keys_carry_over_between_phases() -> None:
+    stored: dict[str, set[str]] = {}
+    warm = table([("warm", "a", "l0; fwd=uri-miss; stored")])
+    verify = table([("verify", "a", "l0; fwd=uri-miss; stored")])
+    assert header_losses(warm, {"l0": "l0"}, stored)["warm"]["l0"].evictions == 0
+    assert header_losses(verify, {"l0": "l0"}, stored)["verify"]["l0"].evictions == 1
+    assert header_losses(verify, {"l0": "l0"})["verify"]["l0"].evictions == 0

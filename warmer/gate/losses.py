@@ -10,7 +10,7 @@ there but past its TTL (an **expiration**); any other miss means it was gone (an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,20 +25,22 @@ class Losses:
     expirations: int = 0
 
 
-@dataclass
-class _Tracker:
-    stored: set[str] = field(default_factory=set)
-
-
-def header_losses(results: pa.Table, tiers: Mapping[str, str]) -> dict[str, dict[str, Losses]]:
+def header_losses(
+    results: pa.Table,
+    tiers: Mapping[str, str],
+    stored: dict[str, set[str]] | None = None,
+) -> dict[str, dict[str, Losses]]:
     """Phase → tier → :class:`Losses`, for tiers read from ``Cache-Status``.
 
-    ``tiers`` maps tier name → cache name in the header. ``results`` holds the run's rows
-    in send order (columns ``phase``, ``key``, ``cache_status``).
+    ``tiers`` maps tier name → cache name in the header. ``results`` holds rows in send
+    order (columns ``phase``, ``key``, ``cache_status``). ``stored`` (tier → keys it
+    stored) carries over between calls, so the verify phase knows what warm stored.
     """
     from warmer.observe.parsers.cache_status import parse_cache_status
 
-    trackers = {tier: _Tracker() for tier in tiers}
+    stored = {} if stored is None else stored
+    for tier in tiers:
+        stored.setdefault(tier, set())
     losses: dict[str, dict[str, Losses]] = {}
     columns = results.select(["phase", "key", "cache_status"]).to_pydict()
     rows: Iterable[tuple[str | None, str, str | None]] = zip(
@@ -53,7 +55,7 @@ def header_losses(results: pa.Table, tiers: Mapping[str, str]) -> dict[str, dict
             entry = status.find(cache)
             if entry is None or entry.hit:
                 continue
-            seen = trackers[tier].stored
+            seen = stored[tier]
             if entry.fwd == "stale":
                 per_phase[tier].expirations += 1
             elif key in seen and entry.outcome == "miss":

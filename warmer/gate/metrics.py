@@ -176,8 +176,9 @@ def target_metrics(
     """``warm.requests_to_target[.tier]`` and ``warm.seconds_to_target[.tier]``.
 
     Only the warm part of each curve counts (its first ``warm.requests`` requests);
-    seconds count from the start of the warm phase. A tier whose rolling rate never
-    reached its threshold during warm has no data, and so has the overall metric then.
+    seconds count from the start of the warm phase. The overall metric is the latest of
+    the checked tiers that have a curve; a tier whose rolling rate never reached its
+    threshold during warm has no data, and so has the overall metric then.
     """
     start_s = warm.started_s if warm else 0.0
     last = warm.requests if warm else None
@@ -187,7 +188,9 @@ def target_metrics(
     reached: list[CurvePoint | None] = []
     for tier, threshold in thresholds.items():
         curve = by_tier.get(tier)
-        points = [p for p in curve.points if last is None or p.requests <= last] if curve else []
+        if curve is None or not curve.points:
+            continue  # no curve for this tier (e.g. ``effective`` over mixed sources)
+        points = [p for p in curve.points if last is None or p.requests <= last]
         point = first_reached(points, threshold)
         reached.append(point)
         metrics[f"warm.requests_to_target.{tier}"] = None if point is None else point.requests
@@ -198,12 +201,3 @@ def target_metrics(
         metrics["warm.requests_to_target"] = max(float(p.requests) for p in reached if p)
         metrics["warm.seconds_to_target"] = max(p.seconds - start_s for p in reached if p)
     return metrics
-
-
-def merge_evidence(
-    metrics: Mapping[str, float | None], extra: Mapping[str, float | None]
-) -> Metrics:
-    """``metrics`` with observer-only evidence (``<tier>.expirations`` ...) added."""
-    merged = dict(metrics)
-    merged.update({k: v for k, v in extra.items() if merged.get(k) is None})
-    return merged

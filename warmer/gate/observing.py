@@ -82,6 +82,8 @@ class ObserverSet:
         }
         self._missing: dict[str, str] = {}
         self._unreachable: set[str] = set()
+        self._stored: dict[str, set[str]] = {}
+        """Header tier → keys it reported stored so far (see warmer.gate.losses)."""
         self._sampler: Sampler | None = None
         self._started = 0.0
 
@@ -137,9 +139,8 @@ class ObserverSet:
     def _tiers(self, phase: str, rows: pa.Table) -> tuple[list[TierMetrics], dict[str, Any]]:
         from warmer.observe.metrics import tier_metrics
 
-        losses = header_losses(
-            rows, {n: r.cache or n for n, r in self.rules.items() if r.header == "cache-status"}
-        ).get(phase, {})
+        caches = {n: r.cache or n for n, r in self.rules.items() if r.header == "cache-status"}
+        losses = header_losses(rows, caches, self._stored).get(phase, {})
         tiers: list[TierMetrics] = []
         extra: dict[str, Any] = {}
         for name, source in self.config.tiers.items():

@@ -371,7 +371,7 @@ class _Run:
         )
 
     def _timelines(self, phases: Sequence[PhaseReport], table: pa.Table) -> Timelines:
-        curves = self.observation.curves(table) if table.num_rows else ()
+        curves = self.observation.curves(run_order(table)) if table.num_rows else ()
         marks = []
         sent = 0
         for phase in phases:
@@ -421,6 +421,23 @@ def _verdict(outcomes: Sequence[CheckOutcome], interrupted: bool) -> tuple[Any, 
         return "interrupted", ExitCode.INTERRUPTED
     code = exit_code_for(outcomes)
     return ("pass" if code == ExitCode.OK else "fail"), code
+
+
+def run_order(table: pa.Table) -> pa.Table:
+    """The results in send order over the whole run, ``seq`` renumbered from 0.
+
+    Each phase's replay numbers its requests from 0, so ``seq`` alone would interleave
+    the warm and verify phases; curves need one axis, warm first.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rank = pc.if_else(pc.equal(table.column("phase"), "verify"), 1, 0)
+    ordered = table.append_column("_rank", rank)
+    ordered = ordered.take(pc.sort_indices(ordered, [("_rank", "ascending"), ("seq", "ascending")]))
+    ordered = ordered.drop_columns(["_rank"])
+    index = ordered.schema.get_field_index("seq")
+    return ordered.set_column(index, "seq", pa.array(range(ordered.num_rows), pa.int64()))
 
 
 def _error_kinds(phases: Sequence[PhaseReport]) -> dict[str, int]:

@@ -8,7 +8,8 @@ which reads the same metric over the warm phase (``warm.hit_rate.l0``).
 metric                         unit     meaning (source)
 =============================  =======  =====================================================
 hit_rate.<tier>                ratio    hits / lookups that reached the tier (tier observer)
-hit_rate.effective             ratio    share of requests answered by any tier (observers)
+hit_rate.effective             ratio    1 - product of the tiers' miss ratios: share of cacheable
+                                        lookups some tier answered (observers)
 backend.requests               count    requests that reached the backend (backend observer)
 backend.rps_mean               rps      mean backend requests per second (backend timeline)
 backend.rps_peak               rps      highest per-interval backend rate (backend timeline)
@@ -22,8 +23,9 @@ errors.rate                    ratio    transport errors and 5xx / requests sent
 <tier>.expirations             count    keys expired during the phase (tier observer)
 <tier>.keys                    count    keys held at the end of the phase (tier observer)
 <tier>.memory_bytes            bytes    memory used at the end of the phase (tier observer)
-warm.requests_to_target        count    warm requests until every rolling tier hit rate
-                                        first reached its check's threshold (results)
+warm.requests_to_target        count    warm requests until the rolling hit rate of every checked
+                                        tier with a warmup curve first reached the threshold
+                                        of its ``hit_rate.<tier> >=`` check (curves)
 warm.requests_to_target.<tier> count    the same for one tier (results)
 warm.seconds_to_target         s        as warm.requests_to_target, in seconds (results)
 warm.seconds_to_target.<tier>  s        the same for one tier (results)
@@ -61,7 +63,9 @@ class MetricSpec:
 
 
 VOCABULARY: tuple[MetricSpec, ...] = (
-    MetricSpec("hit_rate.effective", "ratio", "share of requests answered by any tier", "tier"),
+    MetricSpec(
+        "hit_rate.effective", "ratio", "1 - product of tier miss ratios (lookups answered)", "tier"
+    ),
     MetricSpec("hit_rate.<tier>", "ratio", "hits / lookups that reached the tier", "tier"),
     MetricSpec("backend.requests", "count", "requests that reached the backend", "backend"),
     MetricSpec("backend.rps_mean", "rps", "mean backend requests per second", "backend"),
