@@ -14,7 +14,7 @@ Three steps, each usable alone:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from warmer.gate.checks import Check
