@@ -16,8 +16,35 @@ def default_map(config: Config) -> dict[str, Any]:
         "sample": _sample_defaults(config),
         "report": {"formats": config.gate.reports},
         "observe": {"timeout_s": config.observe.timeout_s},
+        "replay": _replay_defaults(config),
     }
 
 
 def _sample_defaults(config: Config) -> dict[str, Any]:
     return {"inspect": {"warm_fraction": config.sample.warm_fraction}}
+
+
+def _replay_defaults(config: Config) -> dict[str, Any]:
+    r = config.replay
+    values: dict[str, Any] = {
+        "target": r.target,
+        "unix_socket": r.unix_socket,
+        "pacing": r.pacing,
+        "speed": r.speed,
+        "max_gap_s": r.max_gap_s,
+        "rate": r.rate,
+        "ramp_s": r.ramp_s,
+        "ramp_from": r.ramp_from,
+        "concurrency": r.concurrency,
+        "order": r.order,
+        "engine": r.engine,
+        "timeout_s": r.timeout_s,
+        "retries": r.retries,
+        "headers": tuple(f"{name}: {value}" for name, value in r.headers.items()),
+        "drop_headers": r.drop_headers,
+        "preserve_host": r.preserve_host,
+        "insecure": r.insecure,
+        "ca_cert": r.ca_cert,
+        "processes": r.processes,
+    }
+    return {name: value for name, value in values.items() if value is not None}

@@ -73,6 +73,7 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
     from warmer.replay import check_target
 
     plan = _plan(app, options)
+    plan.validate()
     check_target(plan.target, min(plan.timeout_s, 5.0), unix_socket=plan.unix_socket)
     if options["processes"] > 1:
         summary = _run_processes(sample_path, options["processes"], options["out"])
@@ -188,11 +189,6 @@ def _run_processes(sample_path: Path, processes: int, out: Path) -> Any:
     if stop.is_set() or any(code == 130 for code in codes):
         return summary.__class__(**{**summary.to_dict(), "interrupted": True})
     return summary
-
-
-def _child_args(argv: list[str], part: Path, index: int, count: int) -> list[str]:
-    shard = ["--out", str(part), "--shard", f"{index}/{count}", "--no-progress"]
-    return [sys.executable, "-m", "warmer", *argv, *shard]
 
 
 def _child_args(argv: list[str], part: Path, index: int, count: int) -> list[str]:

@@ -94,17 +94,39 @@ class ReplayConfig:
     """Defaults for ``warmer replay`` and the gate's phases (``[replay]``)."""
 
     target: str | None = None
+    """Candidate base URL: http://, https:// or http+unix://%2Fpath%2Fto.sock."""
+    unix_socket: str | None = None
+    """Connect to this Unix socket; the target URL still gives Host and scheme."""
     pacing: Literal["recorded", "rate", "max"] = "max"
     speed: float = 1.0
+    """recorded: recorded gaps are divided by this."""
     max_gap_s: float | None = None
+    """recorded: idle gaps (after the speed-up) are capped at this many seconds."""
     rate: float | None = None
+    """rate: requests per second (open model)."""
+    ramp_s: float = 0.0
+    """rate: seconds over which the rate grows linearly from ``ramp_from``."""
+    ramp_from: float = 0.0
     concurrency: int = 64
+    """Requests in flight at most (keep-alive connections of the fast engine)."""
     order: Literal["recorded", "hot-first"] = "recorded"
     engine: str = "fast"
+    """fast (default), httpx (HTTP/2, proxies) or locust (master/worker processes)."""
     timeout_s: float = 10.0
+    retries: int = 2
+    """Extra attempts after connection errors only; responses are never retried."""
     headers: dict[str, str] = field(default_factory=dict)
+    """Added to every request, overriding recorded headers of the same name."""
     drop_headers: tuple[str, ...] = ()
+    """Recorded headers (fnmatch patterns) not sent."""
     preserve_host: bool = False
+    """Send the recorded Host header instead of the target's."""
+    insecure: bool = False
+    """Do not verify the target's TLS certificate."""
+    ca_cert: str | None = None
+    """PEM file of the CA that signed the target's certificate."""
+    processes: int = 1
+    """Split the replay over this many processes (shards merged into one results file)."""
 
 
 HEADER_SOURCES: tuple[str, ...] = ("x-cache", "x-cache-status", "age")

@@ -79,6 +79,14 @@ class ReplayPlan:
         check_protected(target, self.protected_hosts)
         return target
 
+    def validate(self) -> None:
+        """Raise the usage or safety error this plan would meet, before anything is sent."""
+        _policy(self, self.parsed_target())
+        _pacer(self)
+        get_engine(self.engine)
+        if self.concurrency < 1:
+            raise UsageError("--concurrency must be at least 1")
+
 
 @dataclass(frozen=True)
 class ReplayStarted:
@@ -235,8 +243,7 @@ def replay(
         ca_file=plan.ca_file,
         http2=plan.http2,
     )
-    if plan.concurrency < 1:
-        raise UsageError("--concurrency must be at least 1")
+    plan.validate()
     if expected is not None and plan.limit is not None:
         expected = min(expected, plan.limit)
     recorder = Recorder(sink, phase, on_event, _shard_share(expected, plan.shard), plan.rate)
