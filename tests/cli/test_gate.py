@@ -156,8 +156,9 @@ def test_unreachable_target_exits_3_with_an_error_report(
     assert not (run_dir / "results.parquet").exists()
 
 
-def test_sigint_exits_130_with_a_partial_report(
-    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_exits_130_with_a_partial_report(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path, signum: int
 ) -> None:
     run_dir = tmp_path / "run"
     args = gate_args(candidate, small_sample, run_dir, "errors.rate < 0.01")
@@ -174,7 +175,7 @@ def test_sigint_exits_130_with_a_partial_report(
     line = process.stderr.readline()
     assert line.startswith("warm: sending")
     time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert "verdict: INTERRUPTED" in stderr
