@@ -17,7 +17,7 @@ import io
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
@@ -454,7 +454,7 @@ class _JsonlReader(SampleReader):
                 stored[name] = tuple(stored[name])
         return make_key_function(KeyConfig(**stored))
 
-    def _objects(self, *, skip_header: bool) -> Iterator[tuple[int, Any]]:
+    def _objects(self, *, skip_header: bool) -> Generator[tuple[int, Any], None, None]:
         """(line number, parsed JSON) for each non-blank line."""
         with self._open() as text:
             lineno = 0
