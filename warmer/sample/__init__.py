@@ -1,1 +1,1 @@
-"""Stage 1 — sample: import captured traffic into a canonical sample, scrub, key, select, inspect."""
+"""Stage 1 — sample: import captured traffic as a canonical sample; scrub, key, select, inspect."""
