@@ -106,8 +106,14 @@ class GateResult:
         return self.report.exit_code
 
 
-GateEvent = Any  # PhaseStarted | ReplayEvent
-EventHandler = Callable[[GateEvent], None]
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from warmer.replay.run import ReplayEvent
+
+    GateEvent: TypeAlias = PhaseStarted | ReplayEvent
+    """What ``on_event`` receives: phase starts and the replay stage's progress events."""
+    EventHandler: TypeAlias = Callable[[GateEvent], None]
 
 
 def prepare(options: GateOptions) -> Prepared:
