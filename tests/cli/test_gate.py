@@ -270,3 +270,14 @@ def test_unreachable_observer(
     assert outcomes["hit_rate.l0"]["outcome"] == "pass"
     assert outcomes["hit_rate.l1"]["outcome"] == "no_data"
     assert f"127.0.0.1:{port}" in outcomes["hit_rate.l1"]["diagnosis"]
+
+
+def test_protected_target_is_refused_before_sending(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    (tmp_path / "warmer.toml").write_text("[safety]\nprotected_hosts = ['127.0.0.*']\n")
+    run_dir = tmp_path / "run"
+    result = warmer(*gate_args(candidate, small_sample, run_dir, "errors.rate < 1%"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "protected" in result.stderr
+    assert not run_dir.exists()

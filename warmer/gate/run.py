@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from warmer import __version__
 from warmer.config.schema import Config
-from warmer.errors import ExitCode, RunError, UsageError
+from warmer.errors import ExitCode, UsageError, WarmerError
 from warmer.gate.checks import Check, NoData, parse_checks
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
@@ -124,6 +124,9 @@ def prepare(options: GateOptions) -> Prepared:
     config = options.config
     checks = parse_checks(options.checks, tuple(config.tiers))
     _check_replay_options(config)
+    if options.target:
+        # Protected hosts and bad URLs are refused before anything is sent (exit 2).
+        replay_plan(config, options.target, order=config.replay.order).parsed_target()
     reader = open_sample(options.sample)
     table = reader.to_table()
     fraction = config.gate.warm_fraction or config.sample.warm_fraction
@@ -197,7 +200,8 @@ def run_gate(
     """Run the gate for ``prepared``; the result's ``exit_code`` is the verdict's.
 
     Raises ``RunError`` (exit 3) after writing an error report when the target or a
-    required observer does not answer at preflight.
+    required observer does not answer at preflight; any other ``WarmerError`` met while
+    running is reported the same way before it propagates.
     """
     run = _Run(prepared, observation or NoObservation(), on_event, stop or threading.Event())
     return run.execute()
@@ -230,12 +234,13 @@ class _Run:
         self._write_inputs()
         try:
             self._preflight()
-        except RunError as exc:
+            with _stop_on_signals(self.stop):
+                table = self._replay_phases()
+                return self._finish(table)
+        except WarmerError as exc:
+            self.observation.stop()
             self._finish_error(exc)
             raise
-        with _stop_on_signals(self.stop):
-            table = self._replay_phases()
-        return self._finish(table)
 
     def _write_inputs(self) -> None:
         prepared = self.prepared
@@ -401,7 +406,7 @@ class _Run:
         paths = write_reports(report, self.dir.path, self.options.formats)
         return GateResult(report, outcomes, self.dir.path, paths)
 
-    def _finish_error(self, exc: RunError) -> None:
+    def _finish_error(self, exc: WarmerError) -> None:
         report = RunReport(
             run_id=self.run_id,
             verdict="error",
