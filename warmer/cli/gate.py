@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -224,7 +225,10 @@ def _rejudge(config: Config, options: dict[str, Any]) -> int:
 
 def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:
     color = {"pass": "green", "fail": "red"}.get(verdict, "yellow")
-    click.echo(click.style(f"verdict: {verdict.upper()}", fg=color, bold=True), err=True)
+    line = f"verdict: {verdict.upper()}"
+    if not os.environ.get("NO_COLOR"):  # https://no-color.org
+        line = click.style(line, fg=color, bold=True)
+    click.echo(line, err=True)
     for outcome in outcomes:
         observed = "no data" if outcome.value is None else _fmt(outcome)
         label = "PASS" if outcome.passed and outcome.status == "pass" else _OUTCOME[outcome.status]
