@@ -38,6 +38,9 @@ def generate(path: Path, lines: int, seed: int = 1, with_timing: bool = False) -
     paths = _paths(rng, max(1000, lines // 20))
     cum = list(itertools.accumulate(1.0 / (i + 1) ** 0.9 for i in range(len(paths))))
     t0 = 1_764_000_000
+    clients = [
+        f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in rng.sample(range(1 << 24), 20000)
+    ]
     with path.open("w", encoding="utf-8") as out:
         chunk = []
         for i in range(lines):
@@ -47,7 +50,7 @@ def generate(path: Path, lines: int, seed: int = 1, with_timing: bool = False) -
                 f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000"
             )
             target = rng.choices(paths, cum_weights=cum)[0]
-            ip = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            ip = clients[int(rng.paretovariate(1.2)) % len(clients)]
             ref = (
                 "https://shop.example.com/catalog/landing?campaign=winter-sale-2025&ref=newsletter"
             )

@@ -39,6 +39,8 @@ class PrefixedStream(io.RawIOBase):
                 data, self._head = self._head + self._read(-1), b""
                 return data
             data, self._head = self._head[:size], self._head[size:]
+            if len(data) < size:
+                data += self._read(size - len(data))
             return data
         return self._read(size)
 

@@ -46,6 +46,7 @@ _NGINX_ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
 _BAD_TARGET_CHARS = re.compile(r"[\x00-\x20\x7f]")
 _METHOD = r"^[A-Z][A-Z0-9_-]{0,31}$"
 _CONTROL = r"[\x00-\x1f\x7f]"
+_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,14 @@ class _Refiner:
         self.key = make_key_function(options.key_config)
         self.vary = tuple(v.lower() for v in options.key_config.vary)
         self.salt = secrets.token_bytes(16)  # never stored: client ids cannot be reversed
+        # Distinct targets and keys repeat from block to block; caches are bounded.
+        self._target_cache: dict[str, tuple[str | None, list[str]]] = {}
+        self._key_cache: dict[str, str] = {}
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
         for block in detection.format.parse(stream):
             source.lines += block.lines
-            table, rejects = self.refine(block.table)
+            table, rejects = self.refine(block.table, checked=block.checked)
             block.rejects.extend(rejects)
             source.rejects.extend(block.rejects)
             if self.options.strict and block.rejects.count:
@@ -191,14 +195,14 @@ class _Refiner:
             if table.num_rows:
                 yield table
 
-    def refine(self, raw: pa.Table) -> tuple[pa.Table, Rejects]:
+    def refine(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, Rejects]:
         """Raw parsed rows -> sample rows sorted by time, and the rows rejected here."""
         n = raw.num_rows
         if n == 0:
             return _empty(), Rejects()
         targets = pc.dictionary_encode(raw.column("target").combine_chunks())
         clean, bad_target = self._targets(targets)
-        headers, bad_header = self._headers(raw.column("headers").combine_chunks())
+        headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
         method = pc.utf8_upper(raw.column("method"))
         table = raw.set_column(raw.schema.get_field_index("target"), "target", clean)
         table = table.set_column(table.schema.get_field_index("headers"), "headers", headers)
@@ -218,27 +222,35 @@ class _Refiner:
     def _targets(self, encoded: pa.DictionaryArray) -> tuple[pa.Array, pa.Array]:
         cleaned: list[str | None] = []
         counts = None
+        cache = self._target_cache
         for u, value in enumerate(encoded.dictionary.to_pylist()):
-            target = _clean_target(value)
-            if target is not None:
-                target, names = self.options.scrub.scrub_url(target)
-                if names and counts is None:
-                    counts = np.bincount(
-                        pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False),
-                        minlength=len(encoded.dictionary),
-                    )
-                for name in names:
-                    self.report.scrubbed[f"param:{name}"] += (
-                        int(counts[u]) if counts is not None else 0
-                    )
+            hit = cache.get(value)
+            if hit is None:
+                hit = self._clean_and_scrub(value)
+            target, names = hit
+            for name in names:
+                if counts is None:
+                    indices = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+                    counts = np.bincount(indices, minlength=len(encoded.dictionary))
+                self.report.scrubbed[f"param:{name}"] += int(counts[u])
             cleaned.append(target)
         dictionary = pa.array(cleaned, pa.string())
         clean = pc.take(dictionary, encoded.indices)
         bad = pc.or_(pc.is_null(clean), pc.is_null(encoded.indices))
         return clean, pc.fill_null(bad, True)
 
+    def _clean_and_scrub(self, value: str) -> tuple[str | None, list[str]]:
+        target = _clean_target(value)
+        names: list[str] = []
+        if target is not None:
+            target, names = self.options.scrub.scrub_url(target)
+        if len(self._target_cache) >= _CACHE_SIZE:
+            self._target_cache.clear()  # bounded: memory must not grow with the input
+        self._target_cache[value] = (target, names)
+        return target, names
+
     # -- headers: names lower-cased, secrets dropped, URLs in values scrubbed
-    def _headers(self, headers: pa.MapArray) -> tuple[pa.Array, pa.Array]:
+    def _headers(self, headers: pa.MapArray, checked: bool) -> tuple[pa.Array, pa.Array]:
         n = len(headers)
         offsets = headers.offsets.to_numpy()
         offsets = offsets - offsets[0]
@@ -257,6 +269,9 @@ class _Refiner:
         keys = pc.filter(keys, pa.array(keep))
         new_offsets = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(np.bincount(rows[keep], minlength=n), out=new_offsets[1:])
+        mapped = pa.MapArray.from_arrays(pa.array(new_offsets), keys, items, mask=headers.is_null())
+        if checked:  # the line was already free of raw control characters
+            return mapped, pa.array(np.zeros(n, dtype=bool))
         bad_entry = pc.or_(
             pc.match_substring_regex(keys, _CONTROL), pc.match_substring_regex(items, _CONTROL)
         )
@@ -264,7 +279,6 @@ class _Refiner:
             rows[keep][np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)],
             minlength=n,
         )
-        mapped = pa.MapArray.from_arrays(pa.array(new_offsets), keys, items, mask=headers.is_null())
         return mapped, pa.array(bad_rows > 0)
 
     def _scrub_header_values(self, items: pa.Array) -> pa.Array:
@@ -303,8 +317,14 @@ class _Refiner:
         )
 
     def _pair_key(self, pair: str) -> str:
-        method, _, target = pair.partition(" ")
-        return self.key(method, target, {})
+        key = self._key_cache.get(pair)
+        if key is None:
+            method, _, target = pair.partition(" ")
+            key = self.key(method, target, {})
+            if len(self._key_cache) >= _CACHE_SIZE:
+                self._key_cache.clear()
+            self._key_cache[pair] = key
+        return key
 
     def _clients(self, column: pa.ChunkedArray) -> pa.Array:
         encoded = pc.dictionary_encode(column.combine_chunks())

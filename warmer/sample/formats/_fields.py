@@ -215,7 +215,7 @@ def _to_int(values: pa.Array | None, n: int, kind: pa.DataType | None = None) ->
     kind = kind or pa.int64()
     if values is None:
         return pa.nulls(n, kind)
-    ok = pc.match_substring_regex(values, r"^[0-9]{1,15}$")
+    ok = pc.and_(pc.utf8_is_digit(values), pc.less_equal(pc.utf8_length(values), 15))
     cleaned = pc.if_else(ok, values, pa.scalar(None, pa.string()))
     return pc.cast(pc.cast(cleaned, pa.int64()), kind, safe=False)
 

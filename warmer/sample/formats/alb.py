@@ -51,7 +51,7 @@ class AlbFormat:
         for block in iter_line_blocks(stream):
             cols, lines, rejected = _parse_regex(COMPILED, block)
             table, rejects = build_raw(_to_nginx(cols), lines, rejected)
-            yield ParsedBlock(table, rejects, block.n_lines)
+            yield ParsedBlock(table, rejects, block.n_lines, checked=True)
 
 
 def _to_nginx(cols: Columns) -> Columns:

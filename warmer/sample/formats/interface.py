@@ -61,6 +61,8 @@ class ParsedBlock:
     rejects: Rejects
     lines: int
     """Input lines (or entries) this block covered, accepted or not."""
+    checked: bool = False
+    """Every line was already checked free of raw control characters (line formats)."""
 
 
 class LogFormat(Protocol):

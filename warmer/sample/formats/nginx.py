@@ -194,7 +194,7 @@ def parse_block(compiled: CompiledFormat, block: LineBlock) -> ParsedBlock:
         result = _parse_regex(compiled, block)
     cols, lines, rejected = result
     table, rejects = build_raw(cols, lines, rejected)
-    return ParsedBlock(table, rejects, block.n_lines)
+    return ParsedBlock(table, rejects, block.n_lines, checked=True)
 
 
 _Result = tuple[Columns, np.ndarray, dict[int, str]]
