@@ -159,7 +159,10 @@ def records(n: int, keys: int) -> list[object]:
 
     return [
         SampleRecord(
-            ts=i * 0.001, method="GET", target=f"/product/{i % keys}", key=f"GET /product/{i % keys}"
+            ts=i * 0.001,
+            method="GET",
+            target=f"/product/{i % keys}",
+            key=f"GET /product/{i % keys}",
         )
         for i in range(n)
     ]
@@ -199,7 +202,25 @@ def bench_replay(n: int, rounds: int, concurrency: int) -> None:
             with sampler:
                 with_.append(one_replay(url, sample, concurrency, Path(tmp)))
             samples = len(sampler.timeline)
+        round_ms = sampling_round_ms(observers)
     report_replay("replay of the reference candidate (fast engine)", n, without, with_, samples, 5)
+    print(
+        f"  one sampling round over the 5 observers: {round_ms:.1f} ms wall "
+        f"(= {round_ms / 10:.2f} % of each 1 s interval, mostly waiting on sockets)"
+    )
+
+
+def sampling_round_ms(observers: list[object], rounds: int = 20) -> float:
+    """Median wall time of one ``snapshot_all`` over every observer."""
+    from warmer.observe.sampler import Sampler
+
+    sampler = Sampler(observers, interval_s=1.0)  # type: ignore[arg-type]
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        sampler.snapshot_all()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def bench_cpu_loop(rounds: int) -> None:
@@ -229,9 +250,7 @@ def report_replay(
     print(f"\n{what}: {n} requests per run, {len(without)} rounds alternating, median req/s")
     print(f"  without observers : {a:9.0f}   runs {', '.join(f'{x:.0f}' for x in without)}")
     print(f"  {observers} observers @1 s  : {b:9.0f}   runs {', '.join(f'{x:.0f}' for x in with_)}")
-    print(
-        f"  ratio with/without: {b / a:.3f} ({(b / a - 1) * 100:+.1f} %), {samples} samples"
-    )
+    print(f"  ratio with/without: {b / a:.3f} ({(b / a - 1) * 100:+.1f} %), {samples} samples")
 
 
 def main() -> None:

@@ -123,3 +123,24 @@ def test_restart_mid_run_is_a_reset_not_a_negative_rate(redis_tcp: RedisServer) 
     delta = timeline_delta([first, second, gone, third])
     assert delta.reset and delta.missing
     assert (delta.hits, delta.misses) == (1, 11)
+
+
+def test_acl_user_that_may_only_run_info(redis_factory: Callable[..., RedisServer]) -> None:
+    server = redis_factory(password="admin-pw")
+    admin = client(server)
+    admin.execute_command("ACL", "SETUSER", "warmer", "on", ">observer-pw", "+info")
+    tree = {
+        "tiers": {
+            "l2": {
+                "source": "redis",
+                "url": f"redis://${{L2_USER}}:${{L2_PASSWORD}}@127.0.0.1:{server.port}/0",
+            }
+        }
+    }
+    env = {"L2_USER": "warmer", "L2_PASSWORD": "observer-pw"}
+    observer = build_observers(config_from_tree(tree, env)).live["l2"]
+    observer.preflight()
+    admin.get("absent")
+    snapshot = observer.snapshot()
+    assert snapshot is not None and snapshot.misses == 1
+    assert observer.address == f"redis://warmer:***@127.0.0.1:{server.port}/0"

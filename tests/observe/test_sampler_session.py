@@ -151,3 +151,12 @@ def test_optional_unreachable_source_is_reported_missing(redis_tcp: RedisServer)
     assert seen.tiers[1].missing_data and seen.tiers[1].hits is None
     assert seen.effective_hit_rate is None
     assert "unreachable" in session.missing()["l2"]
+
+
+def test_garbage_headers_are_counted_in_the_tier_note() -> None:
+    tree = {"tiers": {"l0": {"source": "cache-status", "cache": "l0"}}}
+    session = ObserveSession(config_from_tree(tree, {}))
+    seen = session.phase("warm", results_table(["l0; hit", "l0; hit=maybe", "l0; hit, ,"], "warm"))
+    (l0,) = seen.tiers
+    assert (l0.hits, l0.misses) == (2, 0)
+    assert l0.note == "3 unparseable values skipped"  # hit=maybe, and two empty members

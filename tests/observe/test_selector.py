@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from warmer.observe.parsers.selector import Selector, parse_selector
+from warmer.observe.prometheus import parse_exposition, select
 
 
 @pytest.mark.parametrize(
@@ -43,3 +46,20 @@ def test_bad_selectors_raise_value_error(text: str) -> None:
 def test_selector_matches(name: str, labels: dict[str, str], matches: bool) -> None:
     selector = parse_selector('req{tier="l0",result="hit"}')
     assert selector.matches(name, labels) is matches
+
+
+@given(st.text(max_size=80))
+def test_selector_parser_only_raises_value_error(text: str) -> None:
+    try:
+        selector = parse_selector(text)
+    except ValueError:
+        return
+    assert selector.metric and all(k for k, _ in selector.labels)
+
+
+@given(st.text(max_size=300))
+def test_exposition_parser_never_raises(text: str) -> None:
+    exposition = parse_exposition(text)
+    assert exposition.malformed >= 0
+    value = select(exposition, parse_selector("anything"))
+    assert value is None or isinstance(value, float)

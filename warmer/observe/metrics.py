@@ -50,13 +50,17 @@ def tier_metrics(
     *,
     shared: bool = False,
     client_requests: int | None = None,
+    malformed: int = 0,
 ) -> TierMetrics:
-    """One tier's phase figures from its counter delta (missing stays missing, never zero)."""
+    """One tier's phase figures from its counter delta (missing stays missing, never zero).
+
+    ``malformed`` counts responses (or source lines) skipped as garbage; it becomes a note.
+    """
     if delta.missing and delta.end is None:
         return TierMetrics(name, source, shared=shared, missing_data=True, note="no data")
     hits, misses = _count(delta.hits), _count(delta.misses)
     lookups = hits + misses if hits is not None and misses is not None else None
-    notes = []
+    notes = [f"{malformed} unparseable values skipped"] if malformed else []
     if delta.reset:
         notes.append("counter reset seen (the process restarted); counts since the restart")
     if delta.missing:

@@ -124,17 +124,21 @@ class ObserveSession:
     def _tier(self, tier: str, phase: str, results: pa.Table, answered: int) -> TierMetrics:
         source = self.observers.sources[tier]
         rule = self.observers.headers.get(tier)
+        malformed = 0
         if rule is not None:
             counts = header_counts(results, rule)
-            delta = SnapshotDelta(
-                hits=counts.hits,
-                misses=counts.misses,
-                end=TierSnapshot(at=0.0),
-            )
+            delta = SnapshotDelta(hits=counts.hits, misses=counts.misses)
+            malformed = counts.unknown + counts.malformed_members
         else:
             delta = self.delta(tier, phase)
+            malformed = delta.end.malformed if delta.end else 0
         return tier_metrics(
-            tier, source.source, delta, shared=source.shared, client_requests=answered
+            tier,
+            source.source,
+            delta,
+            shared=source.shared,
+            client_requests=answered,
+            malformed=malformed,
         )
 
     def _backend(
