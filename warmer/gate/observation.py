@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from warmer.model.run import BackendMetrics, TierCurve, TierMetrics
+from warmer.model.run import BackendMetrics, LoadPoint, TierCurve, TierMetrics
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -54,6 +54,9 @@ class Observation(Protocol):
     def curves(self, results: pa.Table) -> tuple[TierCurve, ...]:
         """Rolling hit-rate curves per tier (and ``effective``) over the whole run."""
 
+    def backend_load(self) -> list[LoadPoint]:
+        """Backend requests per second over the run (empty without a backend source)."""
+
     def missing(self) -> dict[str, str]:
         """Source name → why it gave no data (empty when all reported)."""
 
@@ -81,6 +84,9 @@ class NoObservation:
 
     def curves(self, results: pa.Table) -> tuple[TierCurve, ...]:
         return ()
+
+    def backend_load(self) -> list[LoadPoint]:
+        return []
 
     def missing(self) -> dict[str, str]:
         return {}

@@ -392,13 +392,9 @@ class _Run:
             warmup=tuple(
                 dataclasses.replace(c, points=tuple(downsample(c.points, x=0, y=2))) for c in curves
             ),
-            backend_load=tuple(downsample(self._backend_load())),
+            backend_load=tuple(downsample(self.observation.backend_load())),
             phase_marks=tuple(marks),
         )
-
-    def _backend_load(self) -> list[Any]:
-        load = getattr(self.observation, "backend_load", None)
-        return list(load()) if callable(load) else []
 
     def _write_reports(self, report: RunReport, outcomes: tuple[CheckOutcome, ...]) -> GateResult:
         from warmer.report import write_reports
