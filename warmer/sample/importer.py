@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 from warmer.config.schema import DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS, KeyConfig
 from warmer.errors import InputError, MalformedInputError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SampleMeta
+from warmer.sample._memo import Memo
 from warmer.sample._open import open_input
 from warmer.sample.detect import Detection, choose_format
 from warmer.sample.formats._fields import filter_rejected
@@ -44,9 +45,8 @@ from warmer.sample.select import Selection
 
 _NGINX_ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
 _BAD_TARGET_CHARS = re.compile(r"[\x00-\x20\x7f]")
-_METHOD = r"^[A-Z][A-Z0-9_-]{0,31}$"
+_METHOD = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
 _CONTROL = r"[\x00-\x1f\x7f]"
-_CACHE_SIZE = 200_000
 
 
 @dataclass(frozen=True)
@@ -175,9 +175,13 @@ class _Refiner:
         self.key = make_key_function(options.key_config)
         self.vary = tuple(v.lower() for v in options.key_config.vary)
         self.salt = secrets.token_bytes(16)  # never stored: client ids cannot be reversed
-        # Distinct targets and keys repeat from block to block; caches are bounded.
-        self._target_cache: dict[str, tuple[str | None, list[str]]] = {}
-        self._key_cache: dict[str, str] = {}
+        # Distinct requests and clients repeat from block to block; memos are bounded.
+        self._requests = Memo(
+            self._request, [pa.string(), pa.string(), pa.list_(pa.string()), pa.bool_()]
+        )
+        self._clients = Memo(self._hash_client, [pa.string()])
+        self._scrub_index: list[int] = []
+        self._scrub_seen = (0, -1)
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
         for block in detection.format.parse(stream):
@@ -197,57 +201,72 @@ class _Refiner:
 
     def refine(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, Rejects]:
         """Raw parsed rows -> sample rows sorted by time, and the rows rejected here."""
-        n = raw.num_rows
-        if n == 0:
+        if raw.num_rows == 0:
             return _empty(), Rejects()
-        targets = pc.dictionary_encode(raw.column("target").combine_chunks())
-        clean, bad_target = self._targets(targets)
+        method = pc.utf8_upper(raw.column("method").combine_chunks())
+        pair = pc.binary_join_element_wise(method, raw.column("target").combine_chunks(), " ")
+        found = self._requests.lookup(pair)
+        self._count_scrubbed(found)
+        bad_method = pc.fill_null(self._requests.column(3, found), True)
+        clean = self._requests.column(0, found)
         headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
-        method = pc.utf8_upper(raw.column("method"))
         table = raw.set_column(raw.schema.get_field_index("target"), "target", clean)
         table = table.set_column(table.schema.get_field_index("headers"), "headers", headers)
         table = table.set_column(table.schema.get_field_index("method"), "method", method)
+        table = table.append_column("key", self._requests.column(1, found))
         masks = [
-            ("bad method", pc.invert(pc.match_substring_regex(method, _METHOD))),
-            ("bad or missing target", bad_target),
+            ("bad method", bad_method),
+            ("bad or missing target", pc.is_null(clean)),
             ("control character in a header", bad_header),
             ("bad or missing timestamp", pc.is_null(table.column("ts"))),
         ]
         table, rejects = filter_rejected(table, masks, {})
-        table = self._select(self._with_key(table))
+        table = self._select(self._with_client(self._with_vary_key(table)))
         order = pc.sort_indices(table, [("ts", "ascending")])
-        return table.take(order).drop_columns(["line"]).select(SAMPLE_ARROW_SCHEMA.names), rejects
+        return table.take(order).select(SAMPLE_ARROW_SCHEMA.names), rejects
 
-    # -- targets: decoded, validated and scrubbed once per distinct value
-    def _targets(self, encoded: pa.DictionaryArray) -> tuple[pa.Array, pa.Array]:
-        cleaned: list[str | None] = []
+    # -- method + target: validated, decoded, scrubbed and keyed once per distinct pair
+    def _request(self, pair: str) -> tuple[str | None, str | None, list[str], bool]:
+        method, _, raw_target = pair.partition(" ")
+        if not _METHOD.match(method):
+            return None, None, [], True
+        target = _clean_target(raw_target)
+        if target is None:
+            return None, None, [], False
+        target, names = self.options.scrub.scrub_url(target)
+        return target, self.key(method, target, {}), names, False
+
+    def _count_scrubbed(self, found: pa.Array) -> None:
+        names = self._requests.results(2)
+        if not self.options.scrub.enabled:
+            return
         counts = None
-        cache = self._target_cache
-        for u, value in enumerate(encoded.dictionary.to_pylist()):
-            hit = cache.get(value)
-            if hit is None:
-                hit = self._clean_and_scrub(value)
-            target, names = hit
-            for name in names:
-                if counts is None:
-                    indices = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
-                    counts = np.bincount(indices, minlength=len(encoded.dictionary))
-                self.report.scrubbed[f"param:{name}"] += int(counts[u])
-            cleaned.append(target)
-        dictionary = pa.array(cleaned, pa.string())
-        clean = pc.take(dictionary, encoded.indices)
-        bad = pc.or_(pc.is_null(clean), pc.is_null(encoded.indices))
-        return clean, pc.fill_null(bad, True)
+        for index in self._scrubbed_indices(names):
+            counts = self._requests.counts(found) if counts is None else counts
+            for name in names[index]:
+                self.report.scrubbed[f"param:{name}"] += int(counts[index])
 
-    def _clean_and_scrub(self, value: str) -> tuple[str | None, list[str]]:
-        target = _clean_target(value)
-        names: list[str] = []
-        if target is not None:
-            target, names = self.options.scrub.scrub_url(target)
-        if len(self._target_cache) >= _CACHE_SIZE:
-            self._target_cache.clear()  # bounded: memory must not grow with the input
-        self._target_cache[value] = (target, names)
-        return target, names
+    def _scrubbed_indices(self, names: list[list[str]]) -> list[int]:
+        if self._scrub_seen != (id(names), len(names)):
+            self._scrub_index = [i for i, n in enumerate(names) if n]
+            self._scrub_seen = (id(names), len(names))
+        return self._scrub_index
+
+    def _with_vary_key(self, table: pa.Table) -> pa.Table:
+        """With ``vary`` headers the key depends on each row's headers: computed per row."""
+        if not self.vary:
+            return table
+        columns = (table.column(c).to_pylist() for c in ("method", "target", "headers"))
+        keys = [self.key(m, t, dict(h or ())) for m, t, h in zip(*columns, strict=True)]
+        return table.set_column(table.schema.get_field_index("key"), "key", pa.array(keys, pa.string()))
+
+    def _with_client(self, table: pa.Table) -> pa.Table:
+        found = self._clients.lookup(table.column("client").combine_chunks())
+        hashed = self._clients.column(0, found)
+        return table.set_column(table.schema.get_field_index("client"), "client", hashed)
+
+    def _hash_client(self, address: str) -> tuple[str]:
+        return (hashlib.blake2b(address.encode(), digest_size=8, key=self.salt).hexdigest(),)
 
     # -- headers: names lower-cased, secrets dropped, URLs in values scrubbed
     def _headers(self, headers: pa.MapArray, checked: bool) -> tuple[pa.Array, pa.Array]:
@@ -292,47 +311,6 @@ class _Refiner:
             self.options.scrub.scrub_url(v)[0] if v else v for v in encoded.dictionary.to_pylist()
         ]
         return pc.take(pa.array(cleaned, pa.string()), encoded.indices)
-
-    # -- cache key and client id, once per distinct value
-    def _with_key(self, table: pa.Table) -> pa.Table:
-        if self.vary:
-            keys = [
-                self.key(m, t, dict(h or ()))
-                for m, t, h in zip(
-                    *(table.column(c).to_pylist() for c in ("method", "target", "headers")),
-                    strict=True,
-                )
-            ]
-            key_array = pa.array(keys, pa.string())
-        else:
-            pair = pc.binary_join_element_wise(table.column("method"), table.column("target"), " ")
-            encoded = pc.dictionary_encode(
-                pair.combine_chunks() if isinstance(pair, pa.ChunkedArray) else pair
-            )
-            uniq = [self._pair_key(v) for v in encoded.dictionary.to_pylist()]
-            key_array = pc.take(pa.array(uniq, pa.string()), encoded.indices)
-        table = table.append_column("key", key_array)
-        return table.set_column(
-            table.schema.get_field_index("client"), "client", self._clients(table.column("client"))
-        )
-
-    def _pair_key(self, pair: str) -> str:
-        key = self._key_cache.get(pair)
-        if key is None:
-            method, _, target = pair.partition(" ")
-            key = self.key(method, target, {})
-            if len(self._key_cache) >= _CACHE_SIZE:
-                self._key_cache.clear()
-            self._key_cache[pair] = key
-        return key
-
-    def _clients(self, column: pa.ChunkedArray) -> pa.Array:
-        encoded = pc.dictionary_encode(column.combine_chunks())
-        hashed = [
-            hashlib.blake2b(v.encode(), digest_size=8, key=self.salt).hexdigest() if v else None
-            for v in encoded.dictionary.to_pylist()
-        ]
-        return pc.take(pa.array(hashed, pa.string()), encoded.indices)
 
     # -- selection
     def _select(self, table: pa.Table) -> pa.Table:

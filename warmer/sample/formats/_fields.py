@@ -82,7 +82,9 @@ def filter_rejected(
     ``rejected`` may also name lines that have no row in ``table``; all are counted.
     """
     lines = table.column("line").to_numpy()
-    seen = np.isin(lines, np.fromiter(rejected, dtype=np.int64, count=len(rejected)))
+    seen = np.zeros(len(lines), dtype=bool)
+    if rejected:
+        seen = np.isin(lines, np.fromiter(rejected, dtype=np.int64, count=len(rejected)))
     out = Rejects()
     for reason in rejected.values():
         out.by_reason[reason] = out.by_reason.get(reason, 0) + 1

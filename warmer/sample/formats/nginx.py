@@ -233,8 +233,10 @@ def _parse_fast(compiled: CompiledFormat, block: LineBlock) -> _Result | None:
     )
     if table.num_rows + len(invalid) != block.n_lines or any(n <= 0 for n, _ in invalid):
         return None  # an unbalanced quote joined lines: the regex path keeps numbering true
-    bad_numbers = np.array([n for n, _ in invalid], dtype=np.int64)
-    lines = np.setdiff1d(np.arange(1, block.n_lines + 1), bad_numbers) + (block.first_line - 1)
+    lines = np.arange(block.first_line, block.first_line + block.n_lines, dtype=np.int64)
+    if invalid:
+        bad = np.array([n for n, _ in invalid], dtype=np.int64) + (block.first_line - 1)
+        lines = lines[~np.isin(lines, bad)]
     cols = _fast_columns(compiled.fields, table)
     return _retry(compiled, cols, lines, invalid, block)
 
