@@ -85,6 +85,7 @@ def test_l0_of_capacity_zero_stores_nothing() -> None:
         ("/search", "q=a&&_=123", "/search?q=a"),
         ("/static/app.js", "v=2", "/static/app.js?v=2"),
         ("/category/shoes", "sort=price", "/category/shoes?sort=price"),
+        ("/favicon.ico", "", "/favicon.ico"),
         ("/api/cart", "", None),
         ("/account/orders", "", None),
         ("/searching", "", None),

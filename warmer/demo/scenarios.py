@@ -22,8 +22,8 @@ no-l2           not connected to L2 (a config regression; the L2      fail: ``l2
 ==============  ====================================================  =======================
 
 Measured with ``warmer gate`` and the bundled sample (verify phase; docs/candidate.md):
-healthy L0 0.69, effective 0.84, offload 0.74; undersized-l0 L0 0.38 with ~1 000 L0
-evictions; short-ttl L0 0.46, effective 0.46, offload 0.41 with ~1 000 L0 expirations;
+healthy L0 0.69, effective 0.84, offload 0.75; undersized-l0 L0 0.39 with ~2 000 L0
+evictions; short-ttl L0 0.44, effective 0.44, offload 0.40 with ~1 100 L0 expirations;
 no-l2 L2 0 keys and no lookups.
 
 The bundled ``warmer.toml`` (``bundled_config()``) reads L0 from ``Cache-Status``, L1 and

@@ -33,8 +33,14 @@ class Response:
     body: bytes
 
 
+ROOT_FILES = frozenset({"/favicon.ico", "/robots.txt"})
+"""Files at the root that are static assets like those under ``/static/``."""
+
+
 def route_of(path: str) -> str:
     """The route name a path belongs to (``product``, ``search`` ... or ``other``)."""
+    if path in ROOT_FILES:
+        return "static"
     first = path.split("/", 2)[1] if path.startswith("/") and len(path) > 1 else ""
     return first if first in _ROUTE_SIZES else "other"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from warmer.demo.candidate.backend import Backend, content_type_of
+from warmer.demo.candidate.backend import ROOT_FILES, Backend, content_type_of
 from warmer.demo.candidate.l0 import LRUCache
 from warmer.demo.candidate.settings import CandidateSettings
 from warmer.demo.candidate.tiers import RedisTier
@@ -62,8 +62,9 @@ def cache_key(path: str, query: str) -> str | None:
 
 
 def is_cacheable_path(path: str) -> bool:
-    """True for ``/product/*``, ``/static/*``, ``/category/*`` and ``/search`` (``/search/*``)."""
-    return path.startswith(CACHEABLE_PREFIXES) or path == "/search"
+    """True for ``/product/*``, ``/static/*``, ``/category/*``, ``/search`` (``/search/*``)
+    and the root files (``/favicon.ico``, ``/robots.txt``)."""
+    return path.startswith(CACHEABLE_PREFIXES) or path == "/search" or path in ROOT_FILES
 
 
 def _ignored(param: str) -> bool:
