@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import require
 from warmer.demo.candidate import CandidateServer, CandidateSettings
 from warmer.demo.candidate.metrics import METRIC_NAMES
-from warmer.demo.services import RedisServer, find_redis_server
+from warmer.demo.services import PrometheusServer, RedisServer, find_redis_server
 from warmer.observe.parsers.cache_status import parse_cache_status
 
 Factory = Callable[..., CandidateServer]
@@ -242,3 +242,26 @@ def test_redis_tier_failure_degrades_to_a_miss(
         "l2; fwd=miss; detail=error, l1; fwd=uri-miss; stored, l0; fwd=uri-miss; stored"
     )
     assert value(metrics(server), "candidate_cache_errors_total", tier="l2") >= 1
+
+
+def test_a_real_prometheus_scrapes_every_tier_and_the_backend(
+    full: CandidateServer, prometheus_factory: Callable[..., PrometheusServer]
+) -> None:
+    prometheus = prometheus_factory([full.address], scrape_interval_s=0.5)
+    for target in ("/product/1", "/product/1", "/api/cart"):
+        status(full, target)
+    query = (
+        "sum by (tier, result) (candidate_cache_requests_total) or candidate_backend_requests_total"
+    )
+    deadline = time.monotonic() + 20
+    seen: dict[str, float] = {}
+    while time.monotonic() < deadline and seen.get("backend") != 2:
+        answer = httpx.get(f"{prometheus.url}/api/v1/query", params={"query": query}).json()
+        seen = {
+            "/".join(filter(None, (r["metric"].get("tier"), r["metric"].get("result"))))
+            or "backend": float(r["value"][1])
+            for r in answer["data"]["result"]
+        }
+        time.sleep(0.3)
+    assert seen["backend"] == 2
+    assert (seen["l0/hit"], seen["l0/miss"], seen["l1/miss"], seen["l2/miss"]) == (1, 1, 1, 1)
