@@ -180,6 +180,7 @@ class _Refiner:
             self._request, [pa.string(), pa.string(), pa.list_(pa.string()), pa.bool_()]
         )
         self._clients = Memo(self._hash_client, [pa.string()])
+        self._header_values = Memo(lambda v: (self.options.scrub.scrub_url(v)[0],), [pa.string()])
         self._scrub_index: list[int] = []
         self._scrub_seen = (0, -1)
 
@@ -303,14 +304,7 @@ class _Refiner:
     def _scrub_header_values(self, items: pa.Array) -> pa.Array:
         if not self.options.scrub.enabled or len(items) == 0:
             return items
-        has_query = pc.fill_null(pc.match_substring(items, "?"), False)
-        if not pc.any(has_query).as_py():
-            return items
-        encoded = pc.dictionary_encode(items)
-        cleaned = [
-            self.options.scrub.scrub_url(v)[0] if v else v for v in encoded.dictionary.to_pylist()
-        ]
-        return pc.take(pa.array(cleaned, pa.string()), encoded.indices)
+        return self._header_values.column(0, self._header_values.lookup(items))
 
     # -- selection
     def _select(self, table: pa.Table) -> pa.Table:

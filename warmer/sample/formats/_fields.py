@@ -105,10 +105,13 @@ def filter_rejected(
 
 def _timestamps(cols: Columns, n: int) -> pa.Array:
     if "time_local" in cols:
+        # Many requests share a second: parse each distinct stamp once.
+        encoded = pc.dictionary_encode(cols["time_local"])
         stamp = pc.strptime(
-            cols["time_local"], format="%d/%b/%Y:%H:%M:%S %z", unit="s", error_is_null=True
+            encoded.dictionary, format="%d/%b/%Y:%H:%M:%S %z", unit="s", error_is_null=True
         )
-        return pc.divide(pc.cast(pc.cast(stamp, pa.int64()), pa.float64()), 1.0)
+        seconds = pc.cast(pc.cast(stamp, pa.int64()), pa.float64())
+        return pc.take(seconds, encoded.indices)
     if "msec" in cols:
         return pc.cast(_numeric(cols["msec"]), pa.float64())
     if "time_iso8601" in cols:
