@@ -68,6 +68,12 @@ def bench_parse(number: int) -> None:
             uncached(h)
 
     rows.append(("warmer, never-seen values (no memo)", per_call_us(fresh, 1) / number))
+    rows.append(
+        (
+            "warmer, never-seen, one member 'l0; hit'",
+            per_call_us(lambda: uncached("l0; hit"), number),
+        )
+    )
     encoded = [h.encode() for h in stream]
     if importlib.util.find_spec("http_sf"):
         import http_sf
@@ -202,25 +208,26 @@ def bench_replay(n: int, rounds: int, concurrency: int) -> None:
             with sampler:
                 with_.append(one_replay(url, sample, concurrency, Path(tmp)))
             samples = len(sampler.timeline)
-        round_ms = sampling_round_ms(observers)
+        wall_ms, cpu_ms = sampling_round_ms(observers)
     report_replay("replay of the reference candidate (fast engine)", n, without, with_, samples, 5)
     print(
-        f"  one sampling round over the 5 observers: {round_ms:.1f} ms wall "
-        f"(= {round_ms / 10:.2f} % of each 1 s interval, mostly waiting on sockets)"
+        f"  one sampling round over the 5 observers: {wall_ms:.1f} ms wall, {cpu_ms:.1f} ms CPU "
+        f"(CPU = {cpu_ms / 10:.2f} % of each 1 s interval: the GIL time replay could lose)"
     )
 
 
-def sampling_round_ms(observers: list[object], rounds: int = 20) -> float:
-    """Median wall time of one ``snapshot_all`` over every observer."""
+def sampling_round_ms(observers: list[object], rounds: int = 20) -> tuple[float, float]:
+    """Median wall and CPU (this thread) milliseconds of one ``snapshot_all``."""
     from warmer.observe.sampler import Sampler
 
     sampler = Sampler(observers, interval_s=1.0)  # type: ignore[arg-type]
-    times = []
+    wall, cpu = [], []
     for _ in range(rounds):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         sampler.snapshot_all()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.thread_time() - started_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def bench_cpu_loop(rounds: int) -> None:
