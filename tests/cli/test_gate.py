@@ -65,9 +65,13 @@ def test_pass_exits_0_and_writes_the_run_directory(
 ) -> None:
     run_dir = tmp_path / "run"
     checks = ("errors.rate < 5%", "latency.p99_ms < 10 s", "ceiling.hit_rate > 0.1")
-    result = warmer(*gate_args(candidate, small_sample, run_dir, *checks), cwd=tmp_path)
+    args = gate_args(candidate, small_sample, run_dir, *checks)
+    args += ["--header", "Authorization: Bearer s3cret-token", "--timeout", "5"]
+    result = warmer(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "verdict: PASS" in result.stderr
+    config = (run_dir / "config.json").read_text()
+    assert "s3cret-token" not in config and '"timeout_s": 5.0' in config
     assert f"report: {run_dir / 'report.html'}" in result.stderr
     assert result.stdout.strip() == str(run_dir)
     names = {p.name for p in run_dir.iterdir()}
@@ -208,6 +212,8 @@ def test_config_file_env_and_flag_precedence(tmp_path: Path, small_sample: Path)
     assert "first 50%" in from_file.stdout and "10 requests/s" in from_file.stdout
     from_env = warmer("gate", "--dry-run", cwd=tmp_path, env={"WARMER_GATE_RATE": "20"})
     assert "20 requests/s" in from_env.stdout
+    capped = warmer("gate", "--dry-run", "--pacing", "recorded", "--max-gap", "0", cwd=tmp_path)
+    assert "about 2.0s (settle 2s included)" in capped.stdout, capped.stdout
     from_flag = warmer(
         "gate", "--dry-run", "--rate", "30", cwd=tmp_path, env={"WARMER_GATE_RATE": "20"}
     )

@@ -48,7 +48,20 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}
 @click.option("--pacing", type=click.Choice(["recorded", "rate", "max"]), help="How fast to send.")
 @click.option("--rate", type=float, help="Requests per second under --pacing rate.")
 @click.option("--speed", type=float, help="Speed-up of recorded timing under --pacing recorded.")
+@click.option("--max-gap", type=float, metavar="SECONDS", help="Cap on recorded gaps.")
 @click.option("--concurrency", type=int, help="Connections in flight at most.")
+@click.option("--timeout", type=float, metavar="SECONDS", help="Per-request timeout.")
+@click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Header added to every request (candidate credentials); repeatable.",
+)
+@click.option("--drop-header", "drop_headers", multiple=True, help="Recorded header to drop.")
+@click.option(
+    "--preserve-host/--no-preserve-host", default=None, help="Send the recorded Host header."
+)
 @click.option(
     "--order", type=click.Choice(["recorded", "hot-first"]), help="Order of the warm phase."
 )
@@ -118,12 +131,25 @@ def leave(code: int) -> None:
 def effective_config(config: Config, options: dict[str, Any]) -> Config:
     """``config`` with every option given on the command line (or via WARMER_GATE_*) applied."""
     replay_changes = {
-        name: options[name]
-        for name in ("pacing", "rate", "speed", "concurrency", "order", "engine")
+        field: options[name]
+        for name, field in (
+            ("target", "target"),
+            ("pacing", "pacing"),
+            ("rate", "rate"),
+            ("speed", "speed"),
+            ("max_gap", "max_gap_s"),
+            ("concurrency", "concurrency"),
+            ("order", "order"),
+            ("engine", "engine"),
+            ("timeout", "timeout_s"),
+            ("preserve_host", "preserve_host"),
+        )
         if options.get(name) is not None
     }
-    if options.get("target") is not None:
-        replay_changes["target"] = options["target"]
+    if options.get("headers"):
+        replay_changes["headers"] = {**config.replay.headers, **_headers(options["headers"])}
+    if options.get("drop_headers"):
+        replay_changes["drop_headers"] = tuple(options["drop_headers"])
     gate_changes: dict[str, Any] = {
         field: options[name]
         for name, field in (
@@ -144,6 +170,12 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
         replay=dataclasses.replace(config.replay, **replay_changes),
         gate=dataclasses.replace(config.gate, **gate_changes),
     )
+
+
+def _headers(values: Sequence[str]) -> dict[str, str]:
+    from warmer.replay.safety import parse_header
+
+    return dict(parse_header(value) for value in values)
 
 
 def gate_options(config: Config, options: dict[str, Any]) -> GateOptions:
