@@ -128,3 +128,20 @@ def test_exposition_garbage_lines_are_counted() -> None:
 )
 def test_start_time_identifies_the_process(text: str, start: float | None) -> None:
     assert start_time(parse_exposition(text)) == start
+
+
+def test_memcached_restart_is_a_reset(memcached_server: MemcachedServer) -> None:
+    observer = MemcachedObserver("l2", memcached_server.address, timeout_s=0.5)
+    mc = MemcacheClient(("127.0.0.1", memcached_server.port))
+    for key in ("a", "b", "c"):
+        mc.get(key)
+    mc.close()
+    before = observer.snapshot()
+    memcached_server.kill()
+    assert observer.snapshot() is None
+    memcached_server.start()  # same port, new process: counters from zero
+    mc = MemcacheClient(("127.0.0.1", memcached_server.port))
+    mc.get("d")
+    mc.close()
+    delta = snapshot_delta(before, observer.snapshot())
+    assert delta.reset and delta.misses == 1
