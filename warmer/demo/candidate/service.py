@@ -17,12 +17,12 @@ Redis tier that failed reads ``l1; fwd=miss; detail=error``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from warmer.demo.candidate.backend import ROOT_FILES, Backend, content_type_of
 from warmer.demo.candidate.l0 import LRUCache
 from warmer.demo.candidate.settings import CandidateSettings
-from warmer.demo.candidate.tiers import RedisTier
+from warmer.demo.candidate.tiers import RedisTier, TierResult
 
 CACHEABLE_PREFIXES = ("/product/", "/search/", "/static/", "/category/")
 """Paths whose GET/HEAD responses are cached, with ``/search`` itself."""
@@ -122,62 +122,63 @@ class Candidate:
         lookup = self.l0.lookup(key)
         if lookup.entry is not None:
             now = self.l0.clock()
-            ttl = int(lookup.entry.ttl(now))
-            age = now - lookup.entry.stored_at
-            return Served(
-                200, content_type_of(path), lookup.entry.value, f"l0; hit; ttl={ttl}", "l0", age
-            )
+            ttl, age = int(lookup.entry.ttl(now)), now - lookup.entry.stored_at
+            value = lookup.entry.value
+            return Served(200, content_type_of(path), value, f"l0; hit; ttl={ttl}", "l0", age)
         l0_member = "l0; fwd=stale" if lookup.expired else "l0; fwd=uri-miss"
-        members: list[str] = []  # nearest the client first; reversed at the end
-        body, served_by, ttl_s, age_s = None, "backend", None, 0.0
-        missed: list[RedisTier] = []
+        descent = await self._descend(key)
+        found = descent.found
+        ttl_s: float | None = None  # a backend answer is stored with each tier's own TTL
+        age_s = 0.0
+        if found is None:
+            response = await self.backend.fetch(method, path, query)
+            status, content_type, body = response.status, response.content_type, response.body
+        else:
+            status, content_type, body = 200, content_type_of(path), found.body or b""
+            ttl_s, age_s = found.ttl_s, found.age_s
+        if status == 200:
+            await self._fill(descent, key, body, ttl_s, age_s)
+            if self.l0.store(key, body, ttl_s, age_s) is not None:
+                self.tier_stores["l0"] += 1
+                l0_member += "; stored"
+        cache_status = ", ".join([*reversed(descent.members), l0_member])
+        age = None if found is None else age_s
+        return Served(status, content_type, body, cache_status, descent.served_by, age)
+
+    async def _descend(self, key: str) -> _Descent:
+        """Look ``key`` up in L1, then L2, until one hits."""
+        descent = _Descent()
         for tier in self.tiers:
             result = await tier.get(key)
             if result.body is not None:
                 self.tier_hits[tier.name] += 1
-                members.append(f"{tier.name}; hit; ttl={int(result.ttl_s)}")
-                body, served_by, ttl_s, age_s = result.body, tier.name, result.ttl_s, result.age_s
-                break
+                descent.members.append(f"{tier.name}; hit; ttl={int(result.ttl_s)}")
+                descent.found, descent.served_by = result, tier.name
+                return descent
             self.tier_misses[tier.name] += 1
-            missed.append(tier)
-            members.append(
-                f"{tier.name}; fwd=miss; detail=error"
-                if result.error
-                else f"{tier.name}; fwd=uri-miss"
-            )
-        status, content_type = 200, content_type_of(path)
-        if body is None:
-            response = await self.backend.fetch(method, path, query)
-            status, content_type, body = response.status, response.content_type, response.body
-        if status == 200:
-            members = await self._fill(missed, members, key, body, ttl_s, age_s)
-            if self.l0.store(key, body, ttl_s, age_s) is not None:
-                self.tier_stores["l0"] += 1
-                l0_member += "; stored"
-        cache_status = ", ".join([*reversed(members), l0_member])
-        return Served(
-            status,
-            content_type,
-            body,
-            cache_status,
-            served_by,
-            age_s if served_by != "backend" else None,
-        )
+            if result.error:  # not filled either: the tier is in trouble
+                descent.members.append(f"{tier.name}; fwd=miss; detail=error")
+            else:
+                descent.members.append(f"{tier.name}; fwd=uri-miss")
+                descent.to_fill.append((len(descent.members) - 1, tier))
+        return descent
 
     async def _fill(
-        self,
-        missed: list[RedisTier],
-        members: list[str],
-        key: str,
-        body: bytes,
-        ttl_s: float | None,
-        age_s: float,
-    ) -> list[str]:
+        self, descent: _Descent, key: str, body: bytes, ttl_s: float | None, age_s: float
+    ) -> None:
         """Store ``body`` in the tiers that missed; mark their members ``stored``."""
-        filled = list(members)
-        for index, tier in enumerate(missed):
+        for index, tier in descent.to_fill:
             if await tier.put(key, body, ttl_s, age_s):
                 self.tier_stores[tier.name] += 1
-                if "detail=error" not in filled[index]:
-                    filled[index] += "; stored"
-        return filled
+                descent.members[index] += "; stored"
+
+
+@dataclass
+class _Descent:
+    """What the Redis tiers said about one key: members nearest the client first."""
+
+    members: list[str] = field(default_factory=list)
+    to_fill: list[tuple[int, RedisTier]] = field(default_factory=list)
+    """(index in ``members``, tier) of the tiers that missed cleanly."""
+    found: TierResult | None = None
+    served_by: str = "backend"
