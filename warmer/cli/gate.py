@@ -279,10 +279,11 @@ def _fmt(outcome: CheckOutcome) -> str:
 
 
 class _Progress:
-    """Plain progress lines on stderr (one per phase, one every few seconds)."""
+    """Progress on stderr: one line rewritten in place on a TTY, a line every 5 s in CI."""
 
     def __init__(self) -> None:
         self.last = 0.0
+        self.tty = sys.stderr.isatty()
 
     def __call__(self, event: Any) -> None:
         from warmer.gate.run import PhaseStarted
@@ -293,10 +294,20 @@ class _Progress:
                 click.echo("settle: letting the caches settle", err=True)
             else:
                 click.echo(f"{event.phase}: sending {event.requests:,} requests", err=True)
-        elif isinstance(event, ReplayProgress) and time.monotonic() - self.last >= 5:
-            self.last = time.monotonic()
-            click.echo(f"  {event.phase}: {event.sent:,} sent, {event.rate:,.0f}/s", err=True)
+        elif isinstance(event, ReplayProgress):
+            self._progress(event)
         elif isinstance(event, ReplayFinished):
             s = event.summary
-            click.echo(f"  {s.phase}: {s.sent:,} sent in {s.duration_s:.1f}s", err=True)
+            end = "\r\033[K" if self.tty else ""
+            click.echo(f"{end}  {s.phase}: {s.sent:,} sent in {s.duration_s:.1f}s", err=True)
         sys.stderr.flush()
+
+    def _progress(self, event: Any) -> None:
+        line = f"  {event.phase}: {event.sent:,} sent, {event.rate:,.0f}/s"
+        if event.expected:
+            line += f" ({event.sent / event.expected:.0%})"
+        if self.tty:
+            click.echo(f"\r\033[K{line}", err=True, nl=False)
+        elif time.monotonic() - self.last >= 5:
+            self.last = time.monotonic()
+            click.echo(line, err=True)
