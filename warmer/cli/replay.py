@@ -55,7 +55,10 @@ _ENGINES = ("fast", "httpx", "locust")
 @click.option("--ca-cert", type=click.Path(exists=True, dir_okay=False), help="Trust this CA.")
 @click.option("--http2", is_flag=True, help="httpx engine: negotiate HTTP/2.")
 @click.option("--phase", help="Label written into every results row (e.g. warm, verify).")
-@click.option("--processes", type=int, default=1, help="Split the replay over N processes.")
+@click.option(
+    "--processes", type=int, default=1,
+    help="Split the replay over N processes (locust: N workers under one master).",
+)  # fmt: skip
 @click.option("--shard", hidden=True, help="I/N: replay every N-th request from the I-th.")
 @click.option("--progress/--no-progress", default=None, help="Progress display (default: auto).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -75,7 +78,7 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
     plan = _plan(app, options)
     plan.validate()
     check_target(plan.target, min(plan.timeout_s, 5.0), unix_socket=plan.unix_socket)
-    if options["processes"] > 1:
+    if options["processes"] > 1 and plan.engine != "locust":
         summary = _run_processes(sample_path, options["processes"], options["out"])
     else:
         summary = _run_one(sample_path, plan, options)
@@ -117,6 +120,7 @@ def _plan(app: AppContext, options: dict[str, Any]) -> Any:
         ca_file=options["ca_cert"],
         http2=options["http2"],
         shard=parse_shard(options["shard"]) if options["shard"] else None,
+        locust_workers=options["processes"] if options["engine"] == "locust" else 1,
     )
 
 
@@ -143,6 +147,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def _run_one(sample_path: Path, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.cli._replay_progress import ProgressRenderer
     from warmer.replay import ResultsWriter, replay
+    from warmer.replay.source import stream_records
     from warmer.sample.store import open_sample
 
     reader = open_sample(sample_path)
@@ -151,7 +156,7 @@ def _run_one(sample_path: Path, plan: Any, options: dict[str, Any]) -> Any:
     with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
         try:
             summary = replay(
-                reader.iter_records(),
+                stream_records(reader),
                 plan,
                 writer,
                 phase=options["phase"],

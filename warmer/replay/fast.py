@@ -46,7 +46,8 @@ class H1Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser: httptools.HttpResponseParser | None = None
         self.waiter: asyncio.Future[Response] | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = 0.0
+        """``loop.time()`` after which the request in flight times out (0: none in flight)."""
         self._closed = False
         self._head = False
         self._received = False
@@ -79,7 +80,9 @@ class H1Connection(asyncio.Protocol):
             self.transport.write(request.head)
         else:
             self.transport.write(request.head + request.body)
-        self.timer = self.loop.call_later(self.timeout_s, self._on_timeout)
+        # Checked by a sweeper a few times a second (see watch_timeouts), which is cheaper
+        # than arming and cancelling a timer for every request.
+        self.deadline = self.loop.time() + self.timeout_s
         return waiter
 
     def close(self) -> None:
@@ -154,14 +157,12 @@ class H1Connection(asyncio.Protocol):
 
     def _finish(self, response: Response) -> None:
         waiter, self.waiter = self.waiter, None
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self.deadline = 0.0
         if waiter is not None and not waiter.done():
             waiter.set_result(response)
 
-    def _on_timeout(self) -> None:
-        self.timer = None
+    def expire(self) -> None:
+        """Fail the request in flight with a timeout and drop the connection."""
         self._finish(Response(None, self._nbytes, "timeout"))
         self._abort()
 
@@ -172,10 +173,28 @@ class H1Connection(asyncio.Protocol):
             self.transport.abort()
 
 
+async def watch_timeouts(conns: set[H1Connection], timeout_s: float) -> None:
+    """Expire requests past their deadline; runs until cancelled."""
+    loop = asyncio.get_running_loop()
+    every = min(max(timeout_s / 10, 0.01), 0.25)
+    while True:
+        await asyncio.sleep(every)
+        now = loop.time()
+        for conn in [c for c in conns if 0.0 < c.deadline <= now]:
+            conn.expire()
+        conns.difference_update([c for c in conns if c.closed])
+
+
 async def open_connection(
-    target: Target, timeout_s: float, ssl_context: ssl.SSLContext | None
+    target: Target,
+    timeout_s: float,
+    ssl_context: ssl.SSLContext | None,
+    registry: set[H1Connection] | None = None,
 ) -> H1Connection:
-    """Connect to ``target``; failures raise :class:`ConnectFailed` with an error kind."""
+    """Connect to ``target``; failures raise :class:`ConnectFailed` with an error kind.
+
+    The connection joins ``registry``, the set :func:`watch_timeouts` sweeps.
+    """
     loop = asyncio.get_running_loop()
     conn = H1Connection(loop, timeout_s)
     server_hostname = target.host if ssl_context is not None else None
@@ -195,6 +214,8 @@ async def open_connection(
         await asyncio.wait_for(coro, timeout_s)
     except Exception as exc:
         raise ConnectFailed(classify_connect_error(exc), str(exc)) from exc
+    if registry is not None:
+        registry.add(conn)
     return conn
 
 
@@ -227,10 +248,16 @@ class FastEngine:
         if settings.target.tls:
             context = make_ssl_context(settings.verify_tls, settings.ca_file)
 
+        conns: set[H1Connection] = set()
+
         async def connect() -> Connection:
-            return await open_connection(settings.target, settings.timeout_s, context)
+            return await open_connection(settings.target, settings.timeout_s, context, conns)
 
         async def main() -> None:
-            await Driver(jobs, settings, sink, stop, connect).run()
+            sweeper = asyncio.ensure_future(watch_timeouts(conns, settings.timeout_s))
+            try:
+                await Driver(jobs, settings, sink, stop, connect).run()
+            finally:
+                sweeper.cancel()
 
         run_loop(main)

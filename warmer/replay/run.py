@@ -70,6 +70,8 @@ class ReplayPlan:
     verify_tls: bool = True
     ca_file: str | None = None
     http2: bool = False
+    locust_workers: int = 1
+    """Locust engine: number of worker processes under the master."""
     shard: tuple[int, int] | None = None
     """``(i, n)``: send only the records whose position is ``i`` modulo ``n`` (rate / n)."""
 
@@ -83,7 +85,7 @@ class ReplayPlan:
         """Raise the usage or safety error this plan would meet, before anything is sent."""
         _policy(self, self.parsed_target())
         _pacer(self)
-        get_engine(self.engine)
+        get_engine(self.engine, self.locust_workers)
         if self.concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
 
@@ -231,7 +233,7 @@ def replay(
     target = plan.parsed_target()
     policy = _policy(plan, target)
     pacer = _pacer(plan)
-    engine = get_engine(plan.engine)
+    engine = get_engine(plan.engine, plan.locust_workers)
     stop = stop or threading.Event()
     settings = EngineSettings(
         target=target,
@@ -364,7 +366,7 @@ def _summarize(
     )
 
 
-def get_engine(name: str) -> Engine:
+def get_engine(name: str, locust_workers: int = 1) -> Engine:
     """The engine called ``name`` (imported on demand: each pulls in its HTTP stack)."""
     if name == "fast":
         from warmer.replay.fast import FastEngine
@@ -377,7 +379,7 @@ def get_engine(name: str) -> Engine:
     if name == "locust":
         from warmer.replay.locust_engine import LocustEngine
 
-        return LocustEngine()
+        return LocustEngine(locust_workers)
     raise UsageError(f"unknown engine {name!r}", f"choose one of {', '.join(ENGINES)}")
 
 

@@ -13,6 +13,7 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from warmer.errors import UnsafeTargetError, UsageError
 from warmer.model.sample import SampleRecord
@@ -40,6 +41,7 @@ HOP_BY_HOP = frozenset(
 )
 """Recorded headers never copied: they describe the old connection, not the request."""
 
+_CACHE_SIZE = 65536
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 _BAD_TARGET = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -112,6 +114,9 @@ class RequestPolicy:
     drop_headers: tuple[str, ...] = ()
     preserve_host: bool = False
     user_agent: str = "warmer"
+    _cache: dict[tuple[Any, ...], PreparedRequest] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def skip_reason(self, record: SampleRecord) -> str | None:
         """Why ``record`` must not be sent (``"method"``, ``"invalid"``), or ``None``."""
@@ -122,7 +127,27 @@ class RequestPolicy:
         return None
 
     def prepare(self, record: SampleRecord) -> PreparedRequest:
-        """The request to send for ``record`` (call :meth:`skip_reason` first)."""
+        """The request to send for ``record`` (call :meth:`skip_reason` first).
+
+        Samples repeat the same requests (that is what makes them cacheable), so
+        prepared requests are memoised on everything that goes into them.
+        """
+        memo = (
+            record.method,
+            record.target,
+            record.key,
+            record.host,
+            tuple(record.headers.items()) if record.headers else (),
+            record.body,
+        )
+        prepared = self._cache.get(memo)
+        if prepared is None:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            prepared = self._cache[memo] = self._prepare(record)
+        return prepared
+
+    def _prepare(self, record: SampleRecord) -> PreparedRequest:
         method = record.method.upper()
         path = self.target.prefix + record.target
         headers = self._headers(record)
