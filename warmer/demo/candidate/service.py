@@ -142,8 +142,8 @@ class Candidate:
                 self.tier_stores["l0"] += 1
                 l0_member += "; stored"
         cache_status = ", ".join([*reversed(descent.members), l0_member])
-        age = None if found is None else age_s
-        return Served(status, content_type, body, cache_status, descent.served_by, age)
+        served_age = None if found is None else age_s
+        return Served(status, content_type, body, cache_status, descent.served_by, served_age)
 
     async def _descend(self, key: str) -> _Descent:
         """Look ``key`` up in L1, then L2, until one hits."""
