@@ -26,8 +26,11 @@ POLICY = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS)
         ("/a?access%5Ftoken=s", f"/a?access%5Ftoken={REDACTED}", ["access_token"]),
         ("/a?password=p#frag", f"/a?password={REDACTED}#frag", ["password"]),
         ("/a?token", "/a?token", []),  # no value, nothing to hide
-        ("https://h/p?sig=1&signature=2", f"https://h/p?sig={REDACTED}&signature={REDACTED}",
-         ["sig", "signature"]),
+        (
+            "https://h/p?sig=1&signature=2",
+            f"https://h/p?sig={REDACTED}&signature={REDACTED}",
+            ["sig", "signature"],
+        ),
     ],
 )
 def test_scrub_url(url: str, expected: str, names: list[str]) -> None:
@@ -37,9 +40,16 @@ def test_scrub_url(url: str, expected: str, names: list[str]) -> None:
 @pytest.mark.parametrize(
     ("name", "dropped"),
     [
-        ("Authorization", True), ("cookie", True), ("X-Api-Key", True), ("X-Auth-Token", True),
-        ("Proxy-Authorization", True), ("X-Session-Id", True), ("X-My-Secret", True),
-        ("User-Agent", False), ("Accept", False), ("Referer", False),
+        ("Authorization", True),
+        ("cookie", True),
+        ("X-Api-Key", True),
+        ("X-Auth-Token", True),
+        ("Proxy-Authorization", True),
+        ("X-Session-Id", True),
+        ("X-My-Secret", True),
+        ("User-Agent", False),
+        ("Accept", False),
+        ("Referer", False),
     ],
 )
 def test_header_policy(name: str, dropped: bool) -> None:
@@ -89,7 +99,10 @@ def test_no_secret_anywhere_in_written_bytes(tmp_path: Path, suffix: str) -> Non
     for n in range(1, 6):
         assert f"SEKRIT{n}".encode() not in raw
     assert report.scrubbed == {
-        "param:token": 2, "header:authorization": 2, "header:cookie": 2, "header:x-api-key": 2,
+        "param:token": 2,
+        "header:authorization": 2,
+        "header:cookie": 2,
+        "header:x-api-key": 2,
     }
 
 
@@ -115,7 +128,7 @@ def test_scrub_counts_and_meta_from_log(tmp_path: Path) -> None:
     assert report.scrubbed["param:token"] == 3
     assert all(r["target"] == f"/v?token={REDACTED}&a=1" for r in rows)
     assert all(dict(r["headers"])["referer"] == f"https://r/?session={REDACTED}" for r in rows)
-    assert b"tk1" not in out.read_bytes() and b"s1\"" not in out.read_bytes()
+    assert b"tk1" not in out.read_bytes() and b's1"' not in out.read_bytes()
     from warmer.sample.store import open_sample
 
     assert open_sample(out).meta.scrubbed == {"param:token": 3}

@@ -39,7 +39,8 @@ def test_downsampling_keeps_every_request_of_a_kept_key(tmp_path: Path) -> None:
     full = tmp_path / "full.parquet"
     import_logs([str(SAMPLES / "demo-access.log.gz")], full)
     report = import_logs(
-        [str(SAMPLES / "demo-access.log.gz")], out,
+        [str(SAMPLES / "demo-access.log.gz")],
+        out,
         ImportOptions(selection=Selection(sample_rate=0.25, seed=3)),
     )
     all_counts = Counter(open_sample(full).to_table(columns=["key"]).column("key").to_pylist())

@@ -259,7 +259,9 @@ class _Refiner:
             return table
         columns = (table.column(c).to_pylist() for c in ("method", "target", "headers"))
         keys = [self.key(m, t, dict(h or ())) for m, t, h in zip(*columns, strict=True)]
-        return table.set_column(table.schema.get_field_index("key"), "key", pa.array(keys, pa.string()))
+        return table.set_column(
+            table.schema.get_field_index("key"), "key", pa.array(keys, pa.string())
+        )
 
     def _with_client(self, table: pa.Table) -> pa.Table:
         found = self._clients.lookup(table.column("client").combine_chunks())

@@ -1,0 +1,108 @@
+"""The import pipeline end to end: compression, stdin, several inputs merged by time."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import zstandard
+
+from warmer.sample.importer import ImportOptions, import_logs, merge_by_time
+from warmer.sample.store import open_sample
+
+from ._import_helpers import combined
+
+LINE = (
+    '10.0.0.1 - - [02/Nov/2026:08:{m:02d}:{s:02d} +0100] "GET /{tag}/{i} HTTP/1.1" 200 1 "-" "u"\n'
+)
+
+
+def _log(tag: str, seconds: list[int]) -> str:
+    return "".join(LINE.format(m=s // 60, s=s % 60, tag=tag, i=i) for i, s in enumerate(seconds))
+
+
+@pytest.mark.parametrize("kind", ["plain", "gz", "zst"])
+def test_compressed_inputs(tmp_path: Path, kind: str) -> None:
+    data = combined(50).encode()
+    if kind == "gz":
+        data = gzip.compress(data)
+    elif kind == "zst":
+        data = zstandard.ZstdCompressor().compress(data)
+    src = tmp_path / f"in.{kind}"
+    src.write_bytes(data)
+    report = import_logs([str(src)], tmp_path / "o.parquet")
+    assert report.written == 50
+    assert "combined" in report.sources[0].format
+
+
+def test_stdin(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "warmer", "sample", "import", "-", "-o", str(out)],
+        input=gzip.compress(combined(20).encode()),
+        capture_output=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert open_sample(out).meta.sources[0]["path"] == "-"
+    assert len(open_sample(out).to_table()) == 20
+
+
+def test_several_files_merged_in_time_order(tmp_path: Path) -> None:
+    a = tmp_path / "a.log"
+    b = tmp_path / "b.log.gz"
+    a.write_text(_log("a", [0, 2, 4, 6, 100, 101]))
+    b.write_bytes(gzip.compress(_log("b", [1, 3, 5, 7, 50, 102]).encode()))
+    report = import_logs([str(a), str(b)], tmp_path / "o.parquet")
+    table = open_sample(tmp_path / "o.parquet").to_table()
+    ts = table.column("ts").to_pylist()
+    assert ts == sorted(ts)
+    assert [t.split("/")[1] for t in table.column("target").to_pylist()] == [
+        "a",
+        "b",
+        "a",
+        "b",
+        "a",
+        "b",
+        "a",
+        "b",
+        "b",
+        "a",
+        "a",
+        "b",
+    ]
+    assert [s.records for s in report.sources] == [6, 6]
+    meta = open_sample(tmp_path / "o.parquet").meta
+    assert [s["path"] for s in meta.sources] == [str(a), str(b)]
+
+
+def test_merge_bounded_buffers() -> None:
+    def stream(start: float, blocks: int) -> list[pa.Table]:
+        return [pa.table({"ts": [start + 10 * k + j for j in range(5)]}) for k in range(blocks)]
+
+    merged = list(merge_by_time([iter(stream(0.0, 4)), iter(stream(0.5, 4)), iter([])]))
+    ts = [v for t in merged for v in t.column("ts").to_pylist()]
+    assert ts == sorted(ts) and len(ts) == 40
+    assert max(t.num_rows for t in merged) <= 20  # never everything at once
+
+
+def test_block_order_within_one_file(tmp_path: Path) -> None:
+    src = tmp_path / "r.log"
+    src.write_text(_log("r", [5, 3, 4, 1, 2]))
+    import_logs([str(src)], tmp_path / "o.parquet")
+    ts = open_sample(tmp_path / "o.parquet").to_table().column("ts").to_pylist()
+    assert ts == sorted(ts)
+
+
+def test_meta_records_sources_and_key_config(tmp_path: Path) -> None:
+    src = tmp_path / "m.log"
+    src.write_text(combined(5) + "junk\n")
+    import_logs([str(src)], tmp_path / "o.jsonl.zst", ImportOptions())
+    meta = open_sample(tmp_path / "o.jsonl.zst").meta
+    (source,) = meta.sources
+    assert (source["lines"], source["records"], source["malformed"]) == (6, 5, 1)
+    assert source["malformed_first"] == [[6, "does not match the format"]]
+    assert meta.requests == 5 and meta.key_config["sort_params"] is True
