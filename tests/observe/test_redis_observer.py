@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
+from tests.observe.conftest import TlsRedis
 from warmer.config import config_from_tree
 from warmer.demo.services import RedisServer
 from warmer.errors import ExitCode, ObserverUnreachableError
@@ -144,3 +145,14 @@ def test_acl_user_that_may_only_run_info(redis_factory: Callable[..., RedisServe
     snapshot = observer.snapshot()
     assert snapshot is not None and snapshot.misses == 1
     assert observer.address == f"redis://warmer:***@127.0.0.1:{server.port}/0"
+
+
+def test_tls_url(redis_tls: TlsRedis) -> None:
+    url = f"rediss://127.0.0.1:{redis_tls.port}/0?ssl_ca_certs={redis_tls.ca_file}"
+    observer = RedisObserver("l2", url)
+    observer.preflight()
+    snapshot = observer.snapshot()
+    assert snapshot is not None and snapshot.hits == 0 and snapshot.instance
+    plain = RedisObserver("l2", f"redis://127.0.0.1:{redis_tls.port}/0", timeout_s=0.5)
+    with pytest.raises(ObserverUnreachableError, match="tier l2"):
+        plain.preflight()  # plain TCP to a TLS-only port does not pass for reachable
