@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from warmer.demo.candidate import CandidateSettings
@@ -135,3 +137,18 @@ def test_bad_settings_are_config_errors(text: str) -> None:
 def test_bad_env_number_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="WARMER_CANDIDATE_L0_CAPACITY"):
         CandidateSettings.from_env({"WARMER_CANDIDATE_L0_CAPACITY": "many"})
+
+
+def test_entry_point_reads_a_settings_file_or_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from warmer.demo.candidate.__main__ import load_settings, main
+
+    path = tmp_path / "settings.json"
+    path.write_text(CandidateSettings(l0_capacity=9).to_json())
+    assert load_settings(["--settings-file", str(path), "--port", "1234"]).port == 1234
+    assert load_settings(["--settings-file", str(path)]).l0_capacity == 9
+    monkeypatch.setenv("WARMER_CANDIDATE_L0_CAPACITY", "11")
+    assert load_settings([]).l0_capacity == 11
+    monkeypatch.setenv("WARMER_CANDIDATE_BACKEND_CONCURRENCY", "0")
+    assert main([]) == 2  # bad settings: usage exit, nothing served
