@@ -72,7 +72,7 @@ class PromQLObserver:
             try:
                 self._query(query)
             except httpx.HTTPError as exc:
-                raise unreachable(self.name, "Prometheus", self.address, str(exc)) from exc
+                raise unreachable(self.name, "Prometheus", self.address, _reason(exc)) from exc
             except (QueryRejected, ValueError, KeyError, TypeError) as exc:
                 where = "backend" if self.name == "backend" else f"tiers.{self.name}"
                 raise ConfigError(
@@ -116,3 +116,8 @@ class PromQLObserver:
         except ValueError as exc:
             raise httpx.DecodingError(f"not JSON (HTTP {response.status_code})") from exc
         return result_value(payload)
+
+
+def _reason(exc: Exception) -> str:
+    # httpx messages rarely hold the URL, but a password must never reach a log line.
+    return masked(str(exc)) if str(exc) else type(exc).__name__
