@@ -8,7 +8,10 @@ from pathlib import Path
 
 from warmer.sample.store import open_sample
 
-LINE = '10.0.0.{i} - - [02/Nov/2026:08:00:{i:02d} +0100] "{m} /p/{i}?token=tk{i} HTTP/1.1" 200 5 "-" "ua"\n'
+LINE = (
+    '10.0.0.{i} - - [02/Nov/2026:08:00:{i:02d} +0100] "{m} /p/{i}?token=tk{i} HTTP/1.1" '
+    '200 5 "-" "ua"\n'
+)
 
 
 def run(

@@ -133,7 +133,10 @@ def test_json_bad_lines_counted() -> None:
 
 
 def test_csv_with_mapping_and_defaults() -> None:
-    data = 'time,verb,url,code\n2026-11-02T07:00:00Z,GET,"/c?a=1,2",200\n1793602801,POST,/d,201\nbad,row\n'
+    data = (
+        'time,verb,url,code\n2026-11-02T07:00:00Z,GET,"/c?a=1,2",200\n'
+        "1793602801,POST,/d,201\nbad,row\n"
+    )
     fmt = CsvFormat({"ts": "time", "method": "verb", "target": "url", "status": "code"})
     (block,) = list(fmt.parse(io.BytesIO(data.encode())))
     got = block.table.to_pylist()
@@ -198,7 +201,7 @@ def test_har_entry() -> None:
 def test_har_not_a_document() -> None:
     with pytest.raises(InputError, match="not a valid HAR"):
         rows(HarFormat(), b'{"log": {"entries": [')
-    with pytest.raises(InputError, match="no log.entries"):
+    with pytest.raises(InputError, match=r"no log\.entries"):
         rows(HarFormat(), b'{"log": {}}')
 
 

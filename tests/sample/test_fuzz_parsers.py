@@ -3,6 +3,7 @@ reaches the output, every input line is either a record or a counted reject."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -132,10 +133,9 @@ def test_har(entries: list[object], junk: bytes) -> None:
         }
     }
     _run(HarFormat(), json.dumps(har).encode())
-    try:
+    # A document that is not HAR is a clean input error, never a crash.
+    with contextlib.suppress(InputError):
         _run(HarFormat(), junk)
-    except InputError:
-        pass  # a document that is not HAR is a clean input error, never a crash
 
 
 @SETTINGS

@@ -58,7 +58,8 @@ def test_downsampling_keeps_every_request_of_a_kept_key(tmp_path: Path) -> None:
 def _lines() -> str:
     methods = ["GET", "POST", "HEAD", "GET"]
     return "".join(
-        f'1.2.3.4 - - [02/Nov/2026:08:00:{i:02d} +0100] "{methods[i % 4]} /p{i} HTTP/1.1" 200 1 "-" "u"\n'
+        f'1.2.3.4 - - [02/Nov/2026:08:00:{i:02d} +0100] "{methods[i % 4]} /p{i} HTTP/1.1" '
+        '200 1 "-" "u"\n'
         for i in range(40)
     )
 
