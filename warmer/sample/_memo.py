@@ -1,18 +1,24 @@
-"""Remember per-value results across blocks, looked up in C++ with ``pyarrow.compute.index_in``.
+"""Make the import fast: per-value results remembered across blocks, looked up in C++ with ``pyarrow.compute.index_in``.
 
 Logs repeat the same targets, keys and client addresses block after block; computing in
 Python once per *new* distinct value (not once per block, not once per row) is what makes
 scrubbing and keying cheap. The memory is bounded: past ``limit`` values it starts over.
+:func:`prefetch` overlaps parsing with the rest of the pipeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+import contextlib
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+T = TypeVar("T")
 
 
 class Memo:
@@ -70,3 +76,43 @@ class Memo:
     def results(self, field: int) -> list[Any]:
         """Every known value's result ``field``, in index order."""
         return self._fields[field]
+
+
+def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """Run ``items`` in a background thread, ``depth`` items ahead of the consumer.
+
+    Parsing (Arrow's CSV reader, compute kernels, decompression) releases the GIL, so the
+    next block is parsed while this one is scrubbed, keyed and written. Memory grows by
+    ``depth`` blocks; an exception in the producer is raised in the consumer.
+    """
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                box.put((True, item))
+        except BaseException as exc:  # handed to the consumer, raised there
+            box.put((False, exc))
+            return
+        box.put((True, done))
+
+    worker = threading.Thread(target=produce, name="warmer-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = box.get()
+            if not ok:
+                raise item
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                box.get_nowait()
+        worker.join(timeout=5)

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 from warmer.config.schema import DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS, KeyConfig
 from warmer.errors import InputError, MalformedInputError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SampleMeta
-from warmer.sample._memo import Memo
+from warmer.sample._memo import Memo, prefetch
 from warmer.sample._open import open_input
 from warmer.sample.detect import Detection, choose_format
 from warmer.sample.formats._fields import filter_rejected
@@ -185,7 +185,7 @@ class _Refiner:
         self._scrub_seen = (0, -1)
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
-        for block in detection.format.parse(stream):
+        for block in prefetch(detection.format.parse(stream)):
             source.lines += block.lines
             table, rejects = self.refine(block.table, checked=block.checked)
             block.rejects.extend(rejects)
