@@ -140,7 +140,7 @@ def build_row(get: Getter, mapping: Mapping[str, str], line: int) -> dict[str, A
         "host": _text(pick("host")) or host,
         "headers": _headers(pick("headers"), get, mapping),
         "body": _text(pick("body")),
-        "status": _int(pick("status")),
+        "status": _status(pick("status")),
         "response_bytes": _int(pick("response_bytes")),
         "duration_ms": _duration(pick("duration_ms"), pick("duration_s")),
         "cache_status": _text(pick("cache_status")),
@@ -234,6 +234,11 @@ def _int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if -(1 << 62) < number < (1 << 62) else None
+
+
+def _status(value: Any) -> int | None:
+    number = _int(value)
+    return number if number is not None and 0 <= number < 1000 else None
 
 
 def _duration(ms: Any, seconds: Any) -> float | None:

@@ -25,7 +25,7 @@ from warmer.sample.formats._lines import iter_line_blocks
 from warmer.sample.formats.interface import ParsedBlock
 from warmer.sample.formats.nginx import CompiledFormat, _parse_regex
 
-_Q = r'(?:[^"\\]|\\.)*'
+_Q = r'(?:[^"\\\n]|\\[^\n])*'
 PATTERN = (
     r"^(?P<type>[a-z0-9]+) (?P<time>[0-9T:.Z-]+) (?P<elb>\S+) (?P<client>\S+) (?P<target>\S+) "
     r"(?P<t1>\S+) (?P<t2>\S+) (?P<t3>\S+) (?P<elb_status>\S+) (?P<target_status>\S+) "

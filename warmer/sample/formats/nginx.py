@@ -16,7 +16,6 @@ line (RE2 through Arrow: correct, but several times slower).
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import pyarrow.compute as pc
 
 from warmer.errors import UsageError
 from warmer.sample.formats._fields import REASON_NO_MATCH, Columns, build_raw
-from warmer.sample.formats._lines import LineBlock, iter_line_blocks
+from warmer.sample.formats._lines import MAX_LINE, LineBlock, iter_line_blocks
 from warmer.sample.formats.interface import ParsedBlock
 
 COMBINED = (
@@ -43,7 +42,7 @@ COMBINED_TIMING = COMBINED + " $request_time $upstream_cache_status"
 
 _VAR = re.compile(r"\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)")
 _SPACEY = frozenset({"request", "request_body", "request_line", "time_local"})
-_QUOTED_VALUE = r'(?:[^"\\]|\\.)*'
+_QUOTED_VALUE = r'(?:[^"\\\n]|\\[^\n])*'
 _FRAGMENTS = {
     "time_local": r"[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}",
     "status": r"[0-9]{3}|-",
@@ -198,13 +197,38 @@ def parse_block(compiled: CompiledFormat, block: LineBlock) -> ParsedBlock:
 
 
 _Result = tuple[Columns, np.ndarray, dict[int, str]]
+_CSV_CHUNK = MAX_LINE + (64 << 10)
+"""Arrow's CSV chunk: small chunks parse faster, and any accepted line fits in one."""
 
 
 def _parse_fast(compiled: CompiledFormat, block: LineBlock) -> _Result | None:
-    import pyarrow.csv as pcsv
-
     assert compiled.fields is not None
     width = sum(f.width for f in compiled.fields)
+    # Threaded first (fast); Arrow cannot number the bad rows then, so a block that has
+    # any is read again serially, which numbers them.
+    try:
+        table, invalid = _read_fields(block.data, width, threads=True)
+        if invalid:
+            table, invalid = _read_fields(block.data, width, threads=False)
+    except pa.ArrowInvalid:
+        return None  # e.g. nothing but empty lines: the regex path copes with anything
+    if table.num_rows + len(invalid) != block.n_lines or any(n <= 0 for n, _ in invalid):
+        return None  # an unbalanced quote joined lines: the regex path keeps numbering true
+    lines = np.arange(block.first_line, block.first_line + block.n_lines, dtype=np.int64)
+    if invalid:
+        bad = np.array([n for n, _ in invalid], dtype=np.int64) + (block.first_line - 1)
+        lines = lines[~np.isin(lines, bad)]
+    cols = _fast_columns(compiled.fields, table)
+    return _retry(compiled, cols, lines, invalid, block)
+
+
+def _read_fields(
+    data: bytes, width: int, *, threads: bool
+) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Split space-separated, optionally quoted fields; rows of another width are returned
+    apart with their 1-based line number (0 when Arrow does not know it)."""
+    import pyarrow.csv as pcsv
+
     invalid: list[tuple[int, str]] = []
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
@@ -212,10 +236,12 @@ def _parse_fast(compiled: CompiledFormat, block: LineBlock) -> _Result | None:
         return "skip"
 
     names = [f"c{i}" for i in range(width)]
+    # Without the final LF, a quote left open on the last line cannot swallow it.
+    body = pa.py_buffer(data)
     table = pcsv.read_csv(
-        io.BytesIO(block.data),
+        pa.BufferReader(body.slice(0, max(len(data) - 1, 0))),
         read_options=pcsv.ReadOptions(
-            column_names=names, block_size=max(len(block.data) + 1, 1 << 16), use_threads=False
+            column_names=names, block_size=_CSV_CHUNK, use_threads=threads
         ),
         parse_options=pcsv.ParseOptions(
             delimiter=" ",
@@ -231,14 +257,7 @@ def _parse_fast(compiled: CompiledFormat, block: LineBlock) -> _Result | None:
             quoted_strings_can_be_null=False,
         ),
     )
-    if table.num_rows + len(invalid) != block.n_lines or any(n <= 0 for n, _ in invalid):
-        return None  # an unbalanced quote joined lines: the regex path keeps numbering true
-    lines = np.arange(block.first_line, block.first_line + block.n_lines, dtype=np.int64)
-    if invalid:
-        bad = np.array([n for n, _ in invalid], dtype=np.int64) + (block.first_line - 1)
-        lines = lines[~np.isin(lines, bad)]
-    cols = _fast_columns(compiled.fields, table)
-    return _retry(compiled, cols, lines, invalid, block)
+    return table, invalid
 
 
 def _fast_columns(fields: tuple[_Field, ...], table: pa.Table) -> Columns:
