@@ -1,4 +1,4 @@
-"""Make the import fast: per-value results remembered across blocks, looked up in C++ with ``pyarrow.compute.index_in``.
+"""Speed for the importer: per-value results memoised across blocks, and parse-ahead.
 
 Logs repeat the same targets, keys and client addresses block after block; computing in
 Python once per *new* distinct value (not once per block, not once per row) is what makes
