@@ -53,10 +53,7 @@ class Driver:
         self.stop = stop
         self.connect = connect
         self.origin = sink.origin
-        deadline = None
-        if settings.duration_s is not None:
-            deadline = time.perf_counter() + settings.duration_s
-        self.deadline = deadline
+        self.deadline: float | None = None
         self._finished = False
 
     async def run(self) -> None:
@@ -66,6 +63,10 @@ class Driver:
             first = next(self.jobs, None)
             if first is None:
                 return
+            if self.settings.duration_s is not None:
+                # Open model: the duration counts from the first scheduled send.
+                zero = time.perf_counter() if first.due is None else self.origin + first.due
+                self.deadline = zero + self.settings.duration_s
             if first.due is None:
                 await self._closed_model(first)
             else:

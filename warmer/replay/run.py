@@ -8,6 +8,8 @@ and sets ``stop`` to end a replay early (in-flight requests drain, results flush
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import socket
 import threading
 import time
@@ -21,7 +23,8 @@ from warmer.model.sample import SampleRecord
 from warmer.replay.engine import Engine, EngineSettings, Job
 from warmer.replay.order import TimeSlice, arrange
 from warmer.replay.pacing import Pacer, make_pacer
-from warmer.replay.results import ResultsWriter, Row
+from warmer.replay.recorder import Recorder
+from warmer.replay.results import ResultsWriter
 from warmer.replay.safety import (
     SAFE_METHODS,
     RequestPolicy,
@@ -29,15 +32,11 @@ from warmer.replay.safety import (
     check_protected,
     parse_header,
 )
-from warmer.replay.summary import Tally, encode, percentiles_ms
+from warmer.replay.summary import encode, percentiles_ms
 from warmer.replay.target import Target, parse_target
 
 ENGINES = ("fast", "httpx", "locust")
 """Engine names accepted by ``--engine``."""
-
-_PROGRESS_EVERY_S = 0.5
-_FLUSH_ROWS = 16384
-_FLUSH_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -156,62 +155,6 @@ ReplayEvent = ReplayStarted | ReplayProgress | ReplayFinished
 EventHandler = Callable[[ReplayEvent], None]
 
 
-class Recorder:
-    """The :class:`~warmer.replay.engine.Sink` of a replay: buffers rows, flushes, tallies."""
-
-    def __init__(
-        self,
-        writer: ResultsWriter,
-        phase: str | None,
-        on_event: EventHandler | None,
-        expected: int | None,
-        rate: float | None,
-    ) -> None:
-        self.writer = writer
-        self.origin = writer.origin
-        self.phase = phase
-        self.tally = Tally()
-        self.started = time.perf_counter()
-        self.expected = expected
-        self.rate = rate
-        self._rows: list[Row] = []
-        self._on_event = on_event
-        self._last_flush = self._last_event = self.started
-        self._lock = threading.Lock()  # engines that report from several threads
-
-    def add(self, row: Row) -> None:
-        self._rows.append(row)
-
-    def tick(self) -> None:
-        now = time.perf_counter()
-        if len(self._rows) >= _FLUSH_ROWS or now - self._last_flush >= _FLUSH_EVERY_S:
-            self.flush()
-        if self._on_event is not None and now - self._last_event >= _PROGRESS_EVERY_S:
-            self._last_event = now
-            self._on_event(self.progress(now))
-
-    def flush(self) -> None:
-        """Write buffered rows and count them."""
-        with self._lock:
-            rows, self._rows = self._rows, []
-            self._last_flush = time.perf_counter()
-            if rows:
-                self.tally.add(self.writer.write_rows(rows))
-
-    def progress(self, now: float) -> ReplayProgress:
-        """A progress event as of ``now``."""
-        sent = self.tally.sent + len(self._rows)
-        elapsed = max(now - self.started, 1e-9)
-        rate = sent / elapsed
-        eta = None
-        if self.expected is not None:
-            pace = self.rate or rate
-            eta = max(self.expected - sent, 0) / pace if pace > 0 else None
-        return ReplayProgress(
-            self.phase, elapsed, sent, self.tally.error_count, rate, self.expected, eta
-        )
-
-
 def replay(
     records: Iterable[SampleRecord],
     plan: ReplayPlan,
@@ -248,22 +191,57 @@ def replay(
     plan.validate()
     if expected is not None and plan.limit is not None:
         expected = min(expected, plan.limit)
-    recorder = Recorder(sink, phase, on_event, _shard_share(expected, plan.shard), plan.rate)
+    recorder = Recorder(
+        sink, phase, on_event, _shard_share(expected, plan.shard), plan.rate, _progress_event
+    )
     skipped: Counter[str] = Counter()
     arranged = arrange(
         records, order=plan.order, repeat=plan.repeat, window=plan.window, count=plan.limit
     )
-    start = time.perf_counter() - sink.origin
-    jobs = _jobs(arranged, policy, pacer, start, skipped, plan.shard)
+    jobs = _jobs(arranged, policy, pacer, sink.origin, skipped, plan.shard)
     if on_event is not None:
         on_event(ReplayStarted(phase, target.address, engine.name, plan.pacing, recorder.expected))
-    engine.run(jobs, settings, recorder, stop)
-    recorder.flush()
+    with _quiet_gc():
+        try:
+            engine.run(jobs, settings, recorder, stop)
+        finally:
+            recorder.close()
     summary = _summarize(recorder, plan, target, skipped, stop.is_set())
     sink.add_run(summary.to_dict())
     if on_event is not None:
         on_event(ReplayFinished(summary))
     return summary
+
+
+@contextlib.contextmanager
+def _quiet_gc() -> Iterator[None]:
+    """Move everything alive now out of the collector's sight for the run.
+
+    A full collection walks every object pandas/pyarrow left behind and can stall the
+    event loop for tens of milliseconds, which a paced replay would show as late sends.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _progress_event(
+    phase: str | None,
+    elapsed: float,
+    sent: int,
+    errors: int,
+    expected: int | None,
+    rate: float | None,
+) -> ReplayProgress:
+    achieved = sent / elapsed if elapsed > 0 else 0.0
+    eta = None
+    if expected is not None:
+        pace = rate or achieved
+        eta = max(expected - sent, 0) / pace if pace > 0 else None
+    return ReplayProgress(phase, elapsed, sent, errors, achieved, expected, eta)
 
 
 def _policy(plan: ReplayPlan, target: Target) -> RequestPolicy:
@@ -306,10 +284,14 @@ def _jobs(
     records: Iterable[SampleRecord],
     policy: RequestPolicy,
     pacer: Pacer,
-    start: float,
+    origin: float,
     skipped: Counter[str],
     shard: tuple[int, int] | None,
 ) -> Iterator[Job]:
+    # The schedule's zero is the moment the engine asks for its first job, so engine
+    # start-up (event loop, processes) does not make the first requests late.
+    start = time.perf_counter() - origin
+
     def kept() -> Iterator[tuple[int, SampleRecord]]:
         position = 0
         for record in records:
