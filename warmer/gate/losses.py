@@ -1,20 +1,25 @@
 """Infer what a header-observed tier lost, from the responses alone (diagnosis evidence).
 
-An in-process tier (L0) has no INFO command to ask how many keys it evicted. Its
-``Cache-Status`` member still tells: when a tier misses a key it reported ``stored`` earlier
-in the run, the entry was dropped before it was reused. ``fwd=stale`` means it was still
-there but past its TTL (an **expiration**); any other miss means it was gone (an
-**eviction**: capacity). Counted per phase; each such miss counts once.
+An in-process tier (L0) has no INFO command to ask how many keys it evicted or expired.
+Its ``Cache-Status`` member still tells: when a tier misses a key it reported ``stored``
+earlier in the run, the entry was dropped before it was reused. It **expired** when the
+member says ``fwd=stale`` (found past its TTL), or when the key was stored longer ago than
+the longest remaining ``ttl`` the tier ever reported on a hit (its TTL, as far as the
+responses show; expired entries may be purged before they are found stale). Otherwise it
+was **evicted** (capacity). Counted per phase; each such miss counts once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+_TTL_SLACK_S = 1.0
+"""``ttl`` is whole seconds and sent times differ from store times by a response time."""
 
 
 @dataclass
@@ -25,41 +30,66 @@ class Losses:
     expirations: int = 0
 
 
+@dataclass
+class TierMemory:
+    """What the responses told so far about one tier (carried from warm into verify)."""
+
+    stored_at: dict[str, float] = field(default_factory=dict)
+    """Key → when (run seconds) the tier last reported it ``stored``."""
+    max_ttl_s: float | None = None
+    """Longest remaining ``ttl`` seen on a hit: a lower bound of the tier's TTL."""
+
+    def lost(self, key: str, now: float, stale: bool) -> str | None:
+        """``expirations``, ``evictions`` or None (never stored: a first sight)."""
+        if stale:
+            return "expirations"
+        stored = self.stored_at.get(key)
+        if stored is None:
+            return None
+        if self.max_ttl_s is not None and now - stored > self.max_ttl_s + _TTL_SLACK_S:
+            return "expirations"
+        return "evictions"
+
+
 def header_losses(
     results: pa.Table,
     tiers: Mapping[str, str],
-    stored: dict[str, set[str]] | None = None,
+    memory: dict[str, TierMemory] | None = None,
 ) -> dict[str, dict[str, Losses]]:
     """Phase → tier → :class:`Losses`, for tiers read from ``Cache-Status``.
 
     ``tiers`` maps tier name → cache name in the header. ``results`` holds rows in send
-    order (columns ``phase``, ``key``, ``cache_status``). ``stored`` (tier → keys it
-    stored) carries over between calls, so the verify phase knows what warm stored.
+    order (columns ``phase``, ``key``, ``sent_s``, ``cache_status``). ``memory`` carries
+    what was learnt between calls, so the verify phase knows what warm stored.
     """
     from warmer.observe.parsers.cache_status import parse_cache_status
 
-    stored = {} if stored is None else stored
+    memory = {} if memory is None else memory
     for tier in tiers:
-        stored.setdefault(tier, set())
+        memory.setdefault(tier, TierMemory())
     losses: dict[str, dict[str, Losses]] = {}
-    columns = results.select(["phase", "key", "cache_status"]).to_pydict()
-    rows: Iterable[tuple[str | None, str, str | None]] = zip(
-        columns["phase"], columns["key"], columns["cache_status"], strict=True
+    columns = results.select(["phase", "key", "sent_s", "cache_status"]).to_pydict()
+    rows = zip(
+        columns["phase"], columns["key"], columns["sent_s"], columns["cache_status"], strict=True
     )
-    for phase, key, header in rows:
+    for phase, key, sent, header in rows:
         if not header:
             continue
         status = parse_cache_status(header)
         per_phase = losses.setdefault(phase or "", {t: Losses() for t in tiers})
         for tier, cache in tiers.items():
             entry = status.find(cache)
-            if entry is None or entry.hit:
+            if entry is None:
                 continue
-            seen = stored[tier]
-            if entry.fwd == "stale":
-                per_phase[tier].expirations += 1
-            elif key in seen and entry.outcome == "miss":
-                per_phase[tier].evictions += 1
+            seen = memory[tier]
+            if entry.hit:
+                if entry.ttl is not None:
+                    seen.max_ttl_s = max(seen.max_ttl_s or 0.0, float(entry.ttl))
+                continue
+            if entry.outcome == "miss" or entry.fwd == "stale":
+                kind = seen.lost(key, float(sent), entry.fwd == "stale")
+                if kind is not None:
+                    setattr(per_phase[tier], kind, getattr(per_phase[tier], kind) + 1)
             if entry.stored:
-                seen.add(key)
+                seen.stored_at[key] = float(sent)
     return losses

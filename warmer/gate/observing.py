@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from warmer.config.schema import Config, SourceConfig
 from warmer.errors import ObserverUnreachableError
-from warmer.gate.losses import header_losses
+from warmer.gate.losses import TierMemory, header_losses
 from warmer.gate.observation import PhaseObservation
 from warmer.model.run import CurvePoint, LoadPoint, TierCurve, TierMetrics
 
@@ -82,8 +82,8 @@ class ObserverSet:
         }
         self._missing: dict[str, str] = {}
         self._unreachable: set[str] = set()
-        self._stored: dict[str, set[str]] = {}
-        """Header tier → keys it reported stored so far (see warmer.gate.losses)."""
+        self._memory: dict[str, TierMemory] = {}
+        """Header tier → what its responses told so far (see warmer.gate.losses)."""
         self._sampler: Sampler | None = None
         self._started = 0.0
 
@@ -140,7 +140,7 @@ class ObserverSet:
         from warmer.observe.metrics import tier_metrics
 
         caches = {n: r.cache or n for n, r in self.rules.items() if r.header == "cache-status"}
-        losses = header_losses(rows, caches, self._stored).get(phase, {})
+        losses = header_losses(rows, caches, self._memory).get(phase, {})
         tiers: list[TierMetrics] = []
         extra: dict[str, Any] = {}
         for name, source in self.config.tiers.items():
