@@ -287,3 +287,41 @@ def test_protected_target_is_refused_before_sending(
     assert result.returncode == 2, result.stderr
     assert "protected" in result.stderr
     assert not run_dir.exists()
+
+
+def test_effective_config_applies_only_given_options() -> None:
+    from warmer.cli.gate import effective_config
+    from warmer.config import config_from_tree
+
+    config = config_from_tree(
+        {
+            "replay": {"pacing": "rate", "rate": 5.0, "headers": {"X-A": "1"}},
+            "gate": {"warm_duration_s": 30.0, "settle_s": 1.0, "checks": ["errors.rate < 1%"]},
+        }
+    )
+    unchanged = effective_config(config, {"formats": (), "headers": (), "drop_headers": ()})
+    assert unchanged == config
+    changed = effective_config(
+        config,
+        {
+            "target": "http://x",
+            "speed": 2.0,
+            "warm_fraction": 0.5,
+            "no_data": "pass",
+            "formats": ("md",),
+            "headers": ("X-B: 2",),
+            "drop_headers": ("cookie",),
+            "preserve_host": False,
+        },
+    )
+    assert (changed.replay.target, changed.replay.speed, changed.replay.rate) == (
+        "http://x",
+        2.0,
+        5.0,
+    )
+    assert changed.replay.headers == {"X-A": "1", "X-B": "2"}
+    assert changed.replay.drop_headers == ("cookie",) and changed.replay.preserve_host is False
+    # a fraction given on the command line wins over the file's duration
+    assert (changed.gate.warm_fraction, changed.gate.warm_duration_s) == (0.5, None)
+    assert (changed.gate.no_data, changed.gate.reports) == ("pass", ("md",))
+    assert changed.gate.checks == ("errors.rate < 1%",)
