@@ -224,7 +224,10 @@ class _Refiner:
         table, rejects = filter_rejected(table, masks, {})
         table = self._select(self._with_client(self._with_vary_key(table)))
         order = pc.sort_indices(table, [("ts", "ascending")])
-        return table.take(order).select(SAMPLE_ARROW_SCHEMA.names), rejects
+        columns = table.take(order).select(SAMPLE_ARROW_SCHEMA.names).columns
+        # Exactly the sample schema, so the writer need not cast (required columns are
+        # never null here: rows without them were rejected above).
+        return pa.Table.from_arrays(columns, schema=SAMPLE_ARROW_SCHEMA), rejects
 
     # -- method + target: validated, decoded, scrubbed and keyed once per distinct pair
     def _request(self, pair: str) -> tuple[str | None, str | None, list[str], bool]:

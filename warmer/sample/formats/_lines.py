@@ -2,7 +2,8 @@
 
 Each block's lines are valid UTF-8, at most :data:`MAX_LINE` bytes, and free of control
 characters other than TAB; every other line is replaced by an empty line (so line
-numbers stay true) and recorded with its reason. CRLF endings are accepted.
+numbers stay true) and recorded with its reason. CRLF endings are accepted. Empty lines
+are left to the format, which rejects them as not matching.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ BLOCK_SIZE = 16 << 20
 REASON_UTF8 = "not valid UTF-8"
 REASON_LONG = "line longer than 1 MiB"
 REASON_CONTROL = "control character in line"
-REASON_EMPTY = "empty line"
 _ALLOWED = bytes(b for b in range(256) if (b >= 32 and b != 127) or b in (9, 10))
 
 
@@ -79,23 +79,13 @@ def clean_block(data: bytes, first_line: int) -> tuple[bytes, int, dict[int, str
     """Blank out bad lines of ``data`` (whole lines); returns data, line count, rejections."""
     if not data.endswith(b"\n"):
         data += b"\n"
-    if b"\r\n" in data:
-        data = data.replace(b"\r\n", b"\n")
     n = data.count(b"\n")
+    if not data.translate(None, _ALLOWED):  # no control byte but TAB/LF: the common case
+        if not _has_long_line(data) and (data.isascii() or _is_utf8(data)):
+            return data, n, {}
+    elif b"\r\n" in data:
+        data = data.replace(b"\r\n", b"\n")
     rejected: dict[int, str] = {}
-    newlines = None
-    if b"\n\n" in data or data.startswith(b"\n"):
-        newlines = _newlines(data)
-        empty_idx = np.flatnonzero(np.diff(newlines, prepend=-1) == 1)
-        rejected = {int(i) + first_line: REASON_EMPTY for i in empty_idx}
-    if not _suspect_lines(data) and not _has_long_line(data, newlines):
-        if data.isascii():
-            return data, n, rejected
-        try:
-            data.decode("utf-8")
-            return data, n, rejected
-        except UnicodeDecodeError:
-            pass
     lines = data.split(b"\n")[:n]
     for i, line in enumerate(lines):
         reason = _line_problem(line)
@@ -105,16 +95,19 @@ def clean_block(data: bytes, first_line: int) -> tuple[bytes, int, dict[int, str
     return b"\n".join(lines) + b"\n", n, rejected
 
 
-def _suspect_lines(data: bytes) -> bool:
-    """Whether any control byte other than TAB and LF occurs (one C-speed pass)."""
-    return bool(data.translate(None, _ALLOWED))
-
-
 def _newlines(data: bytes) -> np.ndarray:
     return np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
 
 
-def _has_long_line(data: bytes, newlines: np.ndarray | None) -> bool:
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _has_long_line(data: bytes) -> bool:
     if len(data) <= MAX_LINE:
         return False
     # A run of more than MAX_LINE bytes without LF covers a whole aligned half-window;
@@ -122,7 +115,7 @@ def _has_long_line(data: bytes, newlines: np.ndarray | None) -> bool:
     half = MAX_LINE // 2
     if all(data.find(b"\n", k, k + half) >= 0 for k in range(0, len(data) - half + 1, half)):
         return False
-    newlines = _newlines(data) if newlines is None else newlines
+    newlines = _newlines(data)
     return bool(np.any(np.diff(newlines, prepend=-1) - 1 > MAX_LINE))
 
 

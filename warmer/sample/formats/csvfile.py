@@ -32,8 +32,11 @@ class CsvFormat:
             for i, text in enumerate(texts):
                 line = block.first_line + i
                 if line in block.rejected:
-                    if header is not None or block.rejected[line] != "empty line":
-                        rejects.add(line, block.rejected[line])
+                    rejects.add(line, block.rejected[line])
+                    continue
+                if not text.strip():
+                    if header is not None:
+                        rejects.add(line, "empty line")
                     continue
                 cells = next(csv.reader([text], delimiter=self.delimiter), [])
                 if header is None:
