@@ -128,8 +128,9 @@ def test_target_thresholds_take_the_strictest_verify_check() -> None:
         parse_check("hit_rate.l1 <= 0.99"),
         parse_check("warm.hit_rate.l2 >= 0.9"),
         parse_check("hit_rate.effective >= 0.6"),
+        parse_check("l1.keys >= 10"),
     ]
-    assert target_thresholds(checks) == {"l0": 0.7, "effective": 0.6}
+    assert target_thresholds(checks) == {"l0": 0.7}
 
 
 def _curve(tier: str, rates: list[float]) -> TierCurve:
@@ -137,13 +138,13 @@ def _curve(tier: str, rates: list[float]) -> TierCurve:
 
 
 def test_to_target_from_curves() -> None:
-    curves = (_curve("l0", [0.1, 0.5, 0.8, 0.9]), _curve("effective", [0.2, 0.7, 0.9, 0.95]))
+    curves = (_curve("l0", [0.1, 0.5, 0.8, 0.9]), _curve("l1", [0.2, 0.7, 0.9, 0.95]))
     warm = PhaseReport(name="warm", requests=40, started_s=0.5)
-    checks = [parse_check("hit_rate.l0 >= 0.8"), parse_check("hit_rate.effective >= 0.6")]
+    checks = [parse_check("hit_rate.l0 >= 0.8"), parse_check("hit_rate.l1 >= 0.6")]
     metrics = target_metrics(curves, checks, warm)
     assert metrics["warm.requests_to_target.l0"] == 30
     assert metrics["warm.seconds_to_target.l0"] == pytest.approx(2.5)
-    assert metrics["warm.requests_to_target.effective"] == 20
+    assert metrics["warm.requests_to_target.l1"] == 20
     assert metrics["warm.requests_to_target"] == 30.0
     assert metrics["warm.seconds_to_target"] == pytest.approx(2.5)
 

@@ -151,12 +151,17 @@ def flatten(report: RunReport, checks: Sequence[Check] = ()) -> Metrics:
 
 
 def target_thresholds(checks: Iterable[Check]) -> dict[str, float]:
-    """Tier → the highest threshold of its ``hit_rate.<tier> >=``/``>`` verify checks."""
+    """Tier → the highest threshold of its ``hit_rate.<tier> >=``/``>`` verify checks.
+
+    ``hit_rate.effective`` is left out: its warmup curve (share of all responses some tier
+    answered) and the metric (1 − Π of the tiers' miss ratios over lookups) are not the
+    same ratio, so a threshold of one cannot be read on the other.
+    """
     thresholds: dict[str, float] = {}
     for check in checks:
         if check.phase != "verify" or check.op not in (">", ">="):
             continue
-        if not check.metric.startswith("hit_rate."):
+        if check.tier is None or not check.metric.startswith("hit_rate."):
             continue
         tier = check.metric.removeprefix("hit_rate.")
         thresholds[tier] = max(thresholds.get(tier, check.threshold), check.threshold)

@@ -218,13 +218,31 @@ class ObserverSet:
 
         curves = list(header_curves(results, list(self.rules.values())))
         if len(self.rules) != len(self.config.tiers):
-            # "effective" from headers alone would leave out the live tiers.
+            # "effective" from the header tiers alone would leave out the live tiers.
             curves = [c for c in curves if c.tier != "effective"]
+            curves.extend(self._effective_from_cache_status(results))
         sent = _sorted_sent(results)
         for name in self.config.tiers:
             if name not in self.rules and self._sampler is not None:
                 curves.append(live_curve(name, self._sampler.series(name), sent))
         return tuple(curves)
+
+    def _effective_from_cache_status(self, results: pa.Table) -> list[TierCurve]:
+        """The ``effective`` curve when ``Cache-Status`` also names every live tier.
+
+        Many services list every cache they consulted in the header (the reference
+        candidate does); then a per-request effective curve exists although the live
+        tiers' own figures come from their servers.
+        """
+        from warmer.observe.headers import HeaderRule, header_counts, header_curves
+
+        rules = [
+            self.rules.get(name) or HeaderRule(name, "cache-status", cache=name)
+            for name in self.config.tiers
+        ]
+        if any(header_counts(results, rule).lookups == 0 for rule in rules):
+            return []
+        return [c for c in header_curves(results, rules) if c.tier == "effective"]
 
     def missing(self) -> dict[str, str]:
         return dict(self._missing)

@@ -25,7 +25,8 @@ errors.rate                    ratio    transport errors and 5xx / requests sent
 <tier>.memory_bytes            bytes    memory used at the end of the phase (tier observer)
 warm.requests_to_target        count    warm requests until the rolling hit rate of every checked
                                         tier with a warmup curve first reached the threshold
-                                        of its ``hit_rate.<tier> >=`` check (curves)
+                                        of its ``hit_rate.<tier> >=`` check (curves;
+                                        ``hit_rate.effective`` checks do not count)
 warm.requests_to_target.<tier> count    the same for one tier (results)
 warm.seconds_to_target         s        as warm.requests_to_target, in seconds (results)
 warm.seconds_to_target.<tier>  s        the same for one tier (results)
