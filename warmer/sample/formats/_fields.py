@@ -177,21 +177,24 @@ def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 def _headers(cols: Columns, n: int) -> pa.Array:
     names = [k for k in cols if k.startswith("http_") and k not in _NOT_HEADERS]
-    if not names:
-        return pa.MapArray.from_arrays(
-            np.zeros(n + 1, np.int32), pa.array([], pa.string()), pa.array([], pa.string())
-        )
-    values = [_dash_null(cols[k], n) for k in names]
-    valid = np.stack([pc.is_valid(v).to_numpy(zero_copy_only=False) for v in values], axis=1)
-    rows, which = np.nonzero(valid)
-    flat_values = pa.concat_arrays(
-        [v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v for v in values]
-    )
-    take = pa.array(which * n + rows)
-    keys = pc.take(pa.array([k[5:].replace("_", "-") for k in names], pa.string()), pa.array(which))
     offsets = np.zeros(n + 1, np.int32)
+    if not names:
+        empty = pa.array([], pa.string())
+        return pa.MapArray.from_arrays(pa.array(offsets), empty, empty)
+    values = [cols[k] for k in names]
+    valid = np.stack([_present(v) for v in values], axis=1)
+    rows, which = np.nonzero(valid)  # row-major: each row's headers stay together
+    # One take across the columns (chunked, so nothing is concatenated first).
+    items = pc.take(pa.chunked_array(values, pa.string()), pa.array(which * n + rows))
+    keys = pc.take(pa.array([k[5:].replace("_", "-") for k in names]), pa.array(which))
     np.cumsum(valid.sum(axis=1), out=offsets[1:])
-    return pa.MapArray.from_arrays(pa.array(offsets), keys, pc.take(flat_values, take))
+    return pa.MapArray.from_arrays(pa.array(offsets), keys, items.combine_chunks())
+
+
+def _present(values: pa.Array) -> np.ndarray:
+    """Rows where a header column holds a value (nginx writes ``-`` for none)."""
+    present = pc.and_(pc.not_equal(values, "-"), pc.not_equal(values, ""))
+    return np.asarray(pc.fill_null(present, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _host(cols: Columns, n: int) -> pa.Array:
