@@ -1,8 +1,23 @@
 """The replay results file: one row per request sent, streamed to Parquet.
 
-Written by the replay stage, read by observe (header-based tiers) and the gate. Times are
-seconds relative to the start of the replay (``started_at`` in the file metadata is the
-wall-clock epoch of that zero), so runs compare without clock arithmetic.
+Written by the replay stage (``warmer.replay.ResultsWriter``), read by observe
+(header-based tiers) and the gate (``warmer.replay.open_results``). Times are seconds
+relative to the writer's clock origin (``started_at`` in the file metadata is the
+wall-clock epoch of that zero), so phases written into one file share one time axis and
+runs compare without clock arithmetic.
+
+File metadata (Parquet key-value entry ``warmer_results``, JSON): ``schema_version``,
+``started_at``, whatever the writer was given (``sample``, ``target``, ``engine``) and
+``runs``: one ``ReplaySummary.to_dict()`` per replay written into the file (a gate's
+warm and verify phases), including HdrHistogram encodings that merge across processes.
+
+Row semantics: ``latency_ms`` runs from the actual send to the last byte of the
+response; ``latency_from_schedule_ms`` from the scheduled send (open-model pacing
+only), so queueing behind a slow target shows instead of being hidden (coordinated
+omission). ``response_bytes`` counts the body (after chunked decoding). A request that
+got no response has ``status``, ``latency_ms`` and ``response_bytes`` null and an
+``error`` kind. The cache columns are the raw response header values, parsed by observe.
+Redirects are never followed: a 3xx is recorded as it came.
 """
 
 from __future__ import annotations
@@ -34,4 +49,6 @@ RESULTS_ARROW_SCHEMA = pa.schema(
 """Column layout of a results file."""
 
 ERROR_KINDS = ("refused", "reset", "timeout", "tls", "protocol", "other")
-"""Values of the ``error`` column."""
+"""Values of the ``error`` column: connection refused (or no such Unix socket); reset or
+closed before the response completed; no complete response within the timeout; TLS
+handshake or certificate failure; a response that is not valid HTTP/1.1; anything else."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +23,9 @@ import pyarrow.parquet as pq
 
 from warmer.errors import InputError
 from warmer.model.results import RESULTS_ARROW_SCHEMA, RESULTS_SCHEMA_VERSION
+
+_ROW_GROUP = 65536
+_QUEUE_BATCHES = 64  # bounded: a slow disk makes the replay wait rather than grow
 
 META_KEY = "warmer_results"
 """Parquet key-value metadata entry holding the JSON description of the run."""
@@ -71,6 +76,11 @@ class ResultsWriter:
             self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
                 self._tmp, RESULTS_ARROW_SCHEMA, compression="zstd"
             )
+            self._failure: Exception | None = None
+            self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(_QUEUE_BATCHES)
+            self._thread = threading.Thread(target=self._write_loop, name="warmer-results")
+            self._thread.daemon = True
+            self._thread.start()
             # pyarrow imports its pandas shim on the first list conversion (~0.3 s): pay
             # that here, not in the middle of a paced replay.
             rows_to_batch([_WARMUP_ROW])
@@ -94,22 +104,53 @@ class ResultsWriter:
         self._meta.setdefault("runs", []).append(summary)
 
     def write_rows(self, rows: Sequence[Row]) -> pa.RecordBatch:
-        """Write ``rows`` as one record batch and return it (summaries read it)."""
-        batch = rows_to_batch(rows)
+        """Queue ``rows`` for writing as one record batch and return it (summaries read it).
+
+        Encoding and compressing Parquet happens on a writer thread (pyarrow releases the
+        GIL for it), in row groups of about ``_ROW_GROUP`` rows; the caller only pays for
+        the conversion to Arrow.
+        """
         if self._writer is None:
             raise RuntimeError("results writer is closed")
-        self._writer.write_batch(batch)
+        self._raise_failure()
+        batch = rows_to_batch(rows)
+        self._queue.put(batch)
         self.rows_written += len(rows)
         return batch
 
     def close(self) -> Path:
         """Write the metadata, close the file and move it into place (idempotent)."""
         if self._writer is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._raise_failure()
             self._writer.add_key_value_metadata({META_KEY: json.dumps(self._meta, default=str)})
             self._writer.close()
             self._writer = None
             os.replace(self._tmp, self.path)
         return self.path
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise InputError(f"cannot write results file {self.path}: {self._failure}")
+
+    def _write_loop(self) -> None:
+        pending: list[pa.RecordBatch] = []
+        size = 0
+        while True:
+            batch = self._queue.get()
+            if batch is not None:
+                pending.append(batch)
+                size += batch.num_rows
+            if pending and (batch is None or size >= _ROW_GROUP) and self._failure is None:
+                try:
+                    assert self._writer is not None
+                    self._writer.write_table(pa.Table.from_batches(pending), _ROW_GROUP)
+                except Exception as exc:  # reported on the caller's thread
+                    self._failure = exc
+                pending, size = [], 0
+            if batch is None:
+                return
 
 
 def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:

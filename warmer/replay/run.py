@@ -288,10 +288,6 @@ def _jobs(
     skipped: Counter[str],
     shard: tuple[int, int] | None,
 ) -> Iterator[Job]:
-    # The schedule's zero is the moment the engine asks for its first job, so engine
-    # start-up (event loop, processes) does not make the first requests late.
-    start = time.perf_counter() - origin
-
     def kept() -> Iterator[tuple[int, SampleRecord]]:
         position = 0
         for record in records:
@@ -311,7 +307,12 @@ def _jobs(
             positions.append(position)
             yield record
 
+    start: float | None = None
     for offset, record in pacer.schedule(tagged()):
+        if start is None:
+            # The schedule's zero is when the first record is in hand, so engine start-up
+            # and the first read of the sample do not make the first requests late.
+            start = time.perf_counter() - origin
         seq = positions.popleft()
         yield Job(seq, None if offset is None else start + offset, policy.prepare(record))
 
