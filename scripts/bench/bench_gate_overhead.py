@@ -66,7 +66,7 @@ def gate_once(stack: Any, run_dir: Path, sample: Path | None = None) -> dict[str
     )
     clock = Clock()
     t0 = time.perf_counter()
-    prepared = prepare(options)
+    prepared = prepare(options, profile=False)
     t1 = time.perf_counter()
     result = run_gate(prepared, build_observation(config), on_event=clock)
     t2 = time.perf_counter()

@@ -60,7 +60,10 @@ def test_run_gate_with_a_redis_tier(
         config=config, sample=sample, target=candidate.url, checks=checks, run_dir=tmp_path / "run"
     )
     events: list[Any] = []
-    result = run_gate(prepare(options), build_observation(config), on_event=events.append)
+    prepared = prepare(options, profile=False)
+    assert not prepared.profiled
+    result = run_gate(prepared, build_observation(config), on_event=events.append)
+    assert result.report.ceilings.warmable is not None
     started = [e.phase for e in events if isinstance(e, PhaseStarted)]
     assert started == ["warm", "settle", "verify"]
     assert [e.summary.phase for e in events if isinstance(e, ReplayFinished)] == ["warm", "verify"]

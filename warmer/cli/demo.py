@@ -60,7 +60,7 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
         options = {"dry_run": False, "extra_checks": (), "run_dir": run_dir}
         if sample is not None:
             config = _with_sample(config, sample)
-        prepared = prepare(gate_options(config, options))
+        prepared = prepare(gate_options(config, options), profile=False)
         code = run_and_print(prepared, config)
     leave(code)
 

@@ -115,7 +115,7 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     opts = gate_options(config, options)
     from warmer.gate.run import prepare
 
-    prepared = prepare(opts)
+    prepared = prepare(opts, profile=options["dry_run"])
     if options["dry_run"]:
         _print_plan(prepared)
         return

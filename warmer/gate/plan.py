@@ -28,23 +28,29 @@ class SplitSample:
     warm_fraction: float
     description: str
     """In words, e.g. ``first 80 % of the sample's time span``."""
+    cutoff_ts: float
+    """The first recorded timestamp that belongs to the verify part."""
 
 
 def split_sample(
     table: pa.Table, *, warm_fraction: float = 0.8, warm_duration_s: float | None = None
 ) -> SplitSample:
     """Cut ``table`` (sample rows with ``ts``) into warm and verify parts; both non-empty."""
-    from warmer.sample.split import split_by_time
+    import pyarrow.compute as pc
+
+    from warmer.sample.split import split_by_time, time_cutoff
 
     fraction, description = _fraction(table, warm_fraction, warm_duration_s)
     warm, verify = split_by_time(table, fraction)
+    bounds = pc.min_max(table.column("ts")).as_py()
+    cutoff = time_cutoff(float(bounds["min"]), float(bounds["max"]), fraction)
     if warm.num_rows == 0 or verify.num_rows == 0:
         empty = "warm" if warm.num_rows == 0 else "verify"
         raise InputError(
             f"the {empty} part of the sample is empty ({description})",
             "choose another --warm-fraction or --warm-duration",
         )
-    return SplitSample(warm, verify, fraction, description)
+    return SplitSample(warm, verify, fraction, description, cutoff)
 
 
 def _fraction(

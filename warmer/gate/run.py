@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from warmer.model.run import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from warmer.model.sample import SampleMeta
     from warmer.replay.run import ReplayPlan
 
 
@@ -73,15 +75,49 @@ class GateOptions:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A run ready to send: checks parsed, sample split, plan and ceilings known."""
+    """A run ready to send: checks parsed, sample split, plan known.
+
+    The ceilings and the sample summary come from profiling the sample
+    (:meth:`with_profile`); a run does that during its settle pause, when the machine
+    would otherwise wait, and ``--dry-run`` does it in :func:`prepare`.
+    """
 
     options: GateOptions
     checks: tuple[Check, ...]
     split: SplitSample
     plan: Plan
-    ceilings: Ceilings
-    sample: SampleSummary
-    cutoff_ts: float | None
+    table: pa.Table = field(repr=False)
+    """The whole sample, kept for profiling."""
+    meta: SampleMeta = field(repr=False)
+    ceilings: Ceilings | None = None
+    sample: SampleSummary | None = None
+
+    @property
+    def profiled(self) -> bool:
+        return self.ceilings is not None
+
+    def with_profile(self) -> Prepared:
+        """This run with ceilings and sample summary computed (itself when already done)."""
+        if self.profiled:
+            return self
+        from warmer.sample.inspect import profile_sample
+
+        profile = profile_sample(self.table, warm_fraction=self.split.warm_fraction)
+        ceilings = Ceilings(
+            infinite_cache=profile.infinite_cache_ceiling,
+            warmable=profile.split.warmable_ceiling if profile.split else None,
+            unique_keys=profile.unique_keys,
+        )
+        sample = SampleSummary(
+            path=str(self.options.sample),
+            requests=profile.requests,
+            unique_keys=profile.unique_keys,
+            span_s=profile.span_s,
+            sample_rate=self.meta.sample_rate,
+            created=self.meta.created,
+            formats=tuple(str(s.get("format", "")) for s in self.meta.sources),
+        )
+        return dataclasses.replace(self, ceilings=ceilings, sample=sample)
 
 
 @dataclass(frozen=True)
@@ -116,9 +152,11 @@ if TYPE_CHECKING:
     EventHandler: TypeAlias = Callable[[GateEvent], None]
 
 
-def prepare(options: GateOptions) -> Prepared:
-    """Parse checks, load and split the sample, plan; sends nothing (this is ``--dry-run``)."""
-    from warmer.sample.inspect import profile_sample
+def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
+    """Parse checks, load and split the sample, plan; sends nothing (this is ``--dry-run``).
+
+    ``profile=False`` leaves the ceilings for the run to compute during its settle pause.
+    """
     from warmer.sample.store import open_sample
 
     config = options.config
@@ -131,29 +169,15 @@ def prepare(options: GateOptions) -> Prepared:
     table = reader.to_table()
     fraction = config.gate.warm_fraction or config.sample.warm_fraction
     split = split_sample(table, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s)
-    profile = profile_sample(table, warm_fraction=split.warm_fraction)
-    cutoff = profile.split.cutoff_ts if profile.split else None
-    return Prepared(
+    prepared = Prepared(
         options=options,
         checks=checks,
         split=split,
         plan=make_plan(split, config.gate, config.replay),
-        ceilings=Ceilings(
-            infinite_cache=profile.infinite_cache_ceiling,
-            warmable=profile.split.warmable_ceiling if profile.split else None,
-            unique_keys=profile.unique_keys,
-        ),
-        sample=SampleSummary(
-            path=str(options.sample),
-            requests=profile.requests,
-            unique_keys=profile.unique_keys,
-            span_s=profile.span_s,
-            sample_rate=reader.meta.sample_rate,
-            created=reader.meta.created,
-            formats=tuple(str(s.get("format", "")) for s in reader.meta.sources),
-        ),
-        cutoff_ts=cutoff,
+        table=table,
+        meta=reader.meta,
     )
+    return prepared.with_profile() if profile else prepared
 
 
 def _check_replay_options(config: Config) -> None:
@@ -248,7 +272,7 @@ class _Run:
         document["replay"]["target"] = mask_url(self.options.target)
         self.dir.write_json(self.dir.config, document)
         split = prepared.split
-        write_sample(self.dir, self.options.sample, split.warm, split.verify, prepared.cutoff_ts)
+        write_sample(self.dir, self.options.sample, split.warm, split.verify, split.cutoff_ts)
 
     def _preflight(self) -> None:
         from warmer.replay.run import check_target
@@ -266,13 +290,19 @@ class _Run:
             self._phase(writer, "warm", self.prepared.split.warm, config.replay.order)
             if not self.stop.is_set():
                 self._emit(PhaseStarted("settle", 0))
-                self.stop.wait(config.gate.settle_s)
+                self._settle(config.gate.settle_s)
             if not self.stop.is_set():
                 self._phase(writer, "verify", self.prepared.split.verify, "recorded")
         finally:
             self.observation.stop()
             writer.close()
         return open_results(self.dir.results).to_table()
+
+    def _settle(self, seconds: float) -> None:
+        """Wait ``seconds`` for the caches to settle, profiling the sample meanwhile."""
+        started = time.monotonic()
+        self.prepared = self.prepared.with_profile()
+        self.stop.wait(max(0.0, seconds - (time.monotonic() - started)))
 
     def _phase(self, writer: Any, name: str, part: pa.Table, order: str) -> None:
         from warmer.replay.run import replay
@@ -297,6 +327,7 @@ class _Run:
             self.on_event(event)
 
     def _finish(self, table: pa.Table) -> GateResult:
+        self.prepared = self.prepared.with_profile()  # interrupted before the settle
         phases, extra, gap = self._phases(table)
         interrupted = self.stop.is_set()
         draft = self._report(phases, table, verdict="pass", exit_code=0, partial=interrupted)
@@ -376,7 +407,7 @@ class _Run:
             sample=prepared.sample,
             plan=prepared.plan,
             phases=tuple(phases),
-            ceilings=prepared.ceilings,
+            ceilings=prepared.ceilings or Ceilings(),
             timelines=self._timelines(phases, table),
             config=config_document(self.options.config, list(self.options.checks)),
         )
@@ -403,6 +434,7 @@ class _Run:
         return GateResult(report, outcomes, self.dir.path, paths)
 
     def _finish_error(self, exc: WarmerError) -> None:
+        self.prepared = self.prepared.with_profile()
         report = RunReport(
             run_id=self.run_id,
             verdict="error",
@@ -415,7 +447,7 @@ class _Run:
             error=exc.message,
             sample=self.prepared.sample,
             plan=self.prepared.plan,
-            ceilings=self.prepared.ceilings,
+            ceilings=self.prepared.ceilings or Ceilings(),
             config=config_document(self.options.config, list(self.options.checks)),
         )
         from warmer.report import write_reports
