@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -62,34 +62,48 @@ def header_losses(
     order (columns ``phase``, ``key``, ``sent_s``, ``cache_status``). ``memory`` carries
     what was learnt between calls, so the verify phase knows what warm stored.
     """
-    from warmer.observe.parsers.cache_status import parse_cache_status
-
     memory = {} if memory is None else memory
     for tier in tiers:
         memory.setdefault(tier, TierMemory())
     losses: dict[str, dict[str, Losses]] = {}
     columns = results.select(["phase", "key", "sent_s", "cache_status"]).to_pydict()
+    decoded: dict[str, list[tuple[str, Any]]] = {}
     rows = zip(
         columns["phase"], columns["key"], columns["sent_s"], columns["cache_status"], strict=True
     )
     for phase, key, sent, header in rows:
         if not header:
             continue
-        status = parse_cache_status(header)
-        per_phase = losses.setdefault(phase or "", {t: Losses() for t in tiers})
-        for tier, cache in tiers.items():
-            entry = status.find(cache)
-            if entry is None:
-                continue
-            seen = memory[tier]
-            if entry.hit:
-                if entry.ttl is not None:
-                    seen.max_ttl_s = max(seen.max_ttl_s or 0.0, float(entry.ttl))
-                continue
-            if entry.outcome == "miss" or entry.fwd == "stale":
-                kind = seen.lost(key, float(sent), entry.fwd == "stale")
-                if kind is not None:
-                    setattr(per_phase[tier], kind, getattr(per_phase[tier], kind) + 1)
-            if entry.stored:
-                seen.stored_at[key] = float(sent)
+        entries = decoded.get(header)
+        if entries is None:
+            entries = decoded[header] = _entries(header, tiers)
+        per_phase = losses.get(phase or "")
+        if per_phase is None:
+            per_phase = losses[phase or ""] = {t: Losses() for t in tiers}
+        for tier, entry in entries:
+            _account(memory[tier], per_phase[tier], entry, key, float(sent))
     return losses
+
+
+def _entries(header: str, tiers: Mapping[str, str]) -> list[tuple[str, Any]]:
+    """(tier, Cache-Status entry) for each tier the header names; parsed once per value."""
+    from warmer.observe.parsers.cache_status import parse_cache_status
+
+    status = parse_cache_status(header)
+    found = ((tier, status.find(cache)) for tier, cache in tiers.items())
+    return [(tier, entry) for tier, entry in found if entry is not None]
+
+
+def _account(seen: TierMemory, losses: Losses, entry: Any, key: str, sent: float) -> None:
+    if entry.hit:
+        if entry.ttl is not None:
+            seen.max_ttl_s = max(seen.max_ttl_s or 0.0, float(entry.ttl))
+        return
+    if entry.outcome == "miss" or entry.fwd == "stale":
+        kind = seen.lost(key, sent, entry.fwd == "stale")
+        if kind == "expirations":
+            losses.expirations += 1
+        elif kind == "evictions":
+            losses.evictions += 1
+    if entry.stored:
+        seen.stored_at[key] = sent
