@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.replay.conftest import ROOT, Uvicorn, free_port, records, write_jsonl
 from warmer.replay import open_results
 
@@ -64,7 +66,10 @@ def test_unsafe_method_exits_2(server: Uvicorn, tmp_path: Path) -> None:
     assert done.returncode == 2 and "TRACE" in done.stderr
 
 
-def test_sigint_drains_flushes_and_exits_130(server: Uvicorn, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_drains_flushes_and_exits_130(
+    server: Uvicorn, tmp_path: Path, signum: signal.Signals
+) -> None:
     path = sample(tmp_path, [f"/hit/{i}" for i in range(2000)])
     proc = subprocess.Popen(
         [sys.executable, "-m", "warmer", "replay", path, "--target", server.url,
@@ -74,7 +79,7 @@ def test_sigint_drains_flushes_and_exits_130(server: Uvicorn, tmp_path: Path) ->
     deadline = time.monotonic() + 60
     while sum(server.stats()["seen"].values()) < 10 and time.monotonic() < deadline:
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "Interrupted" in err
