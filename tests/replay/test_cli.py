@@ -113,3 +113,33 @@ def test_warmer_toml_supplies_defaults_and_flags_win(server: Uvicorn, tmp_path: 
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sent"] == 2
     assert server.stats()["last_headers"]["x-warm"] == "toml"
+
+
+def test_hot_first_sends_one_request_per_key_hottest_first(server: Uvicorn, tmp_path: Path) -> None:
+    path = sample(tmp_path, ["/hit/b", "/hit/a", "/hit/a", "/hit/c", "/hit/a", "/hit/b"])
+    done = warmer(
+        "replay", path, "--target", server.url, "--order", "hot-first", "--repeat", "2",
+        "-c", "1", "-o", "h.parquet", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = open_results(tmp_path / "h.parquet").to_table(["seq", "target"]).to_pylist()
+    order = [row["target"] for row in sorted(table, key=lambda row: row["seq"])]
+    assert order == ["/hit/a", "/hit/b", "/hit/c"] * 2
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--order", "hot-first", "--pacing", "recorded"],
+        ["--pacing", "rate"],
+        ["--concurrency", "0"],
+        ["--slice", "nonsense"],
+        ["--header", "no colon"],
+    ],
+)
+def test_bad_flags_exit_2_before_sending(server: Uvicorn, tmp_path: Path, flags: list[str]) -> None:
+    done = warmer(
+        "replay", sample(tmp_path, ["/hit/z"]), "--target", server.url, *flags, cwd=tmp_path
+    )
+    assert done.returncode == 2, done.stderr
+    assert "GET /hit/z" not in server.stats()["seen"]

@@ -82,11 +82,26 @@ class ReplayPlan:
 
     def validate(self) -> None:
         """Raise the usage or safety error this plan would meet, before anything is sent."""
-        _policy(self, self.parsed_target())
+        target = self.parsed_target()
+        _policy(self, target)
         _pacer(self)
         get_engine(self.engine, self.locust_workers)
-        if self.concurrency < 1:
-            raise UsageError("--concurrency must be at least 1")
+        self.engine_settings(target)
+
+    def engine_settings(self, target: Target) -> EngineSettings:
+        """What the engine needs to know of this plan."""
+        if self.concurrency < 1 or self.timeout_s <= 0 or self.retries < 0:
+            raise UsageError("--concurrency and --timeout must be positive, --retries >= 0")
+        return EngineSettings(
+            target=target,
+            concurrency=self.concurrency,
+            timeout_s=self.timeout_s,
+            retries=self.retries,
+            duration_s=self.duration_s,
+            verify_tls=self.verify_tls,
+            ca_file=self.ca_file,
+            http2=self.http2,
+        )
 
 
 @dataclass(frozen=True)
@@ -177,18 +192,8 @@ def replay(
     policy = _policy(plan, target)
     pacer = _pacer(plan)
     engine = get_engine(plan.engine, plan.locust_workers)
+    settings = plan.engine_settings(target)
     stop = stop or threading.Event()
-    settings = EngineSettings(
-        target=target,
-        concurrency=plan.concurrency,
-        timeout_s=plan.timeout_s,
-        retries=plan.retries,
-        duration_s=plan.duration_s,
-        verify_tls=plan.verify_tls,
-        ca_file=plan.ca_file,
-        http2=plan.http2,
-    )
-    plan.validate()
     if expected is not None and plan.limit is not None:
         expected = min(expected, plan.limit)
     recorder = Recorder(
