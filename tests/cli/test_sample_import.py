@@ -66,7 +66,9 @@ def test_selection_flags(tmp_path: Path) -> None:
     table = open_sample(out).to_table()
     assert set(table.column("method").to_pylist()) == {"GET"}
     assert min(table.column("ts").to_pylist()) >= 1793602802
-    assert open_sample(out).meta.filters == {"since": 1793602802.0, "methods": ["GET"]}
+    filters = open_sample(out).meta.filters
+    assert filters["since"] == 1793602802.0 and filters["methods"] == ["GET"]
+    assert filters["dropped"] == {"window": 2, "method": 3}
 
 
 def test_no_scrub_and_keep_header(tmp_path: Path) -> None:

@@ -70,7 +70,11 @@ def test_time_window(tmp_path: Path) -> None:
     report, rows, out = import_text(tmp_path, _lines(), ImportOptions(selection=sel))
     assert sorted(r["ts"] - start for r in rows) == [float(s) for s in range(10, 20)]
     assert report.dropped["window"] == 30
-    assert open_sample(out).meta.filters == {"since": start + 10, "until": start + 20}
+    assert open_sample(out).meta.filters == {
+        "since": start + 10,
+        "until": start + 20,
+        "dropped": {"window": 30},
+    }
 
 
 def test_method_filter(tmp_path: Path) -> None:

@@ -82,6 +82,7 @@ class SourceReport:
         return {
             "path": self.path,
             "format": self.format,
+            "detection": self.detection,
             "lines": self.lines,
             "records": self.records,
             "malformed": self.rejects.count,
@@ -162,8 +163,15 @@ def _meta(report: ImportReport, options: ImportOptions) -> SampleMeta:
         scrubbed=dict(report.scrubbed),
         sample_rate=options.selection.sample_rate,
         key_config=dataclasses.asdict(options.key_config),
-        filters=options.selection.describe(),
+        filters=_filters(report, options),
     )
+
+
+def _filters(report: ImportReport, options: ImportOptions) -> dict[str, Any]:
+    filters = options.selection.describe()
+    if report.dropped:
+        filters["dropped"] = dict(report.dropped)
+    return filters
 
 
 class _Refiner:
