@@ -17,6 +17,7 @@ Scope = dict[str, Any]
 _seen: Counter[str] = Counter()
 _hosts: list[str] = []
 _last_headers: dict[str, str] = {}
+_clients: set[str] = set()
 
 
 async def app(scope: Scope, receive: Any, send: Any) -> None:
@@ -35,6 +36,7 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
     if path != "/_stats":
         _seen[f"{scope['method']} {path}"] += 1
         _hosts.append(headers.get("host", ""))
+        _clients.add(str(scope.get("client")))
         _last_headers.clear()
         _last_headers.update(headers)
     handler = _ROUTES.get(path.split("/")[1] if "/" in path else "", _hit)
@@ -99,7 +101,14 @@ async def _status(scope: Scope, query: dict[str, list[str]], send: Any) -> None:
 
 
 async def _stats(scope: Scope, query: dict[str, list[str]], send: Any) -> None:
-    body = json.dumps({"seen": _seen, "hosts": _hosts[-50:], "last_headers": _last_headers})
+    body = json.dumps(
+        {
+            "seen": _seen,
+            "hosts": _hosts[-50:],
+            "last_headers": _last_headers,
+            "connections": len(_clients),
+        }
+    )
     await _respond(send, 200, body.encode(), [("content-type", "application/json")])
 
 

@@ -178,9 +178,13 @@ def nginx(tmp_path: Path) -> Iterator[Nginx]:
 
 
 class Resetter:
-    """Accepts connections, reads the request, then resets the connection (RST)."""
+    """Accepts connections, reads the request, then resets the connection (RST).
+
+    Subclasses override :meth:`handle` for other misbehaviour.
+    """
 
     def __init__(self) -> None:
+        self.connections = 0
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
@@ -194,13 +198,53 @@ class Resetter:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            with contextlib.suppress(OSError):
-                conn.recv(65536)
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.close()
+            self.connections += 1
+            threading.Thread(target=self._handle_and_close, args=(conn,), daemon=True).start()
+
+    def _handle_and_close(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            self.handle(conn)
+        conn.close()
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def close(self) -> None:
         self.sock.close()
+
+
+class Garbler(Resetter):
+    """Answers every request with bytes that are not HTTP."""
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"SSH-2.0-OpenSSH_9.0 this is not http\r\n\r\n")
+        time.sleep(0.5)
+
+
+class OneShot(Resetter):
+    """Answers one request per connection with a keep-alive response, then closes."""
+
+    def handle(self, conn: socket.socket) -> None:
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Cache: HIT\r\n\r\nok")
+
+
+@pytest.fixture
+def garbler() -> Iterator[Garbler]:
+    """A server that answers in something other than HTTP."""
+    server = Garbler()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def one_shot() -> Iterator[OneShot]:
+    """A server that silently drops every keep-alive connection after one response."""
+    server = OneShot()
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -91,3 +91,24 @@ def test_stop_event_ends_the_replay_early(server: Uvicorn, tmp_path: Path) -> No
         plan = ReplayPlan(target=server.url, pacing="rate", rate=20.0)
         summary = replay(records(["/hit/1"] * 500), plan, writer, on_event=stop_soon, stop=stop)
     assert summary.interrupted and 5 <= summary.sent < 500
+
+
+def test_not_http_is_a_protocol_error(garbler: Resetter, tmp_path: Path) -> None:
+    summary = _replay(tmp_path, records(["/a"] * 3), f"http://127.0.0.1:{garbler.port}")
+    assert summary.errors == {"protocol": 3}
+
+
+def test_dropped_keep_alive_connections_are_reopened_without_errors(
+    one_shot: Resetter, tmp_path: Path
+) -> None:
+    summary = _replay(
+        tmp_path, records(["/a"] * 30), f"http://127.0.0.1:{one_shot.port}", concurrency=1
+    )
+    assert summary.errors == {} and summary.status_classes == {"2xx": 30}
+    assert one_shot.connections == 30
+
+
+def test_keep_alive_reuses_connections(server: Uvicorn, tmp_path: Path) -> None:
+    summary = _replay(tmp_path, records(["/hit/k"] * 50), server.url, concurrency=2)
+    assert summary.status_classes == {"2xx": 50}
+    assert server.stats()["connections"] <= 2  # one keep-alive connection per slot
