@@ -179,6 +179,7 @@ def replay(
     on_event: EventHandler | None = None,
     stop: threading.Event | None = None,
     expected: int | None = None,
+    engine: Engine | None = None,
 ) -> ReplaySummary:
     """Replay ``records`` against ``plan.target``, recording every response into ``sink``.
 
@@ -186,12 +187,13 @@ def replay(
     ``phase`` labels the rows. ``expected`` (number of requests, if known) feeds the ETA.
     Raises ``UnsafeTargetError`` for a protected target or an unreplayable method, and
     ``UsageError`` for a bad plan; connection failures during the run are counted, not
-    raised (call :func:`check_target` first to fail fast on a dead target).
+    raised (call :func:`check_target` first to fail fast on a dead target). ``engine``
+    replaces the one ``plan.engine`` names (a custom engine, or a fake in tests).
     """
     target = plan.parsed_target()
     policy = _policy(plan, target)
     pacer = _pacer(plan)
-    engine = get_engine(plan.engine, plan.locust_workers)
+    engine = engine or get_engine(plan.engine, plan.locust_workers)
     settings = plan.engine_settings(target)
     stop = stop or threading.Event()
     if expected is not None and plan.limit is not None:

@@ -1,0 +1,96 @@
+"""replay() with an in-memory engine: jobs, shards, skips and the summary, no network."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.replay.conftest import records
+from warmer.errors import UnsafeTargetError
+from warmer.replay import (
+    ReplayEvent,
+    ReplayPlan,
+    ReplayStarted,
+    ResultsWriter,
+    open_results,
+    replay,
+)
+from warmer.replay.engine import EngineSettings, Job, Sink
+
+
+class FakeEngine:
+    """Answers every job at once with 200 (or an error for paths containing 'err')."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def run(
+        self, jobs: Iterator[Job], settings: EngineSettings, sink: Sink, stop: threading.Event
+    ) -> None:
+        for job in jobs:
+            self.jobs.append(job)
+            req = job.request
+            failed = "err" in req.path
+            sink.add(
+                (job.seq, sink.phase, req.method, req.path, req.key, job.due, job.due or 0.0,
+                 None if failed else 1.0, None, None if failed else 200, None if failed else 2,
+                 "reset" if failed else None, None, "HIT", None, None)
+            )  # fmt: skip
+            sink.tick()
+
+
+def _run(
+    tmp_path: Path, plan: ReplayPlan, recs: list[SampleRecord]
+) -> tuple[FakeEngine, ReplaySummary]:
+    fake = FakeEngine()
+    with ResultsWriter(tmp_path / "r.parquet") as writer:
+        summary = replay(recs, plan, writer, engine=fake, phase="p")
+    return fake, summary
+
+
+def test_jobs_carry_sequence_schedule_and_prepared_request(tmp_path: Path) -> None:
+    plan = ReplayPlan(target="http://c:81/pre", pacing="rate", rate=10.0)
+    fake, summary = _run(tmp_path, plan, records(["/a", "/err", "/b"]))
+    assert [j.seq for j in fake.jobs] == [0, 1, 2]
+    dues = [j.due for j in fake.jobs]
+    assert dues[1] - dues[0] == pytest.approx(0.1) and dues[2] - dues[0] == pytest.approx(0.2)
+    assert fake.jobs[0].request.path == "/pre/a"
+    assert summary.sent == 3 and summary.errors == {"reset": 1}
+    assert summary.status_classes == {"2xx": 2}
+    assert open_results(tmp_path / "r.parquet").meta["runs"][0]["phase"] == "p"
+
+
+@pytest.mark.parametrize(("index", "expected"), [(0, [0, 2, 4]), (1, [1, 3])])
+def test_shards_take_every_nth_request_at_a_share_of_the_rate(
+    tmp_path: Path, index: int, expected: list[int]
+) -> None:
+    plan = ReplayPlan(target="http://c", pacing="rate", rate=10.0, shard=(index, 2))
+    recs = records(["/a", "/b", "/c", "/d", "/e"]) + records(["/p"], method="POST")
+    fake, summary = _run(tmp_path, plan, recs)
+    assert [j.seq for j in fake.jobs] == expected
+    assert fake.jobs[1].due - fake.jobs[0].due == pytest.approx(0.2)  # type: ignore[operator]
+    assert summary.skipped == ({"method": 1} if index == 0 else {})
+
+
+def test_max_pacing_has_no_schedule_and_events_report_expected(tmp_path: Path) -> None:
+    events: list[ReplayEvent] = []
+    fake = FakeEngine()
+    with ResultsWriter(tmp_path / "r.parquet") as writer:
+        replay(records(["/a"] * 4), ReplayPlan(target="http://c", limit=3), writer,
+               engine=fake, on_event=events.append, expected=4)  # fmt: skip
+    assert [j.due for j in fake.jobs] == [None, None, None]
+    started = events[0]
+    assert isinstance(started, ReplayStarted) and started.expected == 3
+
+
+def test_protected_target_is_refused_before_any_job(tmp_path: Path) -> None:
+    plan = ReplayPlan(
+        target="https://www.prod.example.com", protected_hosts=("*.prod.example.com",)
+    )
+    with pytest.raises(UnsafeTargetError):
+        _run(tmp_path, plan, records(["/a"]))
