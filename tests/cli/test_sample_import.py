@@ -63,6 +63,7 @@ def test_selection_flags(tmp_path: Path) -> None:
         "1",
     )
     assert result.returncode == 0, result.stderr
+    assert "selection: window 2026-11-02T07:00:02+00:00 .. -; methods GET; dropped" in result.stderr
     table = open_sample(out).to_table()
     assert set(table.column("method").to_pylist()) == {"GET"}
     assert min(table.column("ts").to_pylist()) >= 1793602802

@@ -155,20 +155,43 @@ def render_summary(report: ImportReport) -> str:
     """The import summary (stderr): per input, scrubbing, selection, total."""
     lines = []
     for s in report.sources:
+        unit = "entries" if s.format.startswith("HAR") else "lines"
         lines.append(
-            f"{s.path}: {s.format}: {s.lines} lines, {s.records} records, "
+            f"{s.path}: {s.format}: {s.lines} {unit}, {s.records} records, "
             f"{s.rejects.count} malformed"
         )
         for line, reason in s.rejects.first:
-            lines.append(f"  line {line}: {reason}")
+            lines.append(f"  {unit[:-1] if unit == 'lines' else 'entry'} {line}: {reason}")
     if report.scrubbed:
         parts = ", ".join(f"{k} x{v}" for k, v in sorted(report.scrubbed.items()))
         lines.append(f"scrubbed: {parts}")
     else:
         lines.append("scrubbed: nothing")
-    sel = report.selection.describe()
-    if sel or report.dropped:
-        dropped = ", ".join(f"{k} {v}" for k, v in sorted(report.dropped.items())) or "none"
-        lines.append(f"selection: {sel}; dropped: {dropped}")
+    selection = _describe_selection(report)
+    if selection:
+        lines.append(f"selection: {selection}")
     lines.append(f"wrote {report.written} requests to {report.output}")
     return "\n".join(lines)
+
+
+def _describe_selection(report: ImportReport) -> str:
+    sel = report.selection
+    parts = []
+    if sel.since is not None or sel.until is not None:
+        parts.append(f"window {_stamp(sel.since)} .. {_stamp(sel.until)}")
+    if sel.methods:
+        parts.append("methods " + ",".join(sel.methods))
+    if sel.sample_rate < 1.0:
+        parts.append(f"keys sampled at {sel.sample_rate:g} (seed {sel.seed})")
+    dropped = ", ".join(f"{v} by {k}" for k, v in sorted(report.dropped.items()) if v)
+    if dropped:
+        parts.append(f"dropped {dropped}")
+    return "; ".join(parts)
+
+
+def _stamp(value: float | None) -> str:
+    if value is None:
+        return "-"
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(value, UTC).isoformat(timespec="seconds")

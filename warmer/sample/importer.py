@@ -98,7 +98,8 @@ class ImportReport:
     sources: list[SourceReport]
     written: int = 0
     scrubbed: Counter[str] = field(default_factory=Counter)
-    """``header:<name>`` / ``param:<name>`` -> how many requests had it scrubbed."""
+    """``header:<name>`` / ``param:<name>`` -> how many parsed requests had it scrubbed
+    (counted before selection, so the figure describes the input)."""
     dropped: Counter[str] = field(default_factory=Counter)
     """Requests left out by selection: ``window``, ``method``, ``sampling``."""
     selection: Selection = field(default_factory=Selection)
