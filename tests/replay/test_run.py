@@ -10,10 +10,12 @@ import pytest
 
 from tests.replay.conftest import records
 from warmer.errors import UnsafeTargetError
+from warmer.model.sample import SampleRecord
 from warmer.replay import (
     ReplayEvent,
     ReplayPlan,
     ReplayStarted,
+    ReplaySummary,
     ResultsWriter,
     open_results,
     replay,
