@@ -148,3 +148,22 @@ def test_extra_scrub_lists_from_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     target = open_sample(out).to_table().column("target").to_pylist()[0]
     assert target == "/v?otp=REDACTED&token=t"  # the file's list replaces the default list
+
+
+def test_tz_applies_to_since_and_bad_zone_exits_2(tmp_path: Path) -> None:
+    out = tmp_path / "s.jsonl"
+    src = _log(tmp_path)
+    result = run(
+        "sample",
+        "import",
+        str(src),
+        "-o",
+        str(out),
+        "--tz",
+        "+01:00",
+        "--since",
+        "2026-11-02 08:00:05",
+    )
+    assert result.returncode == 0, result.stderr
+    assert open_sample(out).meta.filters["since"] == 1793602805.0
+    assert run("sample", "import", str(src), "-o", str(out), "--tz", "Nowhere/X").returncode == 2

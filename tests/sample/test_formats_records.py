@@ -262,3 +262,32 @@ def test_detect_reports_probe_counts() -> None:
 def test_detect_failure_is_input_error() -> None:
     with pytest.raises(InputError, match="cannot tell the log format"):
         detect(b"hello world\nfoo bar\n")
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        (None, 1793606400.0),
+        ("+01:00", 1793602800.0),
+        ("-0530", 1793626200.0),
+        ("Europe/Paris", 1793602800.0),
+    ],
+)
+def test_zone_less_timestamps_read_in_tz(zone: str | None, expected: float) -> None:
+    from warmer.sample.formats._records import parse_tz
+
+    tz = parse_tz(zone) if zone else None
+    record = {"time": "2026-11-02 08:00:00", "method": "GET", "target": "/z"}
+    (row,) = rows(JsonLinesFormat(tz=tz), json.dumps(record))
+    assert row["ts"] == expected
+    record["time"] = "2026-11-02T08:00:00+01:00"  # an explicit zone always wins
+    (row,) = rows(JsonLinesFormat(tz=tz), json.dumps(record))
+    assert row["ts"] == 1793602800.0
+
+
+def test_unknown_zone_is_usage_error() -> None:
+    from warmer.errors import UsageError
+    from warmer.sample.formats._records import parse_tz
+
+    with pytest.raises(UsageError):
+        parse_tz("Mars/Olympus")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     help="Share of cache keys kept (every request of a kept key is kept).",
 )
 @click.option(
+    "--tz",
+    metavar="ZONE",
+    help="Zone of JSON/CSV timestamps (and --since/--until) written without one [UTC].",
+)
+@click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of key-hash downsampling."
 )
 @click.pass_obj
@@ -88,11 +94,13 @@ def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **op
 
 def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
     """Flags + ``[sample]`` config -> :class:`~warmer.sample.importer.ImportOptions`."""
+    from warmer.sample.formats._records import parse_tz
     from warmer.sample.importer import ImportOptions
     from warmer.sample.scrub import ScrubPolicy
     from warmer.sample.select import Selection
 
     config = app.config.sample
+    tz = parse_tz(opts["tz"]) if opts["tz"] else None
     scrub = ScrubPolicy.build(
         (*config.scrub_headers, *opts["scrub_header"]),
         (*config.scrub_params, *opts["scrub_param"]),
@@ -100,8 +108,8 @@ def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
         enabled=not opts["no_scrub"],
     )
     selection = Selection(
-        since=parse_time(opts["since"], "--since"),
-        until=parse_time(opts["until"], "--until"),
+        since=parse_time(opts["since"], "--since", tz=tz),
+        until=parse_time(opts["until"], "--until", tz=tz),
         methods=tuple(m.upper() for m in opts["methods"]),
         sample_rate=opts["sample_rate"],
         seed=opts["seed"],
@@ -111,13 +119,16 @@ def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
         log_format=opts["log_format"],
         fields=_pairs(opts["fields"]),
         strict=opts["strict"],
+        tz=tz,
         scrub=scrub,
         selection=selection,
         key_config=config.key,
     )
 
 
-def parse_time(text: str | None, flag: str, now: float | None = None) -> float | None:
+def parse_time(
+    text: str | None, flag: str, now: float | None = None, tz: tzinfo | None = None
+) -> float | None:
     """ISO 8601 (UTC when no zone), epoch seconds, or ``<n>[smhd]`` before ``now``."""
     if text is None:
         return None
@@ -128,7 +139,7 @@ def parse_time(text: str | None, flag: str, now: float | None = None) -> float |
         return (now if now is not None else time.time()) - float(match.group(1)) * _UNITS[
             match.group(2)
         ]
-    value = to_epoch(text)
+    value = to_epoch(text, tz)
     if value is None:
         raise UsageError(
             f"{flag}: cannot read {text!r} as a time",

@@ -14,6 +14,7 @@ import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from warmer.errors import InputError, UsageError
 from warmer.sample.formats._records import parse_mapping
@@ -45,8 +46,10 @@ class Detection:
     message: str
 
 
-def make_format(name: str, log_format: str | None, fields: Mapping[str, str]) -> LogFormat:
-    """The format called ``name`` (not ``auto``)."""
+def make_format(
+    name: str, log_format: str | None, fields: Mapping[str, str], tz: tzinfo | None = None
+) -> LogFormat:
+    """The format called ``name`` (not ``auto``); ``tz`` reads zone-less JSON/CSV stamps."""
     mapping = parse_mapping(fields)
     if name == "nginx":
         if not log_format:
@@ -59,10 +62,10 @@ def make_format(name: str, log_format: str | None, fields: Mapping[str, str]) ->
     formats: dict[str, LogFormat] = {
         "combined": NginxFormat("nginx/Apache combined", COMBINED),
         "common": NginxFormat("Apache common", COMMON),
-        "json": JsonLinesFormat(mapping),
+        "json": JsonLinesFormat(mapping, tz=tz),
         "har": HarFormat(),
         "alb": AlbFormat(),
-        "csv": CsvFormat(mapping),
+        "csv": CsvFormat(mapping, tz=tz),
     }
     if name not in formats:
         raise UsageError(f"unknown format {name!r}", hint=f"choose one of {', '.join(FORMATS)}")
@@ -70,19 +73,26 @@ def make_format(name: str, log_format: str | None, fields: Mapping[str, str]) ->
 
 
 def choose_format(
-    head: bytes, name: str, log_format: str | None, fields: Mapping[str, str]
+    head: bytes,
+    name: str,
+    log_format: str | None,
+    fields: Mapping[str, str],
+    tz: tzinfo | None = None,
 ) -> Detection:
     """The format for an input whose first bytes are ``head``."""
     if name == "auto" and log_format:
         name = "nginx"
     if name != "auto":
-        fmt = make_format(name, log_format, fields)
+        fmt = make_format(name, log_format, fields, tz)
         return Detection(fmt, f"format {fmt.name} (as requested)")
-    return detect(head, fields)
+    return detect(head, fields, tz)
 
 
-def detect(head: bytes, fields: Mapping[str, str] = {}) -> Detection:
+def detect(
+    head: bytes, fields: Mapping[str, str] | None = None, tz: tzinfo | None = None
+) -> Detection:
     """Probe ``head``; raises :class:`InputError` when no format fits."""
+    fields = fields or {}
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if not text:
         return Detection(NginxFormat("nginx/Apache combined", COMBINED), "empty input")
@@ -90,12 +100,14 @@ def detect(head: bytes, fields: Mapping[str, str] = {}) -> Detection:
         if re.match(r'^\{\s*"log"\s*:', text) and '"entries"' in text:
             return Detection(HarFormat(), "auto-detected HAR 1.2 (log.entries)")
         if text.startswith("{"):
-            return Detection(JsonLinesFormat(parse_mapping(fields)), "auto-detected JSON lines")
+            return Detection(
+                JsonLinesFormat(parse_mapping(fields), tz=tz), "auto-detected JSON lines"
+            )
     lines = text.split("\n")
     lines = [ln.rstrip("\r") for ln in (lines[:-1] if len(lines) > 1 else lines) if ln.strip()]
     lines = lines[:PROBE_LINES]
     if lines and _CSV_HEADER.match(lines[0]) and len(next(csv.reader([lines[0]]))) >= 3:
-        return Detection(CsvFormat(parse_mapping(fields)), "auto-detected CSV (header row)")
+        return Detection(CsvFormat(parse_mapping(fields), tz=tz), "auto-detected CSV (header row)")
     return _best_line_format(lines)
 
 

@@ -23,7 +23,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class ImportOptions:
     fields: Mapping[str, str] = field(default_factory=dict)
     """JSON/CSV mapping of sample field -> source field (dotted path for JSON)."""
     strict: bool = False
+    tz: tzinfo | None = None
+    """Zone of JSON/CSV timestamps written without one (UTC when None)."""
     scrub: ScrubPolicy = field(
         default_factory=lambda: ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS)
     )
@@ -128,7 +130,7 @@ def import_logs(
         for path in inputs:
             stream = stack.enter_context(open_input(path))
             detection = choose_format(
-                stream.peek_head(), options.format, options.log_format, options.fields
+                stream.peek_head(), options.format, options.log_format, options.fields, options.tz
             )
             source = SourceReport(path, detection.format.name, detection.message)
             report.sources.append(source)

@@ -19,7 +19,7 @@ Variables understood (others are parsed and ignored)::
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 import numpy as np
 import pyarrow as pa
@@ -126,8 +126,8 @@ def iso_timestamps(values: pa.Array) -> pa.Array:
     return pc.take(pa.array(parsed, pa.float64()), encoded.indices)
 
 
-def parse_iso8601(text: str | None) -> float | None:
-    """Epoch seconds of an ISO 8601 timestamp; a zone-less stamp is taken as UTC."""
+def parse_iso8601(text: str | None, tz: tzinfo | None = None) -> float | None:
+    """Epoch seconds of an ISO 8601 timestamp; a zone-less stamp is in ``tz`` (default UTC)."""
     if not text:
         return None
     try:
@@ -135,7 +135,7 @@ def parse_iso8601(text: str | None) -> float | None:
     except ValueError:
         return None
     if stamp.tzinfo is None:
-        return stamp.replace(tzinfo=UTC).timestamp()
+        return stamp.replace(tzinfo=tz or UTC).timestamp()
     return stamp.timestamp()
 
 

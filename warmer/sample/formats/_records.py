@@ -7,8 +7,9 @@ each sample field comes from (``ts=time``, ``target=request.uri``: dotted paths)
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pyarrow as pa
@@ -108,8 +109,10 @@ def dotted(record: Mapping[str, Any]) -> Getter:
     return get
 
 
-def build_row(get: Getter, mapping: Mapping[str, str], line: int) -> dict[str, Any] | str:
-    """A raw row, or the reason the record is malformed."""
+def build_row(
+    get: Getter, mapping: Mapping[str, str], line: int, tz: tzinfo | None = None
+) -> dict[str, Any] | str:
+    """A raw row, or the reason the record is malformed (zone-less stamps are in ``tz``)."""
 
     def pick(name: str) -> Any:
         if name in mapping:
@@ -120,7 +123,7 @@ def build_row(get: Getter, mapping: Mapping[str, str], line: int) -> dict[str, A
                 return value
         return None
 
-    ts = to_epoch(pick("ts"))
+    ts = to_epoch(pick("ts"), tz)
     if ts is None:
         return "bad or missing timestamp"
     method, target = pick("method"), pick("target")
@@ -164,8 +167,11 @@ def collect(
         rows.append(row)
 
 
-def to_epoch(value: Any) -> float | None:
-    """Epoch seconds from a number (s, or ms when > 1e11) or a timestamp string."""
+def to_epoch(value: Any, tz: tzinfo | None = None) -> float | None:
+    """Epoch seconds from a number (s, or ms when > 1e11) or a timestamp string.
+
+    A string without a zone is read in ``tz`` (UTC when None).
+    """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
@@ -185,7 +191,24 @@ def to_epoch(value: Any) -> float | None:
             return datetime.strptime(text.strip("[]"), "%d/%b/%Y:%H:%M:%S %z").timestamp()
         except ValueError:
             return None
-    return parse_iso8601(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    return parse_iso8601(text.replace("Z", "+00:00") if text.endswith("Z") else text, tz)
+
+
+def parse_tz(text: str) -> tzinfo:
+    """A zone for zone-less timestamps: ``UTC``, ``+01:00`` / ``-0530``, or an IANA name."""
+    match = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text.strip())
+    if match:
+        sign = -1 if match.group(1) == "-" else 1
+        delta = timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+        return timezone(sign * delta)
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(text.strip())
+    except (ValueError, KeyError, OSError) as exc:
+        raise UsageError(
+            f"unknown time zone {text!r}", hint="use +01:00, UTC or a name like Europe/Paris"
+        ) from exc
 
 
 def _split_url(target: str) -> tuple[str, str | None, str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, BinaryIO
 
 from warmer.sample.formats._lines import iter_line_blocks
@@ -22,6 +23,8 @@ class CsvFormat:
     mapping: Mapping[str, str] = field(default_factory=dict)
     name: str = "CSV"
     delimiter: str = ","
+    tz: tzinfo | None = None
+    """Zone of timestamps written without one (UTC when None)."""
 
     def parse(self, stream: BinaryIO) -> Iterator[ParsedBlock]:
         header: list[str] | None = None
@@ -49,4 +52,4 @@ class CsvFormat:
         if len(cells) != len(header):
             return f"expected {len(header)} columns, found {len(cells)}"
         record = dict(zip(header, cells, strict=True))
-        return build_row(record.get, self.mapping, line)
+        return build_row(record.get, self.mapping, line, self.tz)

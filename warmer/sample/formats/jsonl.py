@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, BinaryIO
 
 import orjson
@@ -26,6 +27,8 @@ class JsonLinesFormat:
 
     mapping: Mapping[str, str] = field(default_factory=dict)
     name: str = "JSON lines"
+    tz: tzinfo | None = None
+    """Zone of timestamps written without one (UTC when None)."""
 
     def parse(self, stream: BinaryIO) -> Iterator[ParsedBlock]:
         for block in iter_line_blocks(stream, 4 << 20):
@@ -50,4 +53,4 @@ class JsonLinesFormat:
             return "not a JSON object"
         if "warmer_sample" in record and len(record) == 1:
             return _HEADER
-        return build_row(dotted(record), self.mapping, line)
+        return build_row(dotted(record), self.mapping, line, self.tz)
