@@ -139,3 +139,28 @@ def test_extra_scrub_param(tmp_path: Path) -> None:
     policy = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, (*DEFAULT_SCRUB_PARAMS, "otp"))
     _, rows, _ = import_text(tmp_path, line, ImportOptions(scrub=policy))
     assert rows[0]["target"] == f"/v?otp={REDACTED}"
+
+
+def test_headers_of_a_sliced_batch_stay_with_their_rows() -> None:
+    """Arrow's MapArray.keys ignores slicing; the refiner must not mix rows' headers."""
+    import pyarrow as pa
+
+    from warmer.sample.formats.interface import RAW_SCHEMA
+    from warmer.sample.importer import ImportReport, _Refiner
+
+    rows = [
+        {
+            "ts": float(i),
+            "method": "GET",
+            "target": f"/r{i}",
+            "line": i + 1,
+            "headers": [("x-row", str(i)), ("cookie", f"c{i}")],
+        }
+        for i in range(4)
+    ]
+    table = pa.Table.from_pylist(rows, schema=RAW_SCHEMA).slice(2, 2)
+    refiner = _Refiner(ImportOptions(), ImportReport(output=Path("x"), sources=[]))
+    out, _ = refiner.refine(table)
+    got = [(r["target"], dict(r["headers"])) for r in out.to_pylist()]
+    assert got == [("/r2", {"x-row": "2"}), ("/r3", {"x-row": "3"})]
+    assert refiner.report.scrubbed == {"header:cookie": 2}

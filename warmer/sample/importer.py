@@ -289,33 +289,40 @@ class _Refiner:
     def _headers(self, headers: pa.MapArray, checked: bool) -> tuple[pa.Array, pa.Array]:
         n = len(headers)
         offsets = headers.offsets.to_numpy()
-        offsets = offsets - offsets[0]
-        keys = pc.utf8_lower(headers.keys)
-        items = headers.items
+        # .keys/.items ignore a slice's offset: cut them to this array's entries.
+        start, length = int(offsets[0]), int(offsets[-1] - offsets[0])
+        offsets = offsets - start
+        keys = headers.keys.slice(start, length)
+        keys = keys if checked else pc.utf8_lower(keys)  # line formats write lower case
+        items = headers.items.slice(start, length)
         rows = np.repeat(np.arange(n), np.diff(offsets))
-        distinct = [k for k in pc.unique(keys).to_pylist() if k is not None]
-        secret = pa.array([k for k in distinct if self.options.scrub.drops_header(k)], pa.string())
-        dropped = pc.is_in(keys, secret)
-        if len(secret):
-            counts = pc.value_counts(pc.filter(keys, dropped))
-            for entry in counts.to_pylist():
-                self.report.scrubbed[f"header:{entry['values']}"] += entry["counts"]
-        keep = ~np.asarray(dropped.to_numpy(zero_copy_only=False), dtype=bool)
-        items = self._scrub_header_values(pc.filter(items, pa.array(keep)))
-        keys = pc.filter(keys, pa.array(keep))
-        new_offsets = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.bincount(rows[keep], minlength=n), out=new_offsets[1:])
-        mapped = pa.MapArray.from_arrays(pa.array(new_offsets), keys, items, mask=headers.is_null())
+        keep = self._drop_secret_headers(keys)
+        if keep is not None:
+            items, keys, rows = pc.filter(items, keep), pc.filter(keys, keep), rows[keep]
+            offsets = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+        items = self._scrub_header_values(items)
+        mapped = pa.MapArray.from_arrays(
+            pa.array(offsets, pa.int32()), keys, items, mask=headers.is_null()
+        )
         if checked:  # the line was already free of raw control characters
             return mapped, pa.array(np.zeros(n, dtype=bool))
         bad_entry = pc.or_(
             pc.match_substring_regex(keys, _CONTROL), pc.match_substring_regex(items, _CONTROL)
         )
-        bad_rows = np.bincount(
-            rows[keep][np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)],
-            minlength=n,
-        )
-        return mapped, pa.array(bad_rows > 0)
+        bad = np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)
+        return mapped, pa.array(np.bincount(rows[bad], minlength=n) > 0)
+
+    def _drop_secret_headers(self, keys: pa.Array) -> np.ndarray | None:
+        """Mask of header entries to keep, counting the dropped; None when all are kept."""
+        distinct = [k for k in pc.unique(keys).to_pylist() if k is not None]
+        secret = [k for k in distinct if self.options.scrub.drops_header(k)]
+        if not secret:
+            return None
+        dropped = pc.is_in(keys, pa.array(secret, pa.string()))
+        for entry in pc.value_counts(pc.filter(keys, dropped)).to_pylist():
+            self.report.scrubbed[f"header:{entry['values']}"] += entry["counts"]
+        return ~np.asarray(dropped.to_numpy(zero_copy_only=False), dtype=bool)
 
     def _scrub_header_values(self, items: pa.Array) -> pa.Array:
         if not self.options.scrub.enabled or len(items) == 0:
