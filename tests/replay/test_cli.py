@@ -143,3 +143,9 @@ def test_bad_flags_exit_2_before_sending(server: Uvicorn, tmp_path: Path, flags:
     )
     assert done.returncode == 2, done.stderr
     assert "GET /hit/z" not in server.stats()["seen"]
+
+
+def test_missing_sample_exits_2_even_when_the_target_is_down(tmp_path: Path) -> None:
+    target = f"http://127.0.0.1:{free_port()}"
+    done = warmer("replay", "nope.jsonl", "--target", target, cwd=tmp_path)
+    assert done.returncode == 2 and "nope.jsonl" in done.stderr

@@ -74,14 +74,17 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
     Exit codes: 0 done, 2 usage or unsafe target, 3 target unreachable, 130 interrupted.
     """
     from warmer.replay import check_target
+    from warmer.sample.store import open_sample
 
+    # Input and usage errors (exit 2) come before the reachability check (exit 3).
+    reader = open_sample(sample_path)
     plan = _plan(app, options)
     plan.validate()
     check_target(plan.target, min(plan.timeout_s, 5.0), unix_socket=plan.unix_socket)
     if options["processes"] > 1 and plan.engine != "locust":
         summary = _run_processes(sample_path, options["processes"], options["out"])
     else:
-        summary = _run_one(sample_path, plan, options)
+        summary = _run_one(reader, plan, options)
     _report(summary, options)
 
 
@@ -144,15 +147,13 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _run_one(sample_path: Path, plan: Any, options: dict[str, Any]) -> Any:
+def _run_one(reader: Any, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.cli._replay_progress import ProgressRenderer
     from warmer.replay import ResultsWriter, replay
     from warmer.replay.source import stream_records
-    from warmer.sample.store import open_sample
 
-    reader = open_sample(sample_path)
     renderer = ProgressRenderer(live=_live(options["progress"]))
-    meta = {"sample": os.fspath(sample_path), "target": plan.target, "engine": plan.engine}
+    meta = {"sample": os.fspath(reader.path), "target": plan.target, "engine": plan.engine}
     with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
         try:
             summary = replay(
