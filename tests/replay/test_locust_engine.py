@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from tests.replay.conftest import Uvicorn, free_port, records
-from warmer.replay import ReplayPlan, ResultsWriter, open_results, replay
+from warmer.replay import (
+    ReplayEvent,
+    ReplayPlan,
+    ReplayProgress,
+    ResultsWriter,
+    open_results,
+    replay,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -45,3 +53,18 @@ def test_cli_imports_no_locust() -> None:
         "assert 'locust' not in sys.modules and 'gevent' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_locust_stops_when_asked_and_keeps_what_was_sent(server: Uvicorn, tmp_path: Path) -> None:
+    stop = threading.Event()
+
+    def stop_soon(event: ReplayEvent) -> None:
+        if isinstance(event, ReplayProgress) and event.sent >= 5:
+            stop.set()
+
+    out = tmp_path / "r.parquet"
+    plan = ReplayPlan(target=server.url, engine="locust", pacing="rate", rate=20.0, concurrency=2)
+    with ResultsWriter(out) as writer:
+        summary = replay(records(["/hit/s"] * 400), plan, writer, on_event=stop_soon, stop=stop)
+    assert summary.interrupted and 5 <= summary.sent < 400
+    assert open_results(out).num_rows == summary.sent
