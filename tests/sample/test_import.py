@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -106,3 +107,22 @@ def test_meta_records_sources_and_key_config(tmp_path: Path) -> None:
     assert (source["lines"], source["records"], source["malformed"]) == (6, 5, 1)
     assert source["malformed_first"] == [[6, "does not match the format"]]
     assert meta.requests == 5 and meta.key_config["sort_params"] is True
+
+
+def test_prefetch_passes_items_and_errors_and_stops_when_closed() -> None:
+    import threading
+
+    from warmer.sample._memo import prefetch
+
+    assert list(prefetch(iter(range(10)))) == list(range(10))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        list(prefetch(failing()))
+    endless = prefetch(iter(range(10**9)))
+    assert next(endless) == 0
+    endless.close()
+    assert not any(t.name == "warmer-parse" and t.is_alive() for t in threading.enumerate())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
@@ -78,27 +78,34 @@ class Memo:
         return self._fields[field]
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """Run ``items`` in a background thread, ``depth`` items ahead of the consumer.
 
     Parsing (Arrow's CSV reader, compute kernels, decompression) releases the GIL, so the
     next block is parsed while this one is scrubbed, keyed and written. Memory grows by
-    ``depth`` blocks; an exception in the producer is raised in the consumer.
+    ``depth`` blocks; an exception in the producer is raised in the consumer. Closing the
+    generator stops the thread (it never blocks on a consumer that went away).
     """
     done = object()
-    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+
+    def offer(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                box.put(entry, timeout=0.1)
+                return True
+        return False
 
     def produce() -> None:
         try:
             for item in items:
-                if stop.is_set():
+                if not offer((True, item)):
                     return
-                box.put((True, item))
         except BaseException as exc:  # handed to the consumer, raised there
-            box.put((False, exc))
+            offer((False, exc))
             return
-        box.put((True, done))
+        offer((True, done))
 
     worker = threading.Thread(target=produce, name="warmer-parse", daemon=True)
     worker.start()
@@ -112,7 +119,4 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             yield item
     finally:
         stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                box.get_nowait()
         worker.join(timeout=5)

@@ -38,7 +38,7 @@ from warmer.sample._memo import Memo, prefetch
 from warmer.sample._open import open_input
 from warmer.sample.detect import Detection, choose_format
 from warmer.sample.formats._fields import filter_rejected
-from warmer.sample.formats.interface import Rejects
+from warmer.sample.formats.interface import ParsedBlock, Rejects
 from warmer.sample.keys import make_key_function
 from warmer.sample.scrub import ScrubPolicy
 from warmer.sample.select import Selection
@@ -196,20 +196,26 @@ class _Refiner:
         self._scrub_seen = (0, -1)
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
-        for block in prefetch(detection.format.parse(stream)):
-            source.lines += block.lines
-            table, rejects = self.refine(block.table, checked=block.checked)
-            block.rejects.extend(rejects)
-            source.rejects.extend(block.rejects)
-            if self.options.strict and block.rejects.count:
-                line, reason = block.rejects.first[0]
-                raise MalformedInputError(
-                    f"{source.path}:{line}: {reason}",
-                    hint="drop --strict to skip and count malformed lines",
-                )
-            source.records += table.num_rows
-            if table.num_rows:
-                yield table
+        # Closed explicitly so the parsing thread stops before the input is closed.
+        with contextlib.closing(prefetch(detection.format.parse(stream))) as blocks:
+            for block in blocks:
+                table = self._accept(block, source)
+                if table.num_rows:
+                    yield table
+
+    def _accept(self, block: ParsedBlock, source: SourceReport) -> pa.Table:
+        source.lines += block.lines
+        table, rejects = self.refine(block.table, checked=block.checked)
+        block.rejects.extend(rejects)
+        source.rejects.extend(block.rejects)
+        if self.options.strict and block.rejects.count:
+            line, reason = block.rejects.first[0]
+            raise MalformedInputError(
+                f"{source.path}:{line}: {reason}",
+                hint="drop --strict to skip and count malformed lines",
+            )
+        source.records += table.num_rows
+        return table
 
     def refine(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, Rejects]:
         """Raw parsed rows -> sample rows sorted by time, and the rows rejected here."""
