@@ -39,9 +39,12 @@ def wait_listening(address: str | tuple[str, int], proc: subprocess.Popen[bytes]
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
-        family = socket.AF_UNIX if isinstance(address, str) else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as sock, contextlib.suppress(OSError):
-            sock.connect(address)
+        with contextlib.suppress(OSError):
+            if isinstance(address, str):
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.connect(address)
+            else:
+                socket.create_connection(address, timeout=1).close()
             return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listens at {address}")
@@ -51,23 +54,30 @@ class Uvicorn:
     """tests/replay/app.py under a real uvicorn subprocess."""
 
     def __init__(
-        self, *, uds: str | None = None, certfile: str | None = None, keyfile: str | None = None
+        self,
+        *,
+        uds: str | None = None,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.host = host
         self.port = free_port()
         self.uds = uds
         self.tls = certfile is not None
         args = [sys.executable, "-m", "uvicorn", "tests.replay.app:app", "--log-level", "warning"]
-        args += ["--uds", uds] if uds else ["--host", "127.0.0.1", "--port", str(self.port)]
+        args += ["--uds", uds] if uds else ["--host", host, "--port", str(self.port)]
         if certfile and keyfile:
             args += ["--ssl-certfile", certfile, "--ssl-keyfile", keyfile]
         self.proc = subprocess.Popen(args, cwd=ROOT)
-        wait_listening(uds or ("127.0.0.1", self.port), self.proc)
+        wait_listening(uds or (host, self.port), self.proc)
 
     @property
     def url(self) -> str:
         if self.uds:
             return "http+unix://" + self.uds.replace("/", "%2F")
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def stats(self) -> dict[str, Any]:
         """What the app received (plain HTTP over TCP only)."""

@@ -155,3 +155,14 @@ def test_two_phases_share_one_results_file(server: Uvicorn, tmp_path: Path) -> N
     phases = [row["phase"] for row in results.to_table(["phase"]).to_pylist()]
     assert phases == ["warm"] * 3 + ["verify"] * 2
     assert [run["phase"] for run in results.meta["runs"]] == ["warm", "verify"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ipv6_loopback_target(tmp_path: Path, engine: str) -> None:
+    app = Uvicorn(host="::1")
+    try:
+        summary, rows = run(tmp_path, records(["/hit/6"] * 3), app.url, engine=engine)
+    finally:
+        app.stop()
+    assert app.url.startswith("http://[::1]:")
+    assert summary.status_classes == {"2xx": 3} and rows["/hit/6"]["x_cache"] == "HIT"

@@ -98,7 +98,8 @@ class HttpxEngine:
                 max_keepalive_connections=settings.concurrency,
             ),
         )
-        base = f"{target.scheme}://{target.host}:{target.port}"
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        base = f"{target.scheme}://{host}:{target.port}"
 
         async def main() -> None:
             timeout = httpx.Timeout(settings.timeout_s)
