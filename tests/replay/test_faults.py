@@ -112,3 +112,9 @@ def test_keep_alive_reuses_connections(server: Uvicorn, tmp_path: Path) -> None:
     summary = _replay(tmp_path, records(["/hit/k"] * 50), server.url, concurrency=2)
     assert summary.status_classes == {"2xx": 50}
     assert server.stats()["connections"] <= 2  # one keep-alive connection per slot
+
+
+def test_error_responses_are_never_retried(server: Uvicorn, tmp_path: Path) -> None:
+    summary = _replay(tmp_path, records(["/status/503"] * 5), server.url, retries=3)
+    assert summary.status_classes == {"5xx": 5}
+    assert server.stats()["seen"]["GET /status/503"] == 5
