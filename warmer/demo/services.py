@@ -266,7 +266,7 @@ class MemcachedServer(ManagedServer):
 
 
 class PrometheusServer(ManagedServer):
-    """A real Prometheus server scraping ``targets`` (``host:port`` with /metrics) every interval."""
+    """A real Prometheus server scraping ``targets`` (``host:port``, /metrics) each interval."""
 
     name = "prometheus"
 
