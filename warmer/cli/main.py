@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and translate errors into exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="warmer", standalone_mode=False, auto_envvar_prefix="WARMER")
+        # Under standalone_mode=False click returns the code of an Exit instead of exiting.
+        result = cli.main(
+            args=argv, prog_name="warmer", standalone_mode=False, auto_envvar_prefix="WARMER"
+        )
     except WarmerError as exc:
         if debug:
             raise
@@ -108,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
-    sys.exit(int(ExitCode.OK))
+    sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
 
 
 def _print_error(exc: WarmerError) -> None:
