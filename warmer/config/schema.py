@@ -53,7 +53,8 @@ class KeyConfig:
     """How a request maps to a cache key (``[sample.key]``)."""
 
     include_method: bool = True
-    """HEAD and GET share a key when false."""
+    """Prefix the key with the method. HEAD is always keyed as GET (it reads the same
+    object); false drops the method, so every method shares the path's key."""
     sort_params: bool = True
     """Query parameter order does not change the key."""
     ignore_params: tuple[str, ...] = ("utm_*", "gclid", "fbclid", "msclkid", "_")
