@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from warmer.demo.candidate import CandidateServer, CandidateSettings
 from warmer.demo.services import RedisServer
 from warmer.gate import GateOptions, build_observation, prepare, run_gate
 from warmer.gate.run import PhaseStarted
-from warmer.model.sample import SampleMeta
-from warmer.replay.run import ReplayFinished
+from warmer.model.sample import SampleMeta, SampleRecord
+from warmer.replay.engine import Job, Sink
+from warmer.replay.results import ResultsWriter, open_results
+from warmer.replay.run import ReplayFinished, ReplayPlan, replay
 from warmer.sample.store import SampleWriter, open_sample
 
 DEMO_SAMPLE = Path(__file__).parents[2] / "traffic_samples" / "demo.jsonl.gz"
@@ -75,3 +78,30 @@ def test_run_gate_with_a_redis_tier(
     assert verify.backend.requests is not None and verify.backend.consistent is not None
     assert result.exit_code == 0
     assert (tmp_path / "run" / "timelines.json").stat().st_size > 100
+
+
+class _AnswerAll:
+    """A replay engine that answers every job at once (the seq numbering is under test)."""
+
+    name = "answer-all"
+
+    def run(self, jobs: Iterator[Job], settings: Any, sink: Sink, stop: threading.Event) -> None:
+        for job in jobs:
+            req = job.request
+            sink.add(
+                (job.seq, sink.phase, req.method, req.path, req.key, None, 0.0, 1.0, None, 200,
+                 0, None, "l0; hit", None, None, None)
+            )  # fmt: skip
+        sink.tick()
+
+
+def test_seq_runs_across_the_phases_of_one_results_file(tmp_path: Path) -> None:
+    records = [SampleRecord(float(i), "GET", f"/{i}", f"/{i}") for i in range(3)]
+    plan = ReplayPlan(target="http://127.0.0.1:9", pacing="max")
+    with ResultsWriter(tmp_path / "r.parquet") as writer:
+        for phase in ("warm", "verify"):
+            replay(records, plan, writer, phase=phase, engine=_AnswerAll())
+    rows = open_results(tmp_path / "r.parquet").to_table(["seq", "phase"]).to_pylist()
+    by_seq = sorted(rows, key=lambda row: row["seq"])
+    assert [row["seq"] for row in by_seq] == list(range(6))
+    assert [row["phase"] for row in by_seq] == ["warm"] * 3 + ["verify"] * 3

@@ -11,7 +11,10 @@ File metadata (Parquet key-value entry ``warmer_results``, JSON): ``schema_versi
 ``runs``: one ``ReplaySummary.to_dict()`` per replay written into the file (a gate's
 warm and verify phases), including HdrHistogram encodings that merge across processes.
 
-Row semantics: ``latency_ms`` runs from the actual send to the last byte of the
+Row semantics: ``seq`` is the order in which requests were scheduled, over the whole
+file: a second replay into the same file (a gate's verify after its warm) numbers its
+rows after the first's, so sorting by ``seq`` gives the run's send order across phases
+(rows are stored in completion order). ``latency_ms`` runs from the actual send to the last byte of the
 response; ``latency_from_schedule_ms`` from the scheduled send (open-model pacing
 only), so queueing behind a slow target shows instead of being hidden (coordinated
 omission). ``response_bytes`` counts the body (after chunked decoding). A request that
@@ -28,7 +31,7 @@ RESULTS_SCHEMA_VERSION = 1
 
 RESULTS_ARROW_SCHEMA = pa.schema(
     [
-        pa.field("seq", pa.int64(), nullable=False),  # order in which requests were scheduled
+        pa.field("seq", pa.int64(), nullable=False),  # schedule order over the whole file
         pa.field("phase", pa.string()),  # "warm", "verify" or null for a plain replay
         pa.field("method", pa.string(), nullable=False),
         pa.field("target", pa.string(), nullable=False),

@@ -4,6 +4,8 @@ Engines call :meth:`Recorder.add` (a list append) for every response and
 :meth:`Recorder.tick` a few times a second; a tick writes the buffer when it holds
 ``_FLUSH_ROWS`` rows or every ``_FLUSH_EVERY_S``, so memory stays bounded and each write
 is short (about a millisecond per thousand rows), which keeps a paced loop on time.
+``seq`` continues across the replays written into one file (a gate's warm, then verify),
+so ordering a results file by ``seq`` is its send order over the whole run.
 Writing from a separate thread was measured and did not help: the Arrow conversion
 holds the GIL, so the loop waited on the GIL instead of on the write.
 """
@@ -39,6 +41,8 @@ class Recorder:
         self.writer = writer
         self.origin = writer.origin
         self.phase = phase
+        self.seq_base = writer.rows_written
+        """Rows the file already holds: engines number from 0, this replay's rows follow them."""
         self.tally = Tally()
         self.started = time.perf_counter()
         self.expected = expected
@@ -64,6 +68,8 @@ class Recorder:
         rows, self._rows = self._rows, []
         self._last_flush = time.perf_counter()
         if rows:
+            if self.seq_base:
+                rows = [(row[0] + self.seq_base, *row[1:]) for row in rows]
             self.tally.add(self.writer.write_rows(rows))
 
     def close(self) -> None:
