@@ -15,8 +15,8 @@ Row semantics: ``seq`` is the order in which requests were scheduled, over the w
 file: a second replay into the same file (a gate's verify after its warm) numbers its
 rows after the first's, so sorting by ``seq`` gives the run's send order across phases
 (rows are stored in completion order). ``latency_ms`` runs from the actual send to the
-last byte of the response; ``latency_from_schedule_ms`` from the scheduled send (open-
-model pacing only), so queueing behind a slow target shows instead of being hidden
+last byte of the response; ``latency_from_schedule_ms`` from the scheduled send
+(open-model pacing only), so queueing behind a slow target shows instead of being hidden
 (coordinated omission). ``response_bytes`` counts the body (after chunked decoding). A
 request that got no response has ``status``, ``latency_ms`` and ``response_bytes`` null
 and an ``error`` kind. The cache columns are the raw response header values, parsed by
