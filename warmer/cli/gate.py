@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -91,6 +92,13 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}
     help="Judge a finished run again (with --check ones) without replaying.",
 )
 @click.option("--list-metrics", is_flag=True, help="Print the metric vocabulary and exit.")
+@click.option(
+    "--timings",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    allow_from_autoenv=False,
+    help="Write when each part of the run began and ended (epoch seconds) as JSON to FILE.",
+)
 @click.pass_context
 def gate(ctx: click.Context, /, **options: Any) -> None:
     """Warm the candidate, verify on held-out traffic, judge the checks, write reports.
@@ -105,6 +113,7 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
       warmer gate --dry-run
       warmer gate --rejudge warmer-runs/20261130-184501-3f9a --check 'hit_rate.l1 >= 0.9'
     """
+    timings = GateTimings()
     app: AppContext = ctx.obj
     if options["list_metrics"]:
         _list_metrics()
@@ -116,10 +125,14 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     from warmer.gate.run import prepare
 
     prepared = prepare(opts, profile=options["dry_run"])
+    timings.mark("prepared")
     if options["dry_run"]:
         _print_plan(prepared)
         return
-    leave(_run(prepared, config))
+    code = run_and_print(prepared, config, timings)
+    if options["timings"] is not None:
+        timings.write(options["timings"])
+    leave(code)
 
 
 def leave(code: int) -> None:
@@ -218,18 +231,25 @@ def _print_plan(prepared: Any) -> None:
     click.echo("dry run: nothing was sent.", err=True)
 
 
-def _run(prepared: Any, config: Config) -> int:
-    return run_and_print(prepared, config)
+def run_and_print(prepared: Any, config: Config, timings: GateTimings | None = None) -> int:
+    """Run a prepared gate with the observers of ``config``; print verdict and paths.
 
-
-def run_and_print(prepared: Any, config: Config) -> int:
-    """Run a prepared gate with the observers of ``config``; print verdict and paths."""
+    ``timings``, when given, records when each phase began and ended.
+    """
     from warmer.gate.build import build_observation
     from warmer.gate.run import run_gate
 
     observation = build_observation(config)
     progress = _Progress()
-    result = run_gate(prepared, observation, on_event=progress)
+
+    def on_event(event: Any) -> None:
+        if timings is not None:
+            timings(event)
+        progress(event)
+
+    result = run_gate(prepared, observation, on_event=on_event)
+    if timings is not None:
+        timings.mark("finished")
     _print_verdict(result.report.verdict, result.outcomes)
     html = result.paths.get("html")
     click.echo(f"run directory: {result.run_dir}", err=True)
@@ -311,3 +331,36 @@ class _Progress:
         elif time.monotonic() - self.last >= 5:
             self.last = time.monotonic()
             click.echo(line, err=True)
+
+
+class GateTimings:
+    """When each part of a gate run began and ended, in seconds since the epoch.
+
+    Epoch seconds (not a monotonic clock) so that a benchmark in another process can put
+    them on its own time line: ``command`` (the gate command starts, Python's imports of
+    the CLI done), ``prepared``, ``warm_start``/``warm_end``, ``settle_start``,
+    ``verify_start``/``verify_end``, ``finished`` (every report written). ``replay_s``
+    holds each phase's replay duration as the replay stage measured it.
+    """
+
+    def __init__(self) -> None:
+        self.marks: dict[str, float] = {}
+        self.replay_s: dict[str, float] = {}
+        self.mark("command")
+
+    def mark(self, name: str) -> None:
+        self.marks[name] = time.time()
+
+    def __call__(self, event: Any) -> None:
+        from warmer.gate.run import PhaseStarted
+        from warmer.replay.run import ReplayFinished
+
+        if isinstance(event, PhaseStarted):
+            self.mark(f"{event.phase}_start")
+        elif isinstance(event, ReplayFinished):
+            self.mark(f"{event.summary.phase}_end")
+            self.replay_s[str(event.summary.phase)] = event.summary.duration_s
+
+    def write(self, path: Path) -> None:
+        document = {"marks": self.marks, "replay_s": self.replay_s}
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
