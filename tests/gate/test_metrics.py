@@ -165,15 +165,3 @@ def test_to_target_via_flatten_and_missing_curve() -> None:
     assert metrics["warm.requests_to_target"] == 10.0
     alone = flatten(_report((_curve("l0", [0.9]),)), checks[:1])
     assert math.isnan(alone.get("warm.requests_to_target") or math.nan)
-
-
-def test_run_order_puts_warm_first_and_renumbers() -> None:
-    from warmer.gate.run import run_order
-
-    table = results([(float(i), 1.0, 200, None) for i in range(5)])
-    table = table.set_column(0, "seq", pa.array([1, 0, 1, 0, 2], pa.int64()))
-    table = table.set_column(1, "phase", pa.array(["verify", "verify", "warm", "warm", "warm"]))
-    ordered = run_order(table)
-    assert ordered.column("phase").to_pylist() == ["warm", "warm", "warm", "verify", "verify"]
-    assert ordered.column("sent_s").to_pylist() == [3.0, 2.0, 4.0, 1.0, 0.0]
-    assert ordered.column("seq").to_pylist() == [0, 1, 2, 3, 4]

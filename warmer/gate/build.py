@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from warmer.config.schema import Config
-from warmer.gate.observation import NoObservation, Observation
+from warmer.gate.observation import Observation
 
 
 def build_observation(config: Config) -> Observation:
-    """The observers the config names; :class:`NoObservation` when it names none."""
-    if not config.tiers and config.backend is None:
-        return NoObservation()
-    from warmer.gate.observing import ObserverSet
+    """The observe stage's session over the sources the config names (possibly none)."""
+    from warmer.observe.session import ObserveSession
 
-    return ObserverSet.from_config(config)
+    return ObserveSession(config)

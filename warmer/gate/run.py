@@ -30,7 +30,7 @@ from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
 from warmer.gate.judge import check_results, exit_code_for, judge
 from warmer.gate.metrics import flatten, traffic_stats
-from warmer.gate.observation import NoObservation, Observation
+from warmer.gate.observation import Observation
 from warmer.gate.plan import SplitSample, make_plan, split_sample
 from warmer.gate.rundir import (
     RunDir,
@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from warmer.model.sample import SampleMeta
+    from warmer.observe.session import RunFigures
     from warmer.replay.run import ReplayPlan
 
 
@@ -223,11 +224,16 @@ def run_gate(
 ) -> GateResult:
     """Run the gate for ``prepared``; the result's ``exit_code`` is the verdict's.
 
+    ``observation`` defaults to the observers the config names (``build_observation``).
     Raises ``RunError`` (exit 3) after writing an error report when the target or a
     required observer does not answer at preflight; any other ``WarmerError`` met while
     running is reported the same way before it propagates.
     """
-    run = _Run(prepared, observation or NoObservation(), on_event, stop or threading.Event())
+    if observation is None:
+        from warmer.gate.build import build_observation
+
+        observation = build_observation(prepared.options.config)
+    run = _Run(prepared, observation, on_event, stop or threading.Event())
     return run.execute()
 
 
@@ -262,7 +268,6 @@ class _Run:
                 table = self._replay_phases()
                 return self._finish(table)
         except WarmerError as exc:
-            self.observation.stop()
             self._finish_error(exc)
             raise
 
@@ -285,16 +290,16 @@ class _Run:
 
         config = self.options.config
         writer = ResultsWriter(self.dir.results, meta={"target": mask_url(self.options.target)})
-        self.observation.start()
         try:
-            self._phase(writer, "warm", self.prepared.split.warm, config.replay.order)
-            if not self.stop.is_set():
-                self._emit(PhaseStarted("settle", 0))
-                self._settle(config.gate.settle_s)
-            if not self.stop.is_set():
-                self._phase(writer, "verify", self.prepared.split.verify, "recorded")
+            # Sampling starts right after the writer: both clocks start together.
+            with self.observation.sampling():
+                self._phase(writer, "warm", self.prepared.split.warm, config.replay.order)
+                if not self.stop.is_set():
+                    self._emit(PhaseStarted("settle", 0))
+                    self._settle(config.gate.settle_s)
+                if not self.stop.is_set():
+                    self._phase(writer, "verify", self.prepared.split.verify, "recorded")
         finally:
-            self.observation.stop()
             writer.close()
         return open_results(self.dir.results).to_table()
 
@@ -328,15 +333,16 @@ class _Run:
 
     def _finish(self, table: pa.Table) -> GateResult:
         self.prepared = self.prepared.with_profile()  # interrupted before the settle
-        phases, extra, gap = self._phases(table)
+        figures = self.observation.figures(table)
+        phases, extra, gap = self._phases(table, figures)
         interrupted = self.stop.is_set()
-        draft = self._report(phases, table, verdict="pass", exit_code=0, partial=interrupted)
+        draft = self._report(phases, figures, verdict="pass", exit_code=0, partial=interrupted)
         metrics = flatten(draft, self.prepared.checks)
         metrics.update({k: v for k, v in extra.items() if metrics.get(k) is None})
         evidence = Evidence(
             metrics=metrics,
             tiers=tuple(self.options.config.tiers),
-            missing=self.observation.missing(),
+            missing=figures.missing,
             backend_gap=gap,
             tolerance=self.options.config.observe.consistency_tolerance,
             error_kinds=_error_kinds(phases),
@@ -356,13 +362,15 @@ class _Run:
             else None,
         )
         self.dir.write_json(self.dir.evidence, evidence_document(evidence))
-        self.dir.write_json(self.dir.timelines, self.observation.timelines())
+        self.dir.write_json(self.dir.timelines, figures.timelines)
         return self._write_reports(report, outcomes)
 
     def _phases(
-        self, table: pa.Table
+        self, table: pa.Table, figures: RunFigures
     ) -> tuple[list[PhaseReport], dict[str, float | None], float | None]:
         import pyarrow.compute as pc
+
+        from warmer.observe.session import PhaseFigures
 
         phases: list[PhaseReport] = []
         extra: dict[str, float | None] = {}
@@ -371,7 +379,7 @@ class _Run:
             rows = table.filter(pc.equal(table.column("phase"), name))
             if rows.num_rows == 0 and name == "verify" and self.stop.is_set():
                 continue
-            seen = self.observation.phase(name, rows)
+            seen = figures.phases.get(name) or PhaseFigures()
             phase = dataclasses.replace(
                 traffic_stats(name, rows),
                 tiers=seen.tiers,
@@ -388,7 +396,7 @@ class _Run:
     def _report(
         self,
         phases: Sequence[PhaseReport],
-        table: pa.Table,
+        figures: RunFigures,
         *,
         verdict: Any,
         exit_code: int,
@@ -408,12 +416,11 @@ class _Run:
             plan=prepared.plan,
             phases=tuple(phases),
             ceilings=prepared.ceilings or Ceilings(),
-            timelines=self._timelines(phases, table),
+            timelines=self._timelines(phases, figures),
             config=config_document(self.options.config, list(self.options.checks)),
         )
 
-    def _timelines(self, phases: Sequence[PhaseReport], table: pa.Table) -> Timelines:
-        curves = self.observation.curves(run_order(table)) if table.num_rows else ()
+    def _timelines(self, phases: Sequence[PhaseReport], figures: RunFigures) -> Timelines:
         marks = []
         sent = 0
         for phase in phases:
@@ -421,9 +428,10 @@ class _Run:
             sent += phase.requests
         return Timelines(
             warmup=tuple(
-                dataclasses.replace(c, points=tuple(downsample(c.points, x=0, y=2))) for c in curves
+                dataclasses.replace(c, points=tuple(downsample(c.points, x=0, y=2)))
+                for c in figures.curves
             ),
-            backend_load=tuple(downsample(self.observation.backend_load())),
+            backend_load=tuple(downsample(figures.backend_load)),
             phase_marks=tuple(marks),
         )
 
@@ -460,23 +468,6 @@ def _verdict(outcomes: Sequence[CheckOutcome], interrupted: bool) -> tuple[Any, 
         return "interrupted", ExitCode.INTERRUPTED
     code = exit_code_for(outcomes)
     return ("pass" if code == ExitCode.OK else "fail"), code
-
-
-def run_order(table: pa.Table) -> pa.Table:
-    """The results in send order over the whole run, ``seq`` renumbered from 0.
-
-    Each phase's replay numbers its requests from 0, so ``seq`` alone would interleave
-    the warm and verify phases; curves need one axis, warm first.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    rank = pc.if_else(pc.equal(table.column("phase"), "verify"), 1, 0)
-    ordered = table.append_column("_rank", rank)
-    ordered = ordered.take(pc.sort_indices(ordered, [("_rank", "ascending"), ("seq", "ascending")]))
-    ordered = ordered.drop_columns(["_rank"])
-    index = ordered.schema.get_field_index("seq")
-    return ordered.set_column(index, "seq", pa.array(range(ordered.num_rows), pa.int64()))
 
 
 def _error_kinds(phases: Sequence[PhaseReport]) -> dict[str, int]:

@@ -186,19 +186,30 @@ def rolling_curve(
     return TierCurve(name, tuple(points))
 
 
+def in_send_order(table: pa.Table) -> pa.Table:
+    """``table`` sorted by ``seq``: the run's send order, across phases (rows are stored
+    in completion order; ``seq`` runs on from one phase to the next in a results file)."""
+    import pyarrow.compute as pc
+
+    if "seq" not in table.column_names:
+        return table
+    return table.take(pc.sort_indices(table, [("seq", "ascending")]))
+
+
 def header_curves(
     table: pa.Table, rules: Sequence[HeaderRule], *, window: int = 1000
 ) -> tuple[TierCurve, ...]:
     """Warmup curve per header tier, plus ``effective`` (share of responses any tier hit).
 
-    Rows are taken in ``seq`` order; ``effective`` needs at least one rule.
+    Rows are taken in send order (:func:`in_send_order`); ``effective`` needs at least
+    one rule.
     """
     import numpy as np
     import pyarrow.compute as pc
 
     if not rules or table.num_rows == 0:
         return ()
-    table = table.take(pc.sort_indices(table, [("seq", "ascending")]))
+    table = in_send_order(table)
     seconds = np.asarray(table.column("sent_s").to_numpy(zero_copy_only=False), dtype=float)
     curves, any_hit = [], np.zeros(table.num_rows, dtype=bool)
     for rule in rules:

@@ -1,42 +1,50 @@
-"""One observed run: preflight, background sampling, phase boundaries, per-phase figures.
+"""One observed run: preflight, background sampling, phase boundaries, then every figure.
 
-``ObserveSession`` is what the gate drives (it has the methods of
-``warmer.gate.observation.Observation``; ``PhaseFigures`` has the fields of its
-``PhaseObservation``): ``preflight()`` → ``start()`` → ``boundary("warm_start")`` …
-``boundary("verify_end")`` → ``stop()`` → ``phase(name, rows)`` and ``curves(rows)``.
-Live tiers are measured from the sampler's timeline between a phase's two boundaries
-(interval deltas summed, so a restart mid-phase loses little); header tiers from the
-phase's rows of the results table.
+``ObserveSession`` is what the gate drives (``warmer.gate.observation.Observation``)::
+
+    session.preflight()                      # exit 3 if a required source does not answer
+    with session.sampling():                 # background sampling while traffic flows
+        session.boundary("warm_start") … session.boundary("verify_end")
+    figures = session.figures(results)       # RunFigures: per phase, curves, load, missing
+
+A phase is whatever was bracketed by ``{name}_start`` and ``{name}_end``. Live tiers
+(Redis, Memcached, Prometheus, PromQL) are measured from the sampler's timeline between a
+phase's two boundaries (interval deltas summed, so a restart mid-phase loses little);
+header tiers (``cache-status``, ``header``) from the phase's rows of the results table,
+with what a ``Cache-Status`` tier lost inferred from its re-misses (``losses.py``). The
+effective hit rate compounds the tiers; the backend's offload is checked against the
+offload the tiers imply.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from warmer.config.schema import Config
-from warmer.model.run import BackendMetrics, TierCurve, TierMetrics
+from warmer.model.run import BackendMetrics, CurvePoint, LoadPoint, TierCurve, TierMetrics
 from warmer.observe.build import BACKEND, ObserverSet, build_observers, preflight
-from warmer.observe.counters import SnapshotDelta, snapshot_delta, timeline_delta
-from warmer.observe.headers import header_counts, header_curves
+from warmer.observe.counters import MISSING, SnapshotDelta, timeline_delta
+from warmer.observe.headers import HeaderRule, header_counts, header_curves, in_send_order
 from warmer.observe.interface import TierSnapshot
-from warmer.observe.metrics import (
-    Consistency,
-    backend_metrics,
-    effective_hit_rate,
-    tier_metrics,
-)
+from warmer.observe.losses import LOSS_COLUMNS, Losses, header_losses
+from warmer.observe.metrics import Consistency, backend_metrics, effective_hit_rate, tier_metrics
 from warmer.observe.sampler import Sampler
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
+MIN_RATE_INTERVAL_S = 0.05
+"""Readings closer than this give no rate: a boundary snapshot taken a few ms after an
+interval sample would turn a handful of requests into a spurious peak."""
+
 
 @dataclass(frozen=True)
 class PhaseFigures:
-    """What the observers saw during one phase (the fields of the gate's PhaseObservation)."""
+    """What the observers saw during one phase."""
 
     tiers: tuple[TierMetrics, ...] = ()
     effective_hit_rate: float | None = None
@@ -48,103 +56,249 @@ class PhaseFigures:
     consistency: Consistency | None = None
 
 
+@dataclass(frozen=True)
+class RunFigures:
+    """Everything a run's observers saw, computed once its traffic has stopped."""
+
+    phases: Mapping[str, PhaseFigures] = field(default_factory=dict)
+    """Phase name → its figures, for every phase bracketed by boundaries."""
+    curves: tuple[TierCurve, ...] = ()
+    """Warmup curve per tier (and ``effective`` when it can be drawn), over the whole run."""
+    backend_load: tuple[LoadPoint, ...] = ()
+    """Backend requests per second between consecutive readings of its counter."""
+    missing: Mapping[str, str] = field(default_factory=dict)
+    """Source → why it gave no data (empty when every source reported)."""
+    timelines: list[dict[str, object]] = field(default_factory=list)
+    """The raw samples over time, JSON-ready (the gate writes ``timelines.json``)."""
+
+
 class ObserveSession:
     """The observers of one run and everything they saw."""
 
     def __init__(self, config: Config, observers: ObserverSet | None = None) -> None:
         self.config = config
         self.observers = observers or build_observers(config)
-        self.sampler = Sampler(list(self.observers.live.values()), config.observe.interval_s)
+        self._sampler: Sampler | None = None
         self._unreached: dict[str, str] = {}
+        self._notes: dict[str, str] = {}
+        """Source → why it gave no data, found while computing phases."""
+
+    @property
+    def sampler(self) -> Sampler:
+        """The timeline's sampler, created on first use.
+
+        Its clock starts then: the gate starts sampling right after opening the results
+        file, so sampler time and the results' ``sent_s`` share one axis (ms apart).
+        """
+        if self._sampler is None:
+            reachable = [o for n, o in self.observers.live.items() if n not in self._unreached]
+            self._sampler = Sampler(reachable, self.config.observe.interval_s)
+        return self._sampler
 
     def preflight(self) -> None:
-        """Exit 3 (ObserverUnreachableError) if a required source does not answer."""
+        """Exit 3 (ObserverUnreachableError) if a required source does not answer.
+
+        An optional source that does not answer is left out of sampling and reported
+        missing; on failure every observer is closed before the error propagates.
+        """
         from warmer.observe.build import require_reachable
 
         results = preflight(self.observers)
-        require_reachable(results)
+        try:
+            require_reachable(results)
+        except BaseException:
+            self.observers.close()
+            raise
         for result in results:
             if result.reachable is False:
                 self._unreached[result.name] = f"unreachable at preflight: {result.error}"
 
     def start(self) -> None:
+        """Begin sampling in the background."""
         self.sampler.start()
 
-    def boundary(self, name: str) -> None:
-        self.sampler.snapshot_all(label=name)
-
     def stop(self) -> None:
-        self.sampler.stop()
+        """Stop sampling and close every observer; idempotent."""
+        if self._sampler is not None:
+            self._sampler.stop()
         self.observers.close()
 
-    def delta(self, name: str, phase: str) -> SnapshotDelta:
-        """What live source ``name`` counted between ``{phase}_start`` and ``{phase}_end``."""
-        points = self.sampler.series(name, f"{phase}_start", f"{phase}_end")
-        return timeline_delta(snapshot for _, snapshot in points)
+    @contextmanager
+    def sampling(self) -> Iterator[None]:
+        """Sample in the background for the duration of the block, then stop and close."""
+        self.start()
+        try:
+            yield
+        finally:
+            self.stop()
 
-    def phase(self, name: str, results: pa.Table) -> PhaseFigures:
-        """Tier and backend figures of phase ``name`` from its rows of the results table."""
+    def boundary(self, name: str) -> None:
+        """Snapshot every live source now, labelled ``name`` (``warm_start`` ...)."""
+        self.sampler.snapshot_all(label=name)
+
+    def figures(self, results: pa.Table) -> RunFigures:
+        """Every phase's figures, the curves, the backend load and what was missing."""
+        import pyarrow.compute as pc
+
+        ordered = in_send_order(results)
+        losses = self._losses(ordered)
+        phases = {}
+        for name in self.phase_names():
+            rows = ordered.filter(pc.equal(ordered.column("phase"), name))
+            phases[name] = self.phase(name, rows, losses.get(name, {}))
+        return RunFigures(
+            phases=phases,
+            curves=self.curves(ordered) if ordered.num_rows else (),
+            backend_load=tuple(self.backend_load()),
+            missing=self.missing(),
+            timelines=self.timelines(),
+        )
+
+    def phase_names(self) -> list[str]:
+        """Phases bracketed by boundaries so far, in the order they started."""
+        labels = (s.label for s in self.sampler.timeline if s.label)
+        return [label.removesuffix("_start") for label in labels if label.endswith("_start")]
+
+    def phase(
+        self, name: str, results: pa.Table, losses: Mapping[str, Losses] | None = None
+    ) -> PhaseFigures:
+        """Tier and backend figures of phase ``name`` from its rows of the results table.
+
+        ``losses`` (tier → re-misses of ``Cache-Status`` tiers) default to those in
+        ``results`` alone; :meth:`figures` passes the whole run's, so keys stored while
+        warming count when verify misses them.
+        """
+        if losses is None:
+            losses = self._losses(results).get(name, {})
         answered = _answered(results)
-        tiers = tuple(self._tier(tier, name, results, answered) for tier in self.observers.tiers)
+        tiers = tuple(
+            self._tier(tier, name, results, answered, losses.get(tier))
+            for tier in self.observers.tiers
+        )
         effective = effective_hit_rate(tiers)
         extra: dict[str, float | None] = {}
         for tier in self.observers.tiers:
             if tier in self.observers.live:
                 extra[f"{tier}.expirations"] = self.delta(tier, name).expirations
-        backend, check = self._backend(name, results, answered, effective)
+            elif tier in losses:
+                extra[f"{tier}.expirations"] = float(losses[tier].expirations)
+        implied = implied_offload(effective, tiers, answered)
+        backend, check = self._backend(name, results, answered, implied)
         return PhaseFigures(tiers, effective, backend, extra, check.gap, check)
 
+    def delta(self, name: str, phase: str) -> SnapshotDelta:
+        """What live source ``name`` counted between ``{phase}_start`` and ``{phase}_end``."""
+        if name in self._unreached:
+            return MISSING
+        points = self.sampler.series(name, f"{phase}_start", f"{phase}_end")
+        delta = timeline_delta(snapshot for _, snapshot in points)
+        if delta.missing and delta.end is None:
+            self._notes.setdefault(name, f"the {name} source gave no data during {phase}")
+        return delta
+
     def curves(self, results: pa.Table) -> tuple[TierCurve, ...]:
-        """Warmup curves of the header tiers (and ``effective`` when every tier is one)."""
-        rules = [
-            self.observers.headers[t] for t in self.observers.tiers if t in self.observers.headers
-        ]
-        curves = header_curves(results, rules)
-        if len(rules) < len(self.observers.tiers):
-            curves = tuple(c for c in curves if c.tier != "effective")
-        return curves
+        """Warmup curve per tier over the whole run, plus ``effective`` when it can be drawn.
+
+        Header tiers get a rolling curve per request; live tiers one point per sampling
+        interval. ``effective`` needs every tier's outcome per response: it is drawn when
+        every tier is a header tier, or when ``Cache-Status`` also names every live tier.
+        """
+        rules = self._rules()
+        curves = list(header_curves(results, rules))
+        if len(rules) != len(self.observers.tiers):
+            curves = [c for c in curves if c.tier != "effective"]
+            curves.extend(self._effective_from_cache_status(results))
+        sent = _sorted_sent(results)
+        for name in self.observers.tiers:
+            if name in self.observers.live and name not in self._unreached:
+                curves.append(live_curve(name, self.sampler.series(name), sent))
+        return tuple(curves)
+
+    def backend_load(self) -> list[LoadPoint]:
+        """Backend requests per second over the run (empty without a live backend source)."""
+        return self._load()
 
     def missing(self) -> dict[str, str]:
-        """Source → why it gave no data or partial data."""
+        """Source → why it gave no data (unreachable, never answered, unused tier)."""
         missing = dict(self._unreached)
         for name in self.observers.live:
-            if name in missing:
-                continue
             points = [s for _, s in self.sampler.series(name)]
-            gaps = sum(1 for s in points if s is None)
-            if points and gaps == len(points):
+            if name not in missing and points and all(s is None for s in points):
                 missing[name] = "no sample answered"
-            elif gaps:
-                missing[name] = f"{gaps} of {len(points)} samples missing (source dropped out)"
+        for name, note in self._notes.items():
+            missing.setdefault(name, note)
         return missing
 
-    def timelines(self) -> Any:
+    def timelines(self) -> list[dict[str, object]]:
+        """Every sample taken, JSON-ready."""
         return [sample.to_json() for sample in self.sampler.timeline]
 
-    def _tier(self, tier: str, phase: str, results: pa.Table, answered: int) -> TierMetrics:
-        source = self.observers.sources[tier]
+    def _rules(self) -> list[HeaderRule]:
+        headers = self.observers.headers
+        return [headers[t] for t in self.observers.tiers if t in headers]
+
+    def _losses(self, results: pa.Table) -> dict[str, dict[str, Losses]]:
+        """Phase → ``Cache-Status`` tier → what it lost (evictions, expirations)."""
+        caches = {
+            rule.tier: rule.cache or rule.tier
+            for rule in self._rules()
+            if rule.header == "cache-status"
+        }
+        if not caches or not set(results.column_names) >= LOSS_COLUMNS:
+            return {}
+        return header_losses(results, caches)
+
+    def _tier(
+        self, tier: str, phase: str, results: pa.Table, answered: int, lost: Losses | None
+    ) -> TierMetrics:
         rule = self.observers.headers.get(tier)
-        malformed = 0
         if rule is not None:
-            counts = header_counts(results, rule)
-            delta = SnapshotDelta(hits=counts.hits, misses=counts.misses)
-            malformed = counts.unknown + counts.malformed_members
-        else:
-            delta = self.delta(tier, phase)
-            malformed = delta.end.malformed if delta.end else 0
-        return tier_metrics(
+            return self._header_tier(rule, results, answered, lost)
+        source = self.observers.sources[tier]
+        delta = self.delta(tier, phase)
+        metrics = tier_metrics(
             tier,
             source.source,
             delta,
             shared=source.shared,
             client_requests=answered,
-            malformed=malformed,
+            malformed=delta.end.malformed if delta.end else 0,
         )
+        if metrics.lookups == 0:
+            self._notes.setdefault(tier, _unused(tier))
+        return metrics
+
+    def _header_tier(
+        self, rule: HeaderRule, results: pa.Table, answered: int, lost: Losses | None
+    ) -> TierMetrics:
+        source = self.observers.sources[rule.tier]
+        counts = header_counts(results, rule)
+        delta = SnapshotDelta(
+            hits=counts.hits,
+            misses=counts.misses,
+            evictions=None if lost is None else lost.evictions,
+            expirations=None if lost is None else lost.expirations,
+        )
+        metrics = tier_metrics(
+            rule.tier,
+            source.source,
+            delta,
+            shared=source.shared,
+            client_requests=answered,
+            malformed=counts.unknown + counts.malformed_members,
+        )
+        if counts.lookups == 0:
+            note = f"no response carried a lookup of {_what(rule)}"
+            self._notes.setdefault(rule.tier, note)
+            return replace(metrics, missing_data=True, note=note)
+        if lost is not None:
+            inferred = "evictions inferred from Cache-Status: misses on keys stored earlier"
+            return replace(metrics, note="; ".join(filter(None, [metrics.note, inferred])))
+        return metrics
 
     def _backend(
         self, phase: str, results: pa.Table, answered: int, implied: float | None
     ) -> tuple[BackendMetrics, Consistency]:
-        tolerance = self.config.observe.consistency_tolerance
         source = self.observers.sources.get(BACKEND)
         delta: SnapshotDelta | None = None
         peak = None
@@ -153,27 +307,115 @@ class ObserveSession:
             delta = SnapshotDelta(requests=counts.misses)
         elif source is not None:
             delta = self.delta(BACKEND, phase)
-            points = self.sampler.series(BACKEND, f"{phase}_start", f"{phase}_end")
-            peak = peak_rate([s for _, s in points])
+            rates = [p.rps for p in self._load(f"{phase}_start", f"{phase}_end")]
+            peak = max(rates) if rates else None
         return backend_metrics(
             source.source if source else None,
             delta,
             answered,
             implied_offload=implied,
-            tolerance=tolerance,
+            tolerance=self.config.observe.consistency_tolerance,
             rps_peak=peak,
         )
 
+    def _load(self, start: str | None = None, end: str | None = None) -> list[LoadPoint]:
+        if BACKEND not in self.observers.live or BACKEND in self._unreached:
+            return []
+        return backend_load(self.sampler.series(BACKEND, start, end))
 
-def peak_rate(snapshots: Sequence[TierSnapshot | None]) -> float | None:
-    """Highest backend requests per second over consecutive readings (gaps skipped)."""
-    present = [s for s in snapshots if s is not None]
-    rates = []
-    for before, after in itertools.pairwise(present):
-        step = snapshot_delta(before, after)
-        if step.requests is not None and step.seconds and step.seconds > 0.05:
-            rates.append(step.requests / step.seconds)
-    return max(rates) if rates else None
+    def _effective_from_cache_status(self, results: pa.Table) -> list[TierCurve]:
+        """The ``effective`` curve when ``Cache-Status`` also names every live tier.
+
+        Many services list every cache they consulted in the header (the reference
+        candidate does); then a per-request effective curve exists although the live
+        tiers' own figures come from their servers.
+        """
+        rules = [
+            self.observers.headers.get(name) or HeaderRule(name, "cache-status", cache=name)
+            for name in self.observers.tiers
+        ]
+        if any(header_counts(results, rule).lookups == 0 for rule in rules):
+            return []
+        return [c for c in header_curves(results, rules) if c.tier == "effective"]
+
+
+def _what(rule: HeaderRule) -> str:
+    if rule.header == "cache-status":
+        return f"this tier (no Cache-Status member {rule.cache!r}): is the tier in use?"
+    return f"this tier in the {rule.header} header"
+
+
+def _unused(tier: str) -> str:
+    label = tier.upper() if len(tier) <= 3 else tier
+    return (
+        f"{label} saw no lookups (its hit and miss counters did not move): "
+        "the candidate does not seem to use this tier"
+    )
+
+
+def implied_offload(
+    effective: float | None, tiers: Sequence[TierMetrics], requests: int
+) -> float | None:
+    """Share of all requests the tiers answered: bypassed requests always reach the backend."""
+    if effective is None or not tiers or not requests or tiers[0].lookups is None:
+        return effective
+    return effective * min(tiers[0].lookups, requests) / requests
+
+
+def backend_load(series: Sequence[tuple[float, TierSnapshot | None]]) -> list[LoadPoint]:
+    """Requests per second between readings of the backend counter (gaps and resets skipped).
+
+    Readings less than ``MIN_RATE_INTERVAL_S`` after the last one used are passed over,
+    so the rate spans at least that long.
+    """
+    points: list[LoadPoint] = []
+    previous: tuple[float, float] | None = None
+    for t, snap in series:
+        if snap is None or snap.requests is None:
+            previous = None
+            continue
+        if previous is not None and t - previous[0] < MIN_RATE_INTERVAL_S:
+            continue
+        if previous is not None and snap.requests >= previous[1]:
+            points.append(LoadPoint(t, (snap.requests - previous[1]) / (t - previous[0])))
+        previous = (t, snap.requests)
+    return points
+
+
+def live_curve(
+    name: str, series: Sequence[tuple[float, TierSnapshot | None]], sent: Any
+) -> TierCurve:
+    """Hit rate of a live tier per sampling interval, placed at the requests sent by then."""
+    import numpy as np
+
+    points: list[CurvePoint] = []
+    for (_, before), (t, after) in itertools.pairwise(series):
+        counted = _interval_counts(before, after)
+        if counted is not None and counted[0] + counted[1] > 0:
+            hits, misses = counted
+            requests = int(np.searchsorted(sent, t, side="right"))
+            points.append(CurvePoint(requests, t, hits / (hits + misses)))
+    return TierCurve(name, tuple(points))
+
+
+def _interval_counts(
+    before: TierSnapshot | None, after: TierSnapshot | None
+) -> tuple[float, float] | None:
+    """(hits, misses) between two readings; None across a gap or a counter reset."""
+    if before is None or after is None:
+        return None
+    if None in (before.hits, before.misses, after.hits, after.misses):
+        return None
+    hits = (after.hits or 0.0) - (before.hits or 0.0)
+    misses = (after.misses or 0.0) - (before.misses or 0.0)
+    return (hits, misses) if hits >= 0 and misses >= 0 else None
+
+
+def _sorted_sent(results: pa.Table) -> Any:
+    import numpy as np
+
+    sent = results.column("sent_s").to_numpy(zero_copy_only=False)
+    return np.sort(np.asarray(sent, dtype=float))
 
 
 def _answered(results: pa.Table) -> int:

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
+LOSS_COLUMNS = frozenset({"phase", "key", "sent_s", "cache_status"})
+"""Results columns the inference reads."""
+
 _TTL_SLACK_S = 1.0
 """``ttl`` is whole seconds and sent times differ from store times by a response time."""
 
@@ -66,7 +69,7 @@ def header_losses(
     for tier in tiers:
         memory.setdefault(tier, TierMemory())
     losses: dict[str, dict[str, Losses]] = {}
-    columns = results.select(["phase", "key", "sent_s", "cache_status"]).to_pydict()
+    columns = results.select(sorted(LOSS_COLUMNS)).to_pydict()
     decoded: dict[str, list[tuple[str, Any]]] = {}
     rows = zip(
         columns["phase"], columns["key"], columns["sent_s"], columns["cache_status"], strict=True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from warmer.gate.losses import TierMemory, header_losses
+from warmer.observe.losses import TierMemory, header_losses
 
 
 def table(rows: list[tuple[str, str, float, str | None]]) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Tests for the gate's observation helpers (backend load, live-tier curves, implied offload)."""
+"""The session's pure helpers (backend load, live-tier curves, implied offload) and its build."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import pytest
 
 from warmer.config import config_from_tree
 from warmer.gate.build import build_observation
-from warmer.gate.observation import NoObservation
-from warmer.gate.observing import ObserverSet, _implied_offload, backend_load, live_curve
 from warmer.model.run import CurvePoint, LoadPoint, TierMetrics
 from warmer.observe.interface import TierSnapshot
+from warmer.observe.session import ObserveSession, backend_load, implied_offload, live_curve
 
 
 def snap(
@@ -28,11 +27,14 @@ def test_backend_load_skips_gaps_and_resets() -> None:
         (4.0, snap(420)),
         (5.0, snap(10)),  # restarted: no negative rate
         (6.0, snap(30)),
+        (6.01, snap(90)),  # a boundary snapshot right after a sample: too short for a rate
+        (7.0, snap(110)),
     ]
     assert backend_load(series) == [
         LoadPoint(1.0, 50.0),
         LoadPoint(4.0, 20.0),
         LoadPoint(6.0, 20.0),
+        LoadPoint(7.0, 80.0),
     ]
 
 
@@ -56,11 +58,12 @@ def test_implied_offload_counts_bypassed_requests(
     effective: float | None, lookups: int | None, requests: int, expected: float | None
 ) -> None:
     tiers = [TierMetrics("l0", "cache-status", lookups=lookups)]
-    assert _implied_offload(effective, tiers, requests) == pytest.approx(expected)
+    assert implied_offload(effective, tiers, requests) == pytest.approx(expected)
 
 
-def test_build_observation() -> None:
-    assert isinstance(build_observation(config_from_tree({})), NoObservation)
+def test_build_observation_is_an_observe_session() -> None:
+    empty = build_observation(config_from_tree({}))
+    assert isinstance(empty, ObserveSession) and not empty.observers.sources
     config = config_from_tree(
         {
             "tiers": {
@@ -75,6 +78,6 @@ def test_build_observation() -> None:
         }
     )
     observation = build_observation(config)
-    assert isinstance(observation, ObserverSet)
-    assert set(observation.live) == {"l1", "backend"}
-    assert observation.rules["l0"].cache == "edge"
+    assert isinstance(observation, ObserveSession)
+    assert set(observation.observers.live) == {"l1", "backend"}
+    assert observation.observers.headers["l0"].cache == "edge"
