@@ -19,6 +19,7 @@ from warmer.gate.rundir import (
     config_document,
     evidence_document,
     evidence_from_document,
+    mask_credentials,
     new_run_id,
     write_sample,
 )
@@ -45,6 +46,53 @@ def test_config_document_masks_secrets() -> None:
     assert "hunter2" not in text and "s3cret" not in text
     assert "redis://app:***@10.0.0.1:6379/0" in text
     assert json.loads(text)["gate"]["checks"] == ["errors.rate < 0.01"]
+
+
+def test_config_document_masks_every_injected_header_and_url_credential() -> None:
+    config = config_from_tree(
+        {
+            "replay": {
+                "target": "http://deploy:tok1@candidate:8080/?auth=tok2",
+                "headers": {"X-Candidate-Key": "key3", "X-Auth": "tok4", "Accept": "x/y"},
+            },
+            "tiers": {
+                "l1": {"source": "redis", "url": "unix:///run/l1.sock?db=0&password=pw5"},
+                "l2": {"source": "redis", "url": "rediss://warmer:p#w6@cache:6380/0"},
+                "l3": {"source": "redis", "url": "redis://:pw7@cache:6379/1"},
+            },
+            "backend": {
+                "source": "prometheus",
+                "url": "http://candidate:9100/metrics?api_key=tok8",
+                "requests": "origin_total",
+            },
+        }
+    )
+    document = config_document(config, [])
+    text = json.dumps(document)
+    for secret in ("tok1", "tok2", "key3", "tok4", "pw5", "p#w6", "w6", "pw7", "tok8"):
+        assert secret not in text, secret
+    assert document["replay"]["headers"] == {
+        "X-Candidate-Key": "***",
+        "X-Auth": "***",
+        "Accept": "***",
+    }
+    assert document["tiers"]["l1"]["url"] == "unix:///run/l1.sock?db=0&password=***"
+    assert document["tiers"]["l2"]["url"] == "rediss://warmer:***@cache:6380/0"
+    assert document["tiers"]["l3"]["url"] == "redis://:***@cache:6379/1"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("redis://cache:6379/0", "redis://cache:6379/0"),
+        ("http://prometheus:9090", "http://prometheus:9090"),
+        ("hit_rate.l0 >= 0.85", "hit_rate.l0 >= 0.85"),
+        ("redis://u:a/b?c@cache/0", "redis://u:***@cache/0"),
+        ("http://h/m?x=1&token=t&y=2", "http://h/m?x=1&token=***&y=2"),
+    ],
+)
+def test_mask_credentials(text: str, expected: str) -> None:
+    assert mask_credentials(text) == expected
 
 
 def test_run_ids_sort_by_time_and_differ() -> None:
