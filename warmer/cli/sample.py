@@ -1,17 +1,32 @@
-"""``warmer sample``: the group; its subcommands live in one module each."""
+"""``warmer sample``: the group; its subcommands live in one module each, imported on use."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from warmer.cli.sample_import import import_command
-from warmer.cli.sample_inspect import inspect_command
+# `warmer sample import` should not pay for loading the analysis behind `inspect`.
+_SUBCOMMANDS = {
+    "import": ("warmer.cli.sample_import", "import_command"),
+    "inspect": ("warmer.cli.sample_inspect", "inspect_command"),
+}
 
 
-@click.group()
+class _LazySampleGroup(click.Group):
+    """Subcommands are imported only when invoked (or listed by ``--help``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(_SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in _SUBCOMMANDS:
+            return None
+        module_name, attr = _SUBCOMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+@click.group(cls=_LazySampleGroup)
 def sample() -> None:
     """Import captured traffic into a canonical sample, and inspect samples."""
-
-
-sample.add_command(import_command, "import")
-sample.add_command(inspect_command, "inspect")

@@ -84,10 +84,13 @@ def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **op
     lines, HAR 1.2, AWS ALB, CSV; gzip and zstd inputs are read directly.
     Several logs are merged in time order. Secrets are scrubbed by default.
     """
+    from warmer.sample._no_pandas import pandas_deferred
     from warmer.sample.importer import import_logs
 
     options = build_options(app, opts)
-    report = import_logs(logs, output, options, on_source=_announce)
+    # This process only imports: pyarrow need not load pandas (0.4 s) along the way.
+    with pandas_deferred():
+        report = import_logs(logs, output, options, on_source=_announce)
     click.echo(render_summary(report), err=True)
     click.echo(str(output))
 
