@@ -38,34 +38,47 @@ class Memo:
         self._compute = compute
         self._types = list(types)
         self._limit = limit
+        self.generation = -1
+        """Bumped whenever the memo starts over (result indices change meaning)."""
         self._reset()
 
     def _reset(self) -> None:
+        self.generation += 1
         self._known = pa.array([], pa.string())
         self._fields: list[list[Any]] = [[] for _ in self._types]
-        self._arrays: list[pa.Array] | None = None
+        self._arrays = [pa.array([], t) for t in self._types]
 
     def lookup(self, values: pa.Array) -> pa.Array:
         """Indices into the results for ``values``, computing results for unseen values."""
-        indices = pc.index_in(values, value_set=self._known)
-        missing = pc.and_(pc.is_null(indices), pc.is_valid(values))
-        if not pc.any(missing).as_py():
-            return indices
-        new = pc.unique(pc.filter(values, missing))
-        if len(self._known) + len(new) > self._limit:
-            self._reset()
-            new = pc.unique(pc.drop_null(values))
+        # Each row is hashed once (dictionary_encode); the rest works on distinct values.
+        encoded = pc.dictionary_encode(values)
+        distinct = encoded.dictionary
+        where = pc.index_in(distinct, value_set=self._known)
+        missing = pc.is_null(where)
+        if pc.any(missing).as_py():
+            new = pc.filter(distinct, missing)
+            if len(self._known) + len(new) > self._limit:
+                self._reset()
+                new = distinct
+            self._add(new.cast(pa.string()))
+            where = pc.index_in(distinct, value_set=self._known)
+        return pc.take(where, encoded.indices)
+
+    def _add(self, new: pa.Array) -> None:
+        results: list[list[Any]] = [[] for _ in self._types]
         for value in new.to_pylist():
-            for field, result in zip(self._fields, self._compute(value), strict=True):
+            for field, result in zip(results, self._compute(value), strict=True):
                 field.append(result)
-        self._known = pa.concat_arrays([self._known, new.cast(pa.string())])
-        self._arrays = None
-        return pc.index_in(values, value_set=self._known)
+        for field, more in zip(self._fields, results, strict=True):
+            field.extend(more)
+        self._arrays = [
+            pa.concat_arrays([old, pa.array(more, t)])
+            for old, more, t in zip(self._arrays, results, self._types, strict=True)
+        ]
+        self._known = pa.concat_arrays([self._known, new])
 
     def column(self, field: int, indices: pa.Array) -> pa.Array:
         """Result ``field`` for each index (null where the index is null)."""
-        if self._arrays is None:
-            self._arrays = [pa.array(f, t) for f, t in zip(self._fields, self._types, strict=True)]
         return pc.take(self._arrays[field], indices)
 
     def counts(self, indices: pa.Array) -> np.ndarray:

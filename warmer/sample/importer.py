@@ -192,8 +192,9 @@ class _Refiner:
         )
         self._clients = Memo(self._hash_client, [pa.string()])
         self._header_values = Memo(lambda v: (self.options.scrub.scrub_url(v)[0],), [pa.string()])
-        self._scrub_index: list[int] = []
-        self._scrub_seen = (0, -1)
+        self._scrub_lists: dict[str, list[int]] = {}
+        self._scrub_index: dict[str, np.ndarray] = {}
+        self._scrub_seen = (-1, 0)
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
         # Closed explicitly so the parsing thread stops before the input is closed.
@@ -240,8 +241,7 @@ class _Refiner:
         ]
         table, rejects = filter_rejected(table, masks, {})
         table = self._select(self._with_client(self._with_vary_key(table)))
-        order = pc.sort_indices(table, [("ts", "ascending")])
-        columns = table.take(order).select(SAMPLE_ARROW_SCHEMA.names).columns
+        columns = _sorted_by_time(table).select(SAMPLE_ARROW_SCHEMA.names).columns
         # Exactly the sample schema, so the writer need not cast (required columns are
         # never null here: rows without them were rejected above).
         return pa.Table.from_arrays(columns, schema=SAMPLE_ARROW_SCHEMA), rejects
@@ -258,19 +258,27 @@ class _Refiner:
         return target, self.key(method, target, {}), names, False
 
     def _count_scrubbed(self, found: pa.Array) -> None:
-        names = self._requests.results(2)
         if not self.options.scrub.enabled:
             return
-        counts = None
-        for index in self._scrubbed_indices(names):
-            counts = self._requests.counts(found) if counts is None else counts
-            for name in names[index]:
-                self.report.scrubbed[f"param:{name}"] += int(counts[index])
+        by_name = self._entries_by_scrubbed_name(self._requests.results(2))
+        if not by_name:
+            return
+        counts = self._requests.counts(found)
+        for name, entries in by_name.items():
+            self.report.scrubbed[f"param:{name}"] += int(counts[entries].sum())
 
-    def _scrubbed_indices(self, names: list[list[str]]) -> list[int]:
-        if self._scrub_seen != (id(names), len(names)):
-            self._scrub_index = [i for i, n in enumerate(names) if n]
-            self._scrub_seen = (id(names), len(names))
+    def _entries_by_scrubbed_name(self, names: list[list[str]]) -> dict[str, np.ndarray]:
+        """Scrubbed parameter name -> memo entries that had it; only new entries are read."""
+        generation, seen = self._scrub_seen
+        if generation != self._requests.generation:  # the memo started over
+            self._scrub_lists, seen = {}, 0
+        if seen == len(names):
+            return self._scrub_index
+        for index in range(seen, len(names)):
+            for name in names[index]:
+                self._scrub_lists.setdefault(name, []).append(index)
+        self._scrub_index = {k: np.array(v, dtype=np.int64) for k, v in self._scrub_lists.items()}
+        self._scrub_seen = (self._requests.generation, len(names))
         return self._scrub_index
 
     def _with_vary_key(self, table: pa.Table) -> pa.Table:
@@ -379,6 +387,15 @@ def _clean_target(value: str | None) -> str | None:
     if not (value.startswith("/") or value.startswith(("http://", "https://")) or value == "*"):
         return None
     return value
+
+
+def _sorted_by_time(table: pa.Table) -> pa.Table:
+    """``table`` in time order, stable; logs are nearly always in order already, and
+    then the copy of every column that ``take`` makes is skipped."""
+    ts = table.column("ts").to_numpy()
+    if len(ts) < 2 or bool(np.all(ts[1:] >= ts[:-1])):
+        return table
+    return table.take(pc.sort_indices(table, [("ts", "ascending")]))
 
 
 def _empty() -> pa.Table:
