@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
+import pyarrow as pa
 import pytest
 
 from tests.conftest import require
 from warmer.config.load import load_config
-from warmer.demo.scenarios import SCENARIOS, bundled_config, scenario
+from warmer.demo.candidate.service import cache_key
+from warmer.demo.scenarios import SCENARIOS, bundled_config, bundled_sample, scenario
 from warmer.demo.services import find_redis_server
 from warmer.errors import ExitCode, UsageError
+from warmer.gate import GateOptions, prepare, run_gate
+from warmer.gate.checks import parse_check
+from warmer.gate.plan import split_sample
+from warmer.sample.store import open_sample
 
 
 def test_the_four_scenarios_and_their_expected_outcomes() -> None:
@@ -65,3 +74,76 @@ def test_no_l2_stack_runs_l2_but_the_candidate_does_not_use_it() -> None:
         )
         assert stack.l2.is_ready()
     assert not stack.l1.is_ready() and not stack.l2.is_ready()
+
+
+STACK_ENV = {
+    "WARMER_DEMO_TARGET": "http://127.0.0.1:9",
+    "WARMER_DEMO_METRICS_URL": "http://127.0.0.1:9/metrics",
+    "WARMER_DEMO_L1_URL": "unix:///tmp/l1.sock?db=0",
+    "WARMER_DEMO_L2_URL": "redis://127.0.0.1:10/0",
+}
+
+
+def _cacheable_keys(part: pa.Table) -> set[str]:
+    keys = set()
+    for row in part.select(["method", "target"]).to_pylist():
+        path, _, query = row["target"].partition("?")
+        key = cache_key(path, query) if row["method"] in ("GET", "HEAD") else None
+        if key is not None:
+            keys.add(key)
+    return keys
+
+
+def test_l2_keys_threshold_separates_short_ttl_by_the_sample_not_by_timing() -> None:
+    """With every TTL at 1 s, L2 ends verify holding at most what verify stored (its
+    distinct keys, plus expired ones Redis has not purged yet); with long TTLs it holds
+    every key of the run. The threshold must sit clear of both, whatever the replay speed."""
+    sample = bundled_sample()
+    if sample is None:
+        pytest.skip("the bundled sample ships with the source checkout only")
+    config, _ = load_config(bundled_config(), env=STACK_ENV)
+    [threshold] = [parse_check(c).threshold for c in config.gate.checks if c.startswith("l2.keys")]
+    table = open_sample(sample).to_table()
+    fraction = config.gate.warm_fraction or config.sample.warm_fraction
+    split = split_sample(table, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s)
+    verify_keys = len(_cacheable_keys(split.verify))
+    run_keys = len(_cacheable_keys(table))
+    assert 2 * verify_keys <= threshold <= run_keys / 2, (verify_keys, run_keys)
+
+
+# scenario -> {failing metric: (words its diagnosis must contain)}
+DIAGNOSES = {
+    "undersized-l0": {"hit_rate.l0": ("L0 evicted", "during verify: capacity")},
+    "short-ttl": {
+        "hit_rate.l0": ("L0 expired", ": TTL"),
+        "hit_rate.effective": ("expired", ": TTL"),
+        "backend.offload": ("expired", ": TTL"),
+        "l2.keys": ("L2 expired", ": TTL"),
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(DIAGNOSES))
+def test_failing_scenario_fails_its_checks_with_the_diagnosis_of_its_fault(
+    name: str, tmp_path: Path
+) -> None:
+    require(find_redis_server(), "redis-server")
+    if bundled_sample() is None:
+        pytest.skip("the bundled sample ships with the source checkout only")
+    spec = scenario(name)
+    with spec.start(tmp_path / "stack") as stack:
+        config, _ = load_config(bundled_config(), env=stack.env())
+        options = GateOptions(
+            config, Path(config.gate.sample), stack.target, config.gate.checks, tmp_path / "run"
+        )
+        result = run_gate(prepare(options, profile=False))
+    failing = {o.check.metric: o for o in result.outcomes if o.status != "pass"}
+    assert set(spec.failing_checks) <= set(failing), sorted(failing)
+    metrics = json.loads((tmp_path / "run" / "evidence.json").read_text())["metrics"]
+    for metric, words in DIAGNOSES[name].items():
+        diagnosis = failing[metric].diagnosis or ""
+        assert all(w in diagnosis for w in words), (metric, diagnosis)
+    if name == "undersized-l0":  # the count shown is the evidence's, not a default
+        count = f"{metrics['l0.evictions']:,.0f}"
+        assert count != "0" and f"L0 evicted {count} keys" in failing["hit_rate.l0"].diagnosis

@@ -160,3 +160,36 @@ def test_tier_state_diagnosis(check: str, missing: dict[str, str], expected: str
     outcomes = evaluate([parse_check(check, TIERS)], metrics)
     [outcome] = diagnose(outcomes, Evidence(metrics, tiers=TIERS, missing=missing))
     assert outcome.diagnosis == expected
+
+
+@pytest.mark.parametrize(
+    ("check", "metrics", "expected"),
+    [
+        (  # a short TTL: L2 holds only what was stored within one TTL when verify ends
+            "l2.keys >= 5000",
+            {"l2.keys": 1344.0, "l2.expirations": 2100.0, "warm.l2.expirations": 9000.0},
+            "L2 expired 2,100 keys during verify: TTL",
+        ),
+        (  # verify too short to see an expiry: warm's losses explain it
+            "l2.keys >= 5000",
+            {"l2.keys": 328.0, "l2.expirations": 0.0, "warm.l2.expirations": 9000.0},
+            "L2 expired 9,000 keys during warm: TTL",
+        ),
+        (
+            "hit_rate.l2 >= 0.1",
+            {"hit_rate.l2": 0.0, "warm.l2.expirations": 9000.0, "warm.l1.evictions": 50.0},
+            "L2 expired 9,000 keys during warm: TTL",
+        ),
+        (  # too many keys is not explained by losses
+            "l2.keys <= 10",
+            {"l2.keys": 1344.0, "l2.expirations": 2100.0},
+            "L2 holds more keys than expected",
+        ),
+    ],
+)
+def test_losses_explain_few_keys_and_fall_back_on_warm(
+    check: str, metrics: dict[str, float], expected: str
+) -> None:
+    outcomes = evaluate([parse_check(check, TIERS)], metrics)
+    [outcome] = diagnose(outcomes, Evidence(metrics, tiers=TIERS))
+    assert outcome.diagnosis == expected

@@ -3,8 +3,8 @@
 The rules, in the order they are tried for a hit-rate, offload or backend-load check:
 
 1. the verify part's warmable ceiling is below the threshold → unreachable with this sample;
-2. a tier evicted or expired keys during verify → capacity (evictions) or TTL (expirations),
-   whichever is larger, naming the tier that lost most;
+2. a tier evicted or expired keys during verify (else during warm) → capacity (evictions)
+   or TTL (expirations), whichever is larger, naming the tier that lost most;
 3. the backend counter and the last tier's misses disagree → shared backend or missing tier;
 4. requests failed → errors;
 5. otherwise the caches were simply not warm yet → warm longer.
@@ -131,8 +131,17 @@ _LOSSES = (("evictions", "evicted", "capacity"), ("expirations", "expired", "TTL
 
 
 def _capacity_or_ttl(check: Check, evidence: Evidence) -> str | None:
+    """The largest loss of the check's tier (or of any tier), in the check's phase.
+
+    A verify check falls back on warm's losses: what was evicted or expired while warming
+    (or during the settle, which no phase counts) is missing from verify as well.
+    """
     tiers = [check.tier] if check.tier is not None else list(evidence.tiers)
-    phase = "warm" if check.phase == "warm" else "verify"
+    phases = ("warm",) if check.phase == "warm" else ("verify", "warm")
+    return next(filter(None, (_largest_loss(tiers, p, evidence) for p in phases)), None)
+
+
+def _largest_loss(tiers: Sequence[str], phase: str, evidence: Evidence) -> str | None:
     prefix = "warm." if phase == "warm" else ""
     worst: tuple[float, str, str] | None = None
     for tier in tiers:
@@ -183,6 +192,13 @@ def _tier_state_reason(check: Check, evidence: Evidence) -> str:
         return f"{label} is too small for this traffic: capacity"
     if check.metric.endswith(".expirations"):
         return f"{label} entries expire before they are reused: TTL"
+    if check.metric.endswith(".keys") and check.op in ("<", "<="):
+        return f"{label} holds more keys than expected"
     if check.metric.endswith(".keys"):
-        return f"{label} holds fewer keys than expected: is the tier in use and warmed?"
+        # Few keys at the end of a phase: the tier dropped them (TTL or capacity), or was
+        # hardly filled. Which one the run's eviction and expiration counts say.
+        return (
+            _capacity_or_ttl(check, evidence)
+            or f"{label} holds fewer keys than expected: is the tier in use and warmed?"
+        )
     return f"{label} memory outside the expected range"
