@@ -1,0 +1,161 @@
+"""JSONL samples read whole by Arrow's JSON reader: same table, same errors as record by record."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from warmer.errors import InputError
+from warmer.sample._fast_jsonl import read_table, struct_to_map, valid_mask
+from warmer.sample.store import SampleReader, open_sample
+
+DEMO_SAMPLE = Path(__file__).parents[2] / "traffic_samples" / "demo.jsonl.gz"
+HEADER = '{"warmer_sample":{"requests":%d}}'
+
+
+def _write(path: Path, lines: list[str], *, ending: str = "\n") -> Path:
+    data = "".join(line + ending for line in lines).encode()
+    path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
+    return path
+
+
+def _fast(path: Path) -> pa.Table | None:
+    """The fast path alone: a table, or None where it hands over to the slow one."""
+    reader = open_sample(path)
+    header = reader.meta.requests if getattr(reader, "_header", None) is not None else None
+    return read_table(
+        reader.path,
+        getattr(reader, "_compression"),  # noqa: B009 - the reader's private detail
+        header_requests=header,
+        key_function=getattr(reader, "_key_function"),  # noqa: B009
+    )
+
+
+def _record_by_record(path: Path) -> pa.Table:
+    return SampleReader.to_table(open_sample(path))
+
+
+def test_demo_sample_takes_the_fast_path_and_matches() -> None:
+    fast = _fast(DEMO_SAMPLE)
+    assert fast is not None, "the bundled sample fell back to the record-by-record reader"
+    assert fast.equals(_record_by_record(DEMO_SAMPLE))
+    assert open_sample(DEMO_SAMPLE).to_table().equals(fast)
+
+
+WELL_FORMED = {
+    "no header, keys computed": [
+        '{"ts":1,"method":"GET","target":"/a?b=1&a=2&utm_source=x"}',
+        '{"ts":2.5,"method":"HEAD","target":"/b","headers":{"accept":"x","user-agent":"y"}}',
+    ],
+    "header, empty and absent headers": [
+        HEADER % 3,
+        '{"ts":1,"method":"GET","target":"/a","key":"K"}',
+        '{"ts":2,"method":"GET","target":"/b","headers":{}}',
+        '{"ts":3,"method":"GET","target":"/c","headers":{"accept":"*/*"},"status":304}',
+    ],
+    "header only": [HEADER % 0],
+    "unknown fields ignored": [
+        '{"ts":1,"method":"GET","target":"/","x":{"y":1}}',
+        '{"ts":1,"method":"GET","target":"/","x":null}',
+    ],
+    "escapes": [
+        '{"ts":1,"method":"GET","target":"/\\u00e9\\ud83d\\ude00","headers":{"x":"\\u00ff"}}'
+    ],
+}
+
+
+@pytest.mark.parametrize("name", WELL_FORMED)
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_well_formed_files_read_the_same_both_ways(tmp_path: Path, name: str, suffix: str) -> None:
+    path = _write(tmp_path / f"s{suffix}", WELL_FORMED[name])
+    fast = _fast(path)
+    assert fast is not None
+    assert fast.equals(_record_by_record(path))
+
+
+@pytest.mark.parametrize("ending", ["\r\n", ""])
+def test_crlf_and_a_missing_last_newline(tmp_path: Path, ending: str) -> None:
+    lines = ['{"ts":1,"method":"GET","target":"/a"}', '{"ts":2,"method":"GET","target":"/b"}']
+    path = tmp_path / "s.jsonl"
+    path.write_bytes((ending or "\n").join(lines).encode() + ending.encode())
+    fast = _fast(path)
+    assert fast is not None and fast.column("target").to_pylist() == ["/a", "/b"]
+    assert fast.equals(_record_by_record(path))
+
+
+BAD = {
+    "ts is a boolean": (['{"ts":true,"method":"GET","target":"/"}'], r":1: ts must be a number"),
+    "ts is a string": (['{"ts":"1","method":"GET","target":"/"}'], r":1: ts must be a number"),
+    "target missing": (['{"ts":1,"method":"GET"}'], r":1: record lacks required field\(s\) target"),
+    "method null": (['{"ts":1,"method":null,"target":"/"}'], r"lacks required field\(s\) method"),
+    "method a number": (['{"ts":1,"method":5,"target":"/"}'], r":1: method and target must be"),
+    "header value a number": (
+        ['{"ts":1,"method":"GET","target":"/","headers":{"a":1}}'],
+        "wrong type",
+    ),
+    "headers a list": (
+        ['{"ts":1,"method":"GET","target":"/","headers":[["a","b"]]}'],
+        "wrong type",
+    ),
+    "status a string": (['{"ts":1,"method":"GET","target":"/","status":"200"}'], "wrong type"),
+    "a lone null": (["null"], r":1: a sample record must be a JSON object"),
+    "an array": (['{"ts":1,"method":"GET","target":"/"}', "[1]"], r":2: .* must be a JSON object"),
+    "cut last line": (
+        ['{"ts":1,"method":"GET","target":"/"}', '{"ts":2'],
+        r":2: not a JSON object",
+    ),
+    "count differs": ([HEADER % 2, '{"ts":1,"method":"GET","target":"/"}'], "holds 1 records"),
+    "two on one line": (
+        ['{"ts":1,"method":"GET","target":"/"}', '{"ts":1,"method":"GET","target":"/"} {}'],
+        r":2: not a JSON object \(Extra data\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD)
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_bad_records_keep_their_errors(tmp_path: Path, name: str, suffix: str) -> None:
+    lines, message = BAD[name]
+    path = _write(tmp_path / f"s{suffix}", lines)
+    assert _fast(path) is None
+    with pytest.raises(InputError, match=message):
+        open_sample(path).to_table()
+
+
+def test_blank_lines_are_read_record_by_record(tmp_path: Path) -> None:
+    lines = ['{"ts":1,"method":"GET","target":"/a"}', "", '{"ts":2,"method":"GET","target":"/b"}']
+    path = _write(tmp_path / "s.jsonl", lines)
+    assert _fast(path) is None
+    assert open_sample(path).to_table().column("target").to_pylist() == ["/a", "/b"]
+
+
+def test_truncated_gzip_keeps_its_error(tmp_path: Path) -> None:
+    path = _write(tmp_path / "s.jsonl.gz", ['{"ts":1,"method":"GET","target":"/a"}'] * 50)
+    path.write_bytes(path.read_bytes()[:-12])
+    assert _fast(path) is None
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        open_sample(path).to_table()
+
+
+def test_struct_to_map_keeps_present_fields_in_struct_order() -> None:
+    struct = pa.array(
+        [{"a": "1", "b": None}, None, {"a": None, "b": None}, {"a": "2", "b": "3"}],
+        pa.struct([("a", pa.string()), ("b", pa.string())]),
+    )
+    mapped = struct_to_map(struct, ["a", "b"])
+    assert mapped.to_pylist() == [[("a", "1")], None, [], [("a", "2"), ("b", "3")]]
+
+
+def test_struct_to_map_of_a_slice() -> None:
+    struct = pa.array([{"a": "0"}, {"a": None}, {"a": "2"}], pa.struct([("a", pa.string())])).slice(
+        1
+    )
+    assert struct_to_map(struct, ["a"]).to_pylist() == [[], [("a", "2")]]
+
+
+def test_valid_mask_reads_the_bitmap_of_a_slice() -> None:
+    array = pa.array(["x", None, "y", None, None, "z", "w", None, "v"]).slice(2)
+    assert valid_mask(array).tolist() == [value is not None for value in array.to_pylist()]
