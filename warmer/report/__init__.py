@@ -6,24 +6,57 @@ that touches the disk. The package depends only on ``warmer.model``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from warmer.errors import InputError, UsageError
 from warmer.model.run import RunReport
-from warmer.report.html import render_html
 from warmer.report.interface import FunctionReporter, Reporter
-from warmer.report.json_report import load_report, parse_report, render_json
-from warmer.report.junit import render_junit
-from warmer.report.markdown import render_markdown
+
+if TYPE_CHECKING:
+    from warmer.report.html import render_html
+    from warmer.report.json_report import load_report, parse_report, render_json
+    from warmer.report.junit import render_junit
+    from warmer.report.markdown import render_markdown
+
+# Each writer's module is imported on first use: the HTML one with its charts is the
+# heaviest import of a gate run, and a run directory written as JSON only never needs it.
+_EXPORTS = {
+    "render_html": "warmer.report.html",
+    "render_json": "warmer.report.json_report",
+    "load_report": "warmer.report.json_report",
+    "parse_report": "warmer.report.json_report",
+    "render_junit": "warmer.report.junit",
+    "render_markdown": "warmer.report.markdown",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'warmer.report' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def _lazy(name: str) -> Callable[[RunReport], str]:
+    """``render_x`` of the writer module, imported when a report is first rendered."""
+
+    def render(run: RunReport) -> str:
+        function: Callable[[RunReport], str] = __getattr__(name)
+        return function(run)
+
+    render.__name__ = name
+    return render
+
 
 REPORTERS: dict[str, Reporter] = {
-    "json": FunctionReporter("json", "report.json", render_json),
-    "md": FunctionReporter("md", "report.md", render_markdown),
-    "html": FunctionReporter("html", "report.html", render_html),
-    "junit": FunctionReporter("junit", "junit.xml", render_junit),
+    "json": FunctionReporter("json", "report.json", _lazy("render_json")),
+    "md": FunctionReporter("md", "report.md", _lazy("render_markdown")),
+    "html": FunctionReporter("html", "report.html", _lazy("render_html")),
+    "junit": FunctionReporter("junit", "junit.xml", _lazy("render_junit")),
 }
 """Every format by its command-line name."""
 
@@ -57,6 +90,20 @@ def write_reports(
     return {r.format: write_text_atomic(directory / r.filename, r.render(run)) for r in reporters}
 
 
+def preload(formats: Iterable[str] = FORMATS) -> None:
+    """Import the writers of ``formats`` now, ahead of rendering (unknown names are skipped).
+
+    The gate calls it while it waits for the caches to settle, so the reports' imports
+    do not add to its run time.
+    """
+    for name in dict.fromkeys(formats):
+        if name in REPORTERS:
+            importlib.import_module(_EXPORTS[f"render_{_WRITER_NAMES.get(name, name)}"])
+
+
+_WRITER_NAMES = {"md": "markdown"}
+
+
 def write_text_atomic(path: Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same directory."""
     tmp: str | None = None
@@ -80,6 +127,7 @@ __all__ = [
     "get_reporter",
     "load_report",
     "parse_report",
+    "preload",
     "render_html",
     "render_json",
     "render_junit",
