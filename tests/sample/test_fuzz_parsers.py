@@ -9,6 +9,7 @@ import json
 import re
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,7 +133,13 @@ def test_har(entries: list[object], junk: bytes) -> None:
             ],
         }
     }
-    _run(HarFormat(), json.dumps(har).encode())
+    try:
+        document = json.dumps(har, allow_nan=False)
+    except ValueError:  # NaN/Infinity are not JSON (RFC 8259): refused as input, not a crash
+        with pytest.raises(InputError):
+            _run(HarFormat(), json.dumps(har).encode())
+    else:
+        _run(HarFormat(), document.encode())
     # A document that is not HAR is a clean input error, never a crash.
     with contextlib.suppress(InputError):
         _run(HarFormat(), junk)

@@ -191,7 +191,7 @@ class _Refiner:
             self._request, [pa.string(), pa.string(), pa.list_(pa.string()), pa.bool_()]
         )
         self._clients = Memo(self._hash_client, [pa.string()])
-        self._header_values = Memo(lambda v: (self.options.scrub.scrub_url(v)[0],), [pa.string()])
+        self._header_values = Memo(self._scrub_header_value, [pa.string(), pa.bool_()])
         self._scrub_lists: dict[str, list[int]] = {}
         self._scrub_index: dict[str, np.ndarray] = {}
         self._scrub_seen = (-1, 0)
@@ -341,7 +341,14 @@ class _Refiner:
     def _scrub_header_values(self, items: pa.Array) -> pa.Array:
         if not self.options.scrub.enabled or len(items) == 0:
             return items
-        return self._header_values.column(0, self._header_values.lookup(items))
+        found = self._header_values.lookup(items)
+        if not pc.any(self._header_values.column(1, found)).as_py():
+            return items  # nothing to redact: spare a copy of every header value
+        return self._header_values.column(0, found)
+
+    def _scrub_header_value(self, value: str) -> tuple[str, bool]:
+        scrubbed, names = self.options.scrub.scrub_url(value)
+        return scrubbed, bool(names)
 
     # -- selection
     def _select(self, table: pa.Table) -> pa.Table:

@@ -31,6 +31,7 @@ Decisions, documented in ``docs/sample-schema.md``:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
@@ -109,11 +110,22 @@ def normalise_query(
     """Drop blank and ignored parameters, normalise escapes, sort when ``sort``."""
     if not query:
         return ""
-    params = [_normalise_escapes(p) for p in query.split("&") if p]
-    params = [p for p in params if not ignored(unquote(p.split("=", 1)[0]).lower())]
+    params = []
+    for param in query.split("&"):
+        if not param:
+            continue
+        param = _normalise_escapes(param)
+        if not ignored(_decoded_name(param.partition("=")[0])):
+            params.append(param)
     if sort:
         params.sort()
     return "&".join(params)
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded_name(name: str) -> str:
+    """A parameter name as matched against patterns; the same few names recur."""
+    return unquote(name).lower()
 
 
 def _ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
@@ -121,4 +133,9 @@ def _ignore_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     if not patterns:
         return lambda _: False
     regex = re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
-    return lambda name: regex.match(name) is not None
+
+    @functools.lru_cache(maxsize=4096)
+    def ignored(name: str) -> bool:
+        return regex.match(name) is not None
+
+    return ignored

@@ -57,12 +57,20 @@ class ScrubPolicy:
             return False
         return name in self.headers or _CREDENTIAL_WORDS.search(name) is not None
 
+    def _may_name_secret(self, query: str) -> bool:
+        """False only when no parameter can be a secret one (a quick test, no parsing):
+        no escapes (names might be encoded) and no secret name anywhere in the text."""
+        lowered = query.lower()
+        return "%" in lowered or any(name in lowered for name in self.params)
+
     def scrub_url(self, url: str) -> tuple[str, list[str]]:
         """``url`` with secret parameter values replaced, and the names replaced."""
         if not self.enabled or "?" not in url:
             return url, []
         base, _, rest = url.partition("?")
         query, hash_, fragment = rest.partition("#")
+        if not self._may_name_secret(query):
+            return url, []
         scrubbed: list[str] = []
         params = query.split("&")
         for i, param in enumerate(params):
