@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from warmer.errors import InputError
-from warmer.sample._fast_jsonl import read_table, struct_to_map, valid_mask
+from warmer.sample._fast_jsonl import (
+    bool_array,
+    int_array,
+    read_table,
+    string_array,
+    struct_to_map,
+    valid_mask,
+)
 from warmer.sample.store import SampleReader, open_sample
 
 DEMO_SAMPLE = Path(__file__).parents[2] / "traffic_samples" / "demo.jsonl.gz"
@@ -159,3 +169,24 @@ def test_struct_to_map_of_a_slice() -> None:
 def test_valid_mask_reads_the_bitmap_of_a_slice() -> None:
     array = pa.array(["x", None, "y", None, None, "z", "w", None, "v"]).slice(2)
     assert valid_mask(array).tolist() == [value is not None for value in array.to_pylist()]
+
+
+def test_reading_a_jsonl_sample_whole_does_not_load_pandas() -> None:
+    # pyarrow imports pandas (~0.5 s on a cold start) on its first pa.array(list).
+    code = (
+        "import sys\n"
+        "from warmer.sample.store import open_sample\n"
+        f"open_sample({str(DEMO_SAMPLE)!r}).to_table()\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_arrays_built_from_buffers() -> None:
+    assert int_array(np.array([3, 1, 2], dtype=np.int32)).to_pylist() == [3, 1, 2]
+    assert int_array(np.array([5, 6], dtype=np.int64)[::-1]).to_pylist() == [6, 5]
+    flags = [True, False, True, True, False, False, False, False, True]
+    assert bool_array(np.array(flags)).to_pylist() == flags
+    assert string_array(["é", "", "ab"]).to_pylist() == ["é", "", "ab"]
+    assert string_array([]).to_pylist() == []

@@ -133,12 +133,12 @@ def struct_to_map(struct: pa.StructArray, names: list[str]) -> pa.MapArray:
     offsets = np.zeros(rows + 1, dtype=np.int32)
     np.cumsum(present.sum(axis=1), out=offsets[1:])
     row_index, field_index = np.nonzero(present)  # row-major: each row's entries together
-    keys = pa.array(names, pa.string()).take(pa.array(field_index))
-    every_value = pa.concat_arrays(children) if children else pa.array([], pa.string())
-    values = every_value.take(pa.array(field_index * rows + row_index))
-    mask = pa.array(~valid_mask(struct)) if struct.null_count else None
+    keys = string_array(names).take(int_array(field_index))
+    every_value = pa.concat_arrays(children) if children else string_array([])
+    values = every_value.take(int_array(field_index * rows + row_index))
+    mask = bool_array(~valid_mask(struct)) if struct.null_count else None
     return pa.MapArray.from_arrays(
-        pa.array(offsets),
+        int_array(offsets),
         keys,
         values,
         type=SAMPLE_ARROW_SCHEMA.field("headers").type,
@@ -158,6 +158,32 @@ def valid_mask(array: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
         return np.zeros(len(array), dtype=bool)
     bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
     return bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+# Arrays built from their buffers: ``pa.array`` on a list or a NumPy array makes pyarrow
+# import pandas (to recognise pandas' nulls), a second of a cold start for nothing here.
+
+
+def int_array(values: np.ndarray[Any, Any]) -> pa.Array:
+    """A NumPy integer array as an Arrow array of the same width, without nulls."""
+    values = np.ascontiguousarray(values)
+    kind = pa.from_numpy_dtype(values.dtype)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def bool_array(values: np.ndarray[Any, np.dtype[np.bool_]]) -> pa.Array:
+    """A NumPy boolean array as an Arrow boolean array, without nulls."""
+    bits = np.packbits(values, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+
+
+def string_array(values: list[str]) -> pa.Array:
+    """Python strings as an Arrow string array, without nulls."""
+    encoded = [value.encode() for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(value) for value in encoded], out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
 
 
 def _assemble(
@@ -184,6 +210,6 @@ def _fill_keys(table: pa.Table, key_function: Callable[[], KeyFunction]) -> pa.T
     rows = table.select(["method", "target", "headers"]).filter(missing).to_pylist()
     function = key_function()
     computed = [function(r["method"], r["target"], dict(r["headers"] or ())) for r in rows]
-    filled = pc.replace_with_mask(keys, missing, pa.array(computed, pa.string()))
+    filled = pc.replace_with_mask(keys, missing, string_array(computed))
     index = table.schema.get_field_index("key")
     return table.set_column(index, SAMPLE_ARROW_SCHEMA.field("key"), filled)
