@@ -49,6 +49,7 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
     from warmer.demo.scenarios import bundled_config
     from warmer.demo.scenarios import scenario as find_scenario
     from warmer.gate.run import prepare
+    from warmer.sample._no_pandas import pandas_deferred
 
     spec = find_scenario(scenario)
     click.echo(f"demo scenario {spec.name}: {spec.description}", err=True)
@@ -60,8 +61,10 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
         options = {"dry_run": False, "extra_checks": (), "run_dir": run_dir}
         if sample is not None:
             config = _with_sample(config, sample)
-        prepared = prepare(gate_options(config, options), profile=False)
-        code = run_and_print(prepared, config)
+        # Nothing on the gate's path uses pandas; pyarrow would load it anyway (~0.5 s).
+        with pandas_deferred():
+            prepared = prepare(gate_options(config, options), profile=False)
+            code = run_and_print(prepared, config)
     leave(code)
 
 

@@ -304,9 +304,16 @@ class _Run:
         return open_results(self.dir.results).to_table()
 
     def _settle(self, seconds: float) -> None:
-        """Wait ``seconds`` for the caches to settle, profiling the sample meanwhile."""
+        """Wait ``seconds`` for the caches to settle, profiling the sample meanwhile.
+
+        The report writers are imported in the same pause, so the finish does not pay
+        for their imports.
+        """
+        from warmer.report import preload
+
         started = time.monotonic()
         self.prepared = self.prepared.with_profile()
+        preload(self.options.formats)
         self.stop.wait(max(0.0, seconds - (time.monotonic() - started)))
 
     def _phase(self, writer: Any, name: str, part: pa.Table, order: str) -> None:
