@@ -50,6 +50,14 @@ _SUFFIXES: tuple[tuple[str, Encoding], ...] = (
     (".jsonl", "jsonl"),
 )
 _ROW_GROUP = 65536
+_NO_DICTIONARY = frozenset({"response_bytes", "duration_ms"})
+"""Columns with nearly one value per request: a dictionary never pays off, and trying one
+first costs write time (measured: ~10 % of the import's Parquet write, 11 % larger file)."""
+_DICTIONARY_COLUMNS = [
+    "headers.key_value.key" if name == "headers" else name
+    for name in SAMPLE_ARROW_SCHEMA.names
+    if name not in _NO_DICTIONARY
+] + ["headers.key_value.value"]
 _FORMAT_HINT = "a sample is .jsonl, .jsonl.gz, .jsonl.zst or .parquet (see docs/sample-schema.md)"
 
 
@@ -185,7 +193,12 @@ class SampleWriter:
 
         if self._parquet is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._parquet = pq.ParquetWriter(self._tmp, SAMPLE_ARROW_SCHEMA, compression="zstd")
+            self._parquet = pq.ParquetWriter(
+                self._tmp,
+                SAMPLE_ARROW_SCHEMA,
+                compression="zstd",
+                use_dictionary=_DICTIONARY_COLUMNS,
+            )
         if self._pending:
             self._parquet.write_table(pa.Table.from_batches(self._pending, SAMPLE_ARROW_SCHEMA))
         self._pending, self._pending_rows = [], 0
