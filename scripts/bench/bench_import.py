@@ -24,14 +24,21 @@ PY = sys.executable
 
 
 def run(cmd: list[str] | str, *, shell: bool = False) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    """Wall seconds and peak RSS (MiB) of one child process (CPU seconds go to stdout:
+    on a shared machine they show how much of the wall time was waiting for a core)."""
+    # stderr goes to a file: a pipe nobody reads until the end could fill up and stall.
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")[-2000:]
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed ({status}): {cmd}\n{err}")
+    name = cmd if isinstance(cmd, str) else " ".join(Path(c).name for c in cmd[:4])
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"  run {name[:60]}: wall {wall:.2f} s, cpu {cpu:.2f} s, load {os.getloadavg()[0]:.1f}")
     return wall, usage.ru_maxrss / 1024.0
 
 
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 str(log),
                 "--log-format=COMBINED",
                 "--no-global-config",
+                "--no-progress",
                 "-o",
                 str(tmp / "g.json"),
             ],
