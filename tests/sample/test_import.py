@@ -126,3 +126,29 @@ def test_prefetch_passes_items_and_errors_and_stops_when_closed() -> None:
     assert next(endless) == 0
     endless.close()
     assert not any(t.name == "warmer-parse" and t.is_alive() for t in threading.enumerate())
+
+
+def test_cli_import_does_not_load_pandas(tmp_path: Path) -> None:
+    """pyarrow would import pandas (0.4 s) on its first Python conversion; the import
+    command never needs it, yet pandas still works afterwards. In a fresh interpreter,
+    since this one has pandas loaded already."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.log"
+    src.write_text(combined(20))
+    script = f"""
+import sys
+from warmer.cli import main
+try:
+    main(["sample", "import", {str(src)!r}, "-o", {str(tmp_path / "o.parquet")!r}])
+except SystemExit as exit:
+    assert exit.code == 0, exit.code
+assert "pandas" not in sys.modules, "pandas was imported"
+from warmer.sample.store import open_sample
+assert len(open_sample({str(tmp_path / "o.parquet")!r}).to_pandas()) == 20
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")

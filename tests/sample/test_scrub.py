@@ -26,6 +26,10 @@ POLICY = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS)
         ("/a?access%5Ftoken=s", f"/a?access%5Ftoken={REDACTED}", ["access_token"]),
         ("/a?password=p#frag", f"/a?password={REDACTED}#frag", ["password"]),
         ("/a?token", "/a?token", []),  # no value, nothing to hide
+        ("/a?TOKEN=x", f"/a?TOKEN={REDACTED}", ["token"]),  # names match in any case
+        ("/a?%74oken=x", f"/a?%74oken={REDACTED}", ["token"]),  # encoded name
+        ("/a?%20token=x", f"/a?%20token={REDACTED}", [" token"]),  # padded name
+        ("/a?q=token&page=2", "/a?q=token&page=2", []),  # a secret word as a value only
         (
             "https://h/p?sig=1&signature=2",
             f"https://h/p?sig={REDACTED}&signature={REDACTED}",
@@ -164,3 +168,33 @@ def test_headers_of_a_sliced_batch_stay_with_their_rows() -> None:
     got = [(r["target"], dict(r["headers"])) for r in out.to_pylist()]
     assert got == [("/r2", {"x-row": "2"}), ("/r3", {"x-row": "3"})]
     assert refiner.report.scrubbed == {"header:cookie": 2}
+
+
+def _raw_requests(targets: list[str]) -> object:
+    import pyarrow as pa
+
+    from warmer.sample.formats.interface import RAW_SCHEMA
+
+    rows = [
+        {"ts": float(i), "method": "GET", "target": t, "line": i + 1} for i, t in enumerate(targets)
+    ]
+    return pa.Table.from_pylist(rows, schema=RAW_SCHEMA)
+
+
+@pytest.mark.parametrize("memo_limit", [500_000, 2])
+def test_scrub_counts_add_up_across_blocks(memo_limit: int) -> None:
+    """Counts are per request, whether a target was seen in an earlier block or the memo
+    of distinct targets had to start over (limit 2 forces that every block)."""
+    from warmer.sample.importer import ImportReport, _Refiner
+
+    refiner = _Refiner(ImportOptions(), ImportReport(output=Path("x"), sources=[]))
+    refiner._requests._limit = memo_limit
+    blocks = [
+        ["/a?token=1", "/b", "/a?token=1"],
+        ["/a?token=1", "/c?password=p&token=2", "/b"],
+        ["/c?password=p&token=2", "/d?secret=s"],
+    ]
+    for targets in blocks:
+        out, _ = refiner.refine(_raw_requests(targets))  # type: ignore[arg-type]
+        assert len(out) == len(targets)
+    assert refiner.report.scrubbed == {"param:token": 5, "param:password": 2, "param:secret": 1}
