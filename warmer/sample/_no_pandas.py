@@ -7,8 +7,9 @@ look-up fail while it is active, so pyarrow carries on without pandas. Anything 
 really wants pandas afterwards (``Table.to_pandas``, ``Table.from_pandas``) still gets it:
 pyarrow imports it again on those paths.
 
-Meant for a process that runs one import (the CLI command): while active, *every*
-thread's ``import pandas`` fails, so a library embedding warmer should not use it.
+Meant for CLI commands whose process never needs pandas while they run (``sample
+import``, ``gate``, ``demo``): while active, *every* thread's ``import pandas`` fails,
+so a library embedding warmer should not use it.
 """
 
 from __future__ import annotations
