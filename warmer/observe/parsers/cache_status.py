@@ -155,9 +155,16 @@ def _parse_common(value: str) -> CacheStatus | None:
                 return None
             name = odd
         fields: list[object] = [name, False, None, None, None, False, False, None, None]
-        for param in params[1:]:
+        del params[0]  # cheaper than iterating a params[1:] copy
+        for param in params:
             known = _fixed(param)
             if known is None:
+                # most headers carry a ttl: read its usual spelling here, without a call
+                if param.startswith(" ttl="):
+                    digits = param[5:]
+                    if digits.isdigit() and digits.isascii() and len(digits) <= 15:
+                        fields[_TTL] = int(digits)
+                        continue
                 known = _typed_parameter(param)
                 if known is None:
                     return None

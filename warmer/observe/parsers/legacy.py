@@ -56,7 +56,11 @@ _X_CACHE_WORDS: tuple[tuple[str, str], ...] = (
     ("DENIED", BYPASS),
     ("ERROR", UNKNOWN),
 )
-_HOP_RE = re.compile(r"(?:TCP_|UDP_)?([A-Z_]+?)(?:[ /:(].*)?", re.DOTALL)
+_EXACT = dict(reversed(_X_CACHE_WORDS))  # first listed wins, as in the loop below
+_SUFFIXES = tuple(("_" + word, outcome) for word, outcome in _X_CACHE_WORDS)
+# The status word: letters and "_" up to a delimiter or the end; what follows is a host or
+# a comment. match(), not fullmatch(): the rest of the hop need not be scanned.
+_HOP_RE = re.compile(r"(?:TCP_|UDP_)?([A-Z_]+)(?:[ /:(]|\Z)")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,12 +72,15 @@ def parse_x_cache(value: str) -> tuple[str, ...]:
 
 
 def _hop(text: str) -> str:
-    match = _HOP_RE.fullmatch(text.upper())
+    match = _HOP_RE.match(text.upper())
     if match is None:
         return UNKNOWN
     word = match.group(1)
-    for known, outcome in _X_CACHE_WORDS:
-        if word == known or word.endswith("_" + known):
+    outcome = _EXACT.get(word)
+    if outcome is not None:
+        return outcome
+    for suffix, outcome in _SUFFIXES:  # TCP_MEM_HIT, TCP_REFRESH_MISS ...
+        if word.endswith(suffix):
             return outcome
     return UNKNOWN
 
