@@ -1,8 +1,15 @@
-"""Human formatting of metric values shared by the text reports (no escaping here)."""
+"""Human formatting of metric values shared by the text reports.
+
+No escaping happens here: a line that holds untrusted text takes the report's own
+:class:`Markup`.
+"""
 
 from __future__ import annotations
 
-from warmer.model.run import CheckResult, RunReport
+from collections.abc import Callable
+from typing import NamedTuple
+
+from warmer.model.run import CheckResult, PhaseReport, RunReport
 
 _RATIO_SUFFIXES = ("hit_rate", "offload", "errors.rate")
 
@@ -121,3 +128,36 @@ def errors_summary(errors: dict[str, int]) -> str:
     """``timeout 3 · refused 1`` or ``none``."""
     parts = [f"{k} {v:,}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]) if v]
     return " · ".join(parts) or "none"
+
+
+class Markup(NamedTuple):
+    """How one text report marks a label and makes untrusted text inert."""
+
+    bold: Callable[[str], str]
+    text: Callable[[str], str]
+
+
+def effective_line(run: RunReport, phase: PhaseReport, markup: Markup) -> str:
+    """The phase's effective hit rate and the run's ceilings, ``·``-separated."""
+    parts = [f"{markup.bold('Effective hit rate:')} {fmt_pct(phase.effective_hit_rate)}"]
+    if run.ceilings.warmable is not None:
+        parts.append(f"warmable ceiling {fmt_pct(run.ceilings.warmable)}")
+    if run.ceilings.infinite_cache is not None:
+        parts.append(f"infinite-cache ceiling {fmt_pct(run.ceilings.infinite_cache)}")
+    return " · ".join(parts)
+
+
+def backend_line(phase: PhaseReport, markup: Markup) -> str:
+    """Backend requests, rates and offload of the phase, and a disagreement if one was found."""
+    b, bold, text = phase.backend, markup.bold, markup.text
+    if b.missing_data or (b.requests is None and b.offload is None):
+        return f"{bold('Backend:')} no data" + (f" ({text(b.source)})" if b.source else "")
+    line = (
+        f"{bold('Backend:')} {fmt_num(b.requests)} requests · "
+        f"{text(fmt_value('backend.rps_mean', b.rps_mean))} mean · "
+        f"{text(fmt_value('backend.rps_peak', b.rps_peak))} peak · "
+        f"offload {fmt_pct(b.offload)}"
+    )
+    if b.consistent is False:
+        line += f" · {bold('inconsistent:')} {text(b.consistency_message or 'counts disagree')}"
+    return line

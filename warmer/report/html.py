@@ -15,6 +15,9 @@ from warmer.report import _charts
 from warmer.report._format import (
     OUTCOME_LABEL,
     VERDICT_LABEL,
+    Markup,
+    backend_line,
+    effective_line,
     errors_summary,
     fmt_bytes,
     fmt_num,
@@ -69,6 +72,9 @@ ul.warnings li{margin:2px 0}
 def esc(value: object) -> str:
     """Text safe in an element body or a quoted attribute."""
     return escape(str(value), quote=True)
+
+
+_MARKUP = Markup(bold=lambda label: f"<b>{label}</b>", text=esc)
 
 
 def render_html(run: RunReport) -> str:
@@ -182,7 +188,7 @@ def _tiers(run: RunReport) -> str:
     parts = [f'<h2 id="tiers">Tiers ({esc(phase.name)} phase)</h2>']
     if rows:
         parts.append(_table(header, rows, {2, 3, 4, 5, 6, 7}))
-    parts.append(f"<p>{_effective_line(run, phase)}<br>{_backend_line(phase)}</p>")
+    parts.append(f"<p>{effective_line(run, phase, _MARKUP)}<br>{backend_line(phase, _MARKUP)}</p>")
     return "".join(parts)
 
 
@@ -200,30 +206,6 @@ def _tier_row(tier: TierMetrics, warm: TierMetrics | None) -> list[str]:
         esc(fmt_num(tier.keys)),
         esc(fmt_bytes(tier.memory_bytes)),
     ]
-
-
-def _effective_line(run: RunReport, phase: PhaseReport) -> str:
-    parts = [f"<b>Effective hit rate:</b> {esc(fmt_pct(phase.effective_hit_rate))}"]
-    if run.ceilings.warmable is not None:
-        parts.append(f"warmable ceiling {esc(fmt_pct(run.ceilings.warmable))}")
-    if run.ceilings.infinite_cache is not None:
-        parts.append(f"infinite-cache ceiling {esc(fmt_pct(run.ceilings.infinite_cache))}")
-    return " · ".join(parts)
-
-
-def _backend_line(phase: PhaseReport) -> str:
-    b = phase.backend
-    if b.missing_data or (b.requests is None and b.offload is None):
-        return "<b>Backend:</b> no data" + (f" ({esc(b.source)})" if b.source else "")
-    line = (
-        f"<b>Backend:</b> {esc(fmt_num(b.requests))} requests · "
-        f"{esc(fmt_value('backend.rps_mean', b.rps_mean))} mean · "
-        f"{esc(fmt_value('backend.rps_peak', b.rps_peak))} peak · "
-        f"offload {esc(fmt_pct(b.offload))}"
-    )
-    if b.consistent is False:
-        line += f" · <b>inconsistent:</b> {esc(b.consistency_message or 'counts disagree')}"
-    return line
 
 
 def _phases(run: RunReport) -> str:

@@ -13,6 +13,9 @@ from warmer.report._format import (
     OPERATORS,
     OUTCOME_LABEL,
     VERDICT_LABEL,
+    Markup,
+    backend_line,
+    effective_line,
     errors_summary,
     fmt_num,
     fmt_pct,
@@ -47,6 +50,9 @@ def md_code(value: object) -> str:
     if "`" in text or not text:
         return md_text(text)
     return "`" + text.replace("|", "\\|") + "`"
+
+
+_MARKUP = Markup(bold=lambda label: f"**{label}**", text=md_text)
 
 
 def render_markdown(run: RunReport) -> str:
@@ -116,8 +122,8 @@ def _tiers(run: RunReport) -> str:
     if phase.tiers:
         header = ["Tier", "Source", "Hit rate", "Lookups", "Evictions", "Keys"]
         parts.append(_table(header, [_tier_row(t) for t in phase.tiers]))
-    parts.append(_effective_line(run, phase))
-    parts.append(_backend_line(phase))
+    parts.append(effective_line(run, phase, _MARKUP))
+    parts.append(backend_line(phase, _MARKUP))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -132,30 +138,6 @@ def _tier_row(tier: TierMetrics) -> list[str]:
         fmt_num(tier.evictions),
         fmt_num(tier.keys),
     ]
-
-
-def _effective_line(run: RunReport, phase: PhaseReport) -> str:
-    parts = [f"**Effective hit rate:** {fmt_pct(phase.effective_hit_rate)}"]
-    if run.ceilings.warmable is not None:
-        parts.append(f"warmable ceiling {fmt_pct(run.ceilings.warmable)}")
-    if run.ceilings.infinite_cache is not None:
-        parts.append(f"infinite-cache ceiling {fmt_pct(run.ceilings.infinite_cache)}")
-    return " · ".join(parts)
-
-
-def _backend_line(phase: PhaseReport) -> str:
-    b = phase.backend
-    if b.missing_data or (b.requests is None and b.offload is None):
-        return "**Backend:** no data" + (f" ({md_text(b.source)})" if b.source else "")
-    line = (
-        f"**Backend:** {fmt_num(b.requests)} requests · "
-        f"{md_text(fmt_value('backend.rps_mean', b.rps_mean))} mean · "
-        f"{md_text(fmt_value('backend.rps_peak', b.rps_peak))} peak · "
-        f"offload {fmt_pct(b.offload)}"
-    )
-    if b.consistent is False:
-        line += f" · **inconsistent:** {md_text(b.consistency_message or 'counts disagree')}"
-    return line
 
 
 def _phases(run: RunReport) -> str:
