@@ -19,7 +19,6 @@ from warmer.gate.rundir import (
     config_document,
     evidence_document,
     evidence_from_document,
-    mask_credentials,
     new_run_id,
     write_sample,
 )
@@ -31,6 +30,7 @@ from warmer.model.run import (
     TierCurve,
     TierMetrics,
     Timelines,
+    mask_url,
 )
 from warmer.report import write_reports
 
@@ -91,8 +91,8 @@ def test_config_document_masks_every_injected_header_and_url_credential() -> Non
         ("http://h/m?x=1&token=t&y=2", "http://h/m?x=1&token=***&y=2"),
     ],
 )
-def test_mask_credentials(text: str, expected: str) -> None:
-    assert mask_credentials(text) == expected
+def test_mask_url_on_raw_text(text: str, expected: str) -> None:
+    assert mask_url(text) == expected
 
 
 def test_run_ids_sort_by_time_and_differ() -> None:

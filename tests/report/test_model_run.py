@@ -92,6 +92,8 @@ def test_minimal_report_loads_with_defaults() -> None:
         ("http://user@host/", "http://user@host/"),
         ("redis://host:6379", "redis://host:6379"),
         ("unix:///tmp/redis.sock", "unix:///tmp/redis.sock"),
+        ("unix:///tmp/redis.sock?db=0&password=pw", "unix:///tmp/redis.sock?db=0&password=***"),
+        ("redis://u:p#w/x@cache:6379/0", "redis://u:***@cache:6379/0"),
         ("not a url", "not a url"),
         ("http://[::1", "http://[::1"),
     ],

@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from warmer.errors import InputError
 from warmer.gate.diagnose import Evidence
-from warmer.model.run import MASK, mask_secrets
+from warmer.model.run import MASK, mask_secrets, mask_url
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -124,31 +123,9 @@ def _finite(value: Any) -> Any:
     return value
 
 
-_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):.*@(?=[^@]*$)", re.IGNORECASE)
-"""``scheme://user:password@`` up to the last ``@``: a password substituted from the
-environment may hold ``#``, ``/`` or ``?`` unencoded, which URL parsers split on."""
-_SECRET_PARAM = re.compile(
-    r"([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|credential|signature)[^=&#]*=)[^&#]*",
-    re.IGNORECASE,
-)
-"""A query parameter that may carry a credential (``unix:///s.sock?password=…``, ``auth=``)."""
-
-
-def mask_credentials(text: str) -> str:
-    """``text`` with any URL password and credential-like query value replaced by ``***``.
-
-    Stricter than ``mask_url``, which parses the URL: this works on the raw text, so a
-    URL without a host (a Unix socket) or with unencoded characters in its password
-    leaks nothing either. Over-masking a harmless value is the accepted cost.
-    """
-    if "://" not in text:
-        return text
-    return _SECRET_PARAM.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>:{MASK}@", text))
-
-
 def _mask_strings(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_credentials(value)
+        return mask_url(value)
     if isinstance(value, Mapping):
         return {k: _mask_strings(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -162,7 +139,7 @@ def config_document(config: Config, checks: list[str]) -> dict[str, Any]:
     Every value of ``[replay] headers`` is masked, whatever its name: those headers are
     how candidate credentials are injected (``X-Candidate-Key``, ``X-Auth`` ...), and no
     name pattern catches them all. Every string is then cleared of URL passwords and
-    credential-like query values (:func:`mask_credentials`).
+    credential-like query values (:func:`warmer.model.run.mask_url`).
     """
     tree = _mask_strings(mask_secrets(dataclasses.asdict(config)))
     tree["replay"]["headers"] = dict.fromkeys(tree["replay"]["headers"], MASK)

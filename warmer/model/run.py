@@ -24,7 +24,6 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REPORT_SCHEMA_VERSION = 1
 """Version of the ``report.json`` layout; bumped only for incompatible changes."""
@@ -456,29 +455,28 @@ _SECRET_NAME = re.compile(
 MASK = "***"
 
 
-def mask_url(url: str) -> str:
-    """Hide the password of a URL and the values of secret-looking query parameters.
+_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):.*@(?=[^@]*$)", re.IGNORECASE)
+"""``scheme://user:password@`` up to the last ``@``: a password substituted from the
+environment may hold ``#``, ``/`` or ``?`` unencoded, which URL parsers split on."""
+_SECRET_PARAM = re.compile(
+    r"([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|credential|signature)[^=&#]*=)[^&#]*",
+    re.IGNORECASE,
+)
+"""A query parameter that may carry a credential (``unix:///s.sock?password=…``, ``auth=``)."""
 
-    ``redis://user:pw@host:6379/0`` → ``redis://user:***@host:6379/0``; a string that is not
-    a URL with a scheme and host is returned unchanged.
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL and the values of credential-like query parameters.
+
+    ``redis://user:pw@host:6379/0`` → ``redis://user:***@host:6379/0``. It works on the raw
+    text rather than a parsed URL, so a URL without a host (a Unix socket's
+    ``?password=``) or with unencoded ``#``, ``/`` or ``?`` in its password leaks nothing
+    either; over-masking a harmless parameter is the accepted cost. A string without
+    ``://`` is returned unchanged.
     """
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
+    if "://" not in url:
         return url
-    if not parts.scheme or not parts.netloc:
-        return url
-    netloc = parts.netloc
-    if password is not None:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:{MASK}@{hostport}"
-    query = parts.query
-    if query and any(_SECRET_NAME.search(k) for k, _ in parse_qsl(query, keep_blank_values=True)):
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, MASK if _SECRET_NAME.search(k) else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return _SECRET_PARAM.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>:{MASK}@", url))
 
 
 def mask_secrets(value: Any) -> Any:
