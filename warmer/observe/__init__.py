@@ -7,8 +7,10 @@ Public API (the modules behind it are private to the stage's layout, not to call
     require_reachable(results)                    ObserverUnreachableError (exit 3) if needed
     observe_now(config) -> [SourceStatus]         the one-off look behind `warmer observe`
     Sampler(observers, interval_s)                background timeline + boundary snapshots
-    ObserveSession(config)                        what the gate drives: preflight, start,
-                                                  boundary, stop, phase, curves, missing
+    ObserveSession(config)                        what the gate drives: preflight(),
+                                                  `with sampling():`, boundary(name), and
+                                                  figures(results) -> RunFigures (per-phase
+                                                  figures, curves, backend load, missing)
     header_counts / header_curves                 header tiers from a results table
     snapshot_delta / timeline_delta               counter deltas with reset detection
     tier_metrics / effective_hit_rate / offload / consistency    the arithmetic
