@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pytest
@@ -11,7 +12,7 @@ from warmer.observe.losses import TierMemory, header_losses
 from warmer.observe.parsers.cache_status import parse_cache_status
 
 
-def table(rows: list[tuple[str | None, str | None, float, str | None]]) -> pa.Table:
+def table(rows: Sequence[tuple[str | None, str | None, float, str | None]]) -> pa.Table:
     phases, keys, sent, headers = zip(*rows, strict=True)
     return pa.table(
         {

@@ -17,7 +17,8 @@ Public API (the modules behind it are private to the stage's layout, not to call
     parse_cache_status / parse_x_cache / parse_x_cache_status / parse_age
     parse_info (Redis) / parse_stats (Memcached) / parse_selector (metric{label="v"})
 
-Heavy clients (redis-py, httpx, pyarrow) are imported only when an observer is used.
+Heavy clients (redis-py, pyarrow) are imported only when an observer is used; HTTP sources
+are scraped with the standard library (`_http`), which keeps a cold preflight short.
 """
 
 from warmer.observe.build import (

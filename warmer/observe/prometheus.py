@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from warmer.observe._common import masked, unreachable
+from warmer.observe._http import HttpClient, HttpError
 from warmer.observe.interface import TierSnapshot
 from warmer.observe.parsers.selector import Selector
-
-if TYPE_CHECKING:
-    import httpx
 
 START_TIME_SUFFIX = "start_time_seconds"
 """``process_start_time_seconds`` (prometheus_client's process collector) or an app's own
@@ -108,29 +107,25 @@ class PrometheusObserver:
         self._url = url
         self._selectors = dict(selectors)
         self._timeout_s = timeout_s
-        self._client: httpx.Client | None = None
+        self._client: HttpClient | None = None
 
     def __repr__(self) -> str:
         return f"PrometheusObserver(name={self.name!r}, address={self.address!r})"
 
     def preflight(self) -> None:
         """Scrape once; ObserverUnreachableError (exit 3) when the endpoint does not answer."""
-        import httpx
-
         try:
             self._scrape()
-        except httpx.HTTPError as exc:
+        except HttpError as exc:
             raise unreachable(
                 self.name, "the metrics endpoint", self.address, _reason(exc)
             ) from exc
 
     def snapshot(self) -> TierSnapshot | None:
         """Selector sums now, or None when the endpoint does not answer."""
-        import httpx
-
         try:
             text = self._scrape()
-        except httpx.HTTPError:
+        except HttpError:
             return None
         exposition = parse_exposition(text)
         values = {field: select(exposition, sel) for field, sel in self._selectors.items()}
@@ -150,18 +145,19 @@ class PrometheusObserver:
             client.close()
 
     def _scrape(self) -> str:
-        import httpx
-
         if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout_s, trust_env=False)
-        response = self._client.get(self._url, headers={"Accept": "text/plain"})
+            self._client = HttpClient(self._url, self._timeout_s)
+        response = self._client.get(_target(self._url), accept="text/plain")
         response.raise_for_status()
-        return response.text
+        return response.text()
 
 
-def _reason(exc: Exception) -> str:
-    import httpx
+def _target(url: str) -> str:
+    """The request target of ``url``: its path (``/`` if none) and query."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code}"
-    return f"{type(exc).__name__}: {masked(str(exc))}" if str(exc) else type(exc).__name__
+
+def _reason(exc: HttpError) -> str:
+    """``HTTP 503`` or ``ConnectError: ...``; the URL's password never shows."""
+    return masked(str(exc))

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from warmer.errors import ConfigError
 from warmer.observe._common import masked, unreachable
+from warmer.observe._http import HttpClient, HttpError
 from warmer.observe.interface import TierSnapshot
-
-if TYPE_CHECKING:
-    import httpx
 
 
 class QueryRejected(Exception):
@@ -59,19 +58,17 @@ class PromQLObserver:
         self._url = url.rstrip("/")
         self._queries = dict(queries)
         self._timeout_s = timeout_s
-        self._client: httpx.Client | None = None
+        self._client: HttpClient | None = None
 
     def __repr__(self) -> str:
         return f"PromQLObserver(name={self.name!r}, address={self.address!r})"
 
     def preflight(self) -> None:
         """Run every query once: exit 3 when unreachable, ConfigError when a query is refused."""
-        import httpx
-
         for field, query in self._queries.items():
             try:
                 self._query(query)
-            except httpx.HTTPError as exc:
+            except HttpError as exc:
                 raise unreachable(self.name, "Prometheus", self.address, _reason(exc)) from exc
             except (QueryRejected, ValueError, KeyError, TypeError) as exc:
                 where = "backend" if self.name == "backend" else f"tiers.{self.name}"
@@ -83,13 +80,11 @@ class PromQLObserver:
 
     def snapshot(self) -> TierSnapshot | None:
         """Query results now, or None when Prometheus does not answer or refuses."""
-        import httpx
-
         values: dict[str, float | None] = {}
         for field, query in self._queries.items():
             try:
                 values[field] = self._query(query)
-            except (httpx.HTTPError, QueryRejected, ValueError, KeyError, TypeError):
+            except (HttpError, QueryRejected, ValueError, KeyError, TypeError):
                 return None
         return TierSnapshot(
             at=time.monotonic(),
@@ -104,20 +99,20 @@ class PromQLObserver:
             client.close()
 
     def _query(self, query: str) -> float | None:
-        import httpx
-
         if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout_s, trust_env=False)
-        response = self._client.get(f"{self._url}/api/v1/query", params={"query": query})
-        if response.status_code not in (200, 400, 422):  # 400/422 carry a JSON error body
+            self._client = HttpClient(self._url, self._timeout_s)
+        path = urlsplit(self._url).path  # a server behind a path prefix keeps it
+        params = urlencode({"query": query}, quote_via=quote)
+        response = self._client.get(f"{path}/api/v1/query?{params}")
+        if response.status not in (200, 400, 422):  # 400/422 carry a JSON error body
             response.raise_for_status()
         try:
             payload = response.json()
         except ValueError as exc:
-            raise httpx.DecodingError(f"not JSON (HTTP {response.status_code})") from exc
+            raise HttpError(f"DecodingError: not JSON (HTTP {response.status})") from exc
         return result_value(payload)
 
 
-def _reason(exc: Exception) -> str:
-    # httpx messages rarely hold the URL, but a password must never reach a log line.
-    return masked(str(exc)) if str(exc) else type(exc).__name__
+def _reason(exc: HttpError) -> str:
+    # The messages hold no URL, but a password must never reach a log line.
+    return masked(str(exc))
