@@ -28,7 +28,7 @@ POLICY = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS)
         ("/a?token", "/a?token", []),  # no value, nothing to hide
         ("/a?TOKEN=x", f"/a?TOKEN={REDACTED}", ["token"]),  # names match in any case
         ("/a?%74oken=x", f"/a?%74oken={REDACTED}", ["token"]),  # encoded name
-        ("/a?%20token=x", f"/a?%20token={REDACTED}", [" token"]),  # padded name
+        ("/a?%20token=x", f"/a?%20token={REDACTED}", ["token"]),  # padded name
         ("/a?q=token&page=2", "/a?q=token&page=2", []),  # a secret word as a value only
         (
             "https://h/p?sig=1&signature=2",

@@ -75,9 +75,10 @@ class ScrubPolicy:
         params = query.split("&")
         for i, param in enumerate(params):
             name, eq, _ = param.partition("=")
-            if eq and unquote(name).strip().lower() in self.params:
+            plain = unquote(name).strip().lower()
+            if eq and plain in self.params:
                 params[i] = f"{name}={REDACTED}"
-                scrubbed.append(unquote(name).lower())
+                scrubbed.append(plain)  # reported under the name it matched
         if not scrubbed:
             return url, []
         return f"{base}?{'&'.join(params)}{hash_}{fragment}", scrubbed
