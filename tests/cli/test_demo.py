@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_warmer
 from warmer.demo.scenarios import SCENARIOS
 from warmer.demo.services import find_redis_server
 
@@ -30,14 +31,7 @@ EXPECTED: dict[str, tuple[int, dict[str, str]]] = {
 
 
 def demo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", "demo", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    return run_warmer("demo", *args, cwd=cwd, timeout=300)
 
 
 @pytest.fixture(autouse=True)

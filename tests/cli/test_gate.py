@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_warmer
 from warmer.demo.candidate import CandidateServer, CandidateSettings
 from warmer.demo.services import free_port
 from warmer.model.sample import SampleMeta
@@ -39,17 +40,7 @@ def candidate() -> Iterator[CandidateServer]:
         yield server
 
 
-def warmer(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, **(env or {}), "NO_COLOR": "1"},
-    )
+warmer = run_warmer
 
 
 def gate_args(candidate: CandidateServer, sample: Path, run_dir: Path, *checks: str) -> list[str]:

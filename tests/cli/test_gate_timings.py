@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_warmer
 from warmer.demo.candidate import CandidateServer, CandidateSettings
 from warmer.model.sample import SampleMeta
 from warmer.sample.store import SampleWriter, open_sample
@@ -45,14 +44,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def gate(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", "gate", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "NO_COLOR": "1"},
-    )
+    return run_warmer("gate", *args, cwd=cwd)
 
 
 def test_timings_file_holds_every_phase_in_order(

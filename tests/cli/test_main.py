@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_runner import run_warmer
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", *args], capture_output=True, text=True, cwd=cwd
-    )
+run = run_warmer
 
 
 def test_version() -> None:

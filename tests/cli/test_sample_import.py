@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_runner import run_warmer
 from warmer.sample.store import open_sample
 
 LINE = (
@@ -14,16 +13,7 @@ LINE = (
 )
 
 
-def run(
-    *args: str, cwd: Path | None = None, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        input=stdin.decode() if stdin else None,
-    )
+run = run_warmer
 
 
 def _log(tmp_path: Path, n: int = 10, extra: str = "") -> Path:

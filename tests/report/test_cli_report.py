@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_warmer
 from warmer.model.run import RunReport
 from warmer.report import load_report, render_markdown, write_reports
 
-
-def warmer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WARMER_")}
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+warmer = run_warmer
 
 
 @pytest.fixture

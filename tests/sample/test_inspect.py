@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -14,6 +13,7 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from tests.cli_runner import run_warmer
 from warmer.cli.sample_inspect import inspect_command
 from warmer.errors import InputError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SampleMeta
@@ -231,10 +231,7 @@ def test_cli_bad_warm_fraction_is_usage_error(sample_file: Path) -> None:
     assert result.exit_code == 2
 
 
-def _warmer(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "warmer", *args], capture_output=True, text=True, cwd=cwd
-    )
+_warmer = run_warmer
 
 
 @pytest.mark.skipif(
