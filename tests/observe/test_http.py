@@ -15,6 +15,7 @@ from typing import ClassVar
 import pytest
 
 from warmer.demo.services import free_port
+from warmer.errors import ObserverUnreachableError
 from warmer.observe._http import HttpClient, HttpError, HttpStatusError
 from warmer.observe.parsers.selector import parse_selector
 from warmer.observe.prometheus import PrometheusObserver
@@ -106,7 +107,9 @@ def test_failures_are_named_like_httpx_named_them() -> None:
 
 def test_status_error_reaches_preflight_as_exit_3_with_the_status(server: str) -> None:
     observer = PrometheusObserver("l0", f"{server}/status/503", {"hits": parse_selector("hits")})
-    with pytest.raises(Exception, match=r"at http://127\.0\.0\.1:\d+/status/503: HTTP 503"):
+    with pytest.raises(
+        ObserverUnreachableError, match=r"at http://127\.0\.0\.1:\d+/status/503: HTTP 503"
+    ):
         observer.preflight()
 
 
