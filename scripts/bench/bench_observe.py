@@ -32,7 +32,7 @@ import time
 import timeit
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -106,31 +106,55 @@ def time_each(parse: Callable[[T], object], values: Sequence[T]) -> float:
 
 
 def bench_parse(number: int) -> None:
-    from warmer.observe.parsers.cache_status import parse_cache_status
+    from warmer.observe.parsers import cache_status
 
+    parse = cache_status.parse_cache_status
+    compiled = cache_status._parse_compiled is not cache_status._no_compiled_path
     others = competitors()
     print("\nCache-Status parse, µs per header, best of 7 (thread CPU time)")
-    print(f"{'headers':40} {'warmer':>8} " + " ".join(f"{n:>14}" for n, _ in others), end="")
-    print("  ratio (other / warmer)")
+    print(f"compiled common path: {'built' if compiled else 'NOT built (no C compiler?)'}")
+    print(f"{'headers':40} {'warmer':>8} {'Python':>8} " + " ".join(f"{n:>14}" for n, _ in others))
     stream = [TYPICAL[i % len(TYPICAL)] for i in range(number)]
-    parse_cache_status.cache_clear()
-    memo = time_each(parse_cache_status, stream)
-    row("6 typical values cycled, memoised", memo, others, stream)
+    parse.cache_clear()
+    row("6 typical values cycled, memoised", time_each(parse, stream), None, others, stream)
     for label, shape in COLD_SHAPES.items():
         # more distinct values than the memo holds: every call misses it, as cold as it gets
         headers = distinct_headers(shape, max(number // 4, 20_000))
-        parse_cache_status.cache_clear()
-        cold = time_each(parse_cache_status, headers)
-        row(f"cold: {label}", cold, others, headers)
+        parse.cache_clear()
+        cold = time_each(parse, headers)
+        with python_only(cache_status):
+            parse.cache_clear()
+            python = time_each(parse, headers)
+        row(f"cold: {label}", cold, python, others, headers)
+    print("(warmer: as installed; Python: the same parser with the compiled path switched off;")
+    print(" ratio: each competitor's time / warmer's)")
+
+
+@contextlib.contextmanager
+def python_only(module: Any) -> Iterator[None]:
+    """Run ``cache_status`` without its compiled common path (what a build without a C
+    compiler runs)."""
+    saved = module._parse_compiled
+    module._parse_compiled = module._no_compiled_path
+    try:
+        yield
+    finally:
+        module._parse_compiled = saved
 
 
 def row(
-    label: str, ours: float, others: list[tuple[str, Callable[[bytes], object]]], values: list[str]
+    label: str,
+    ours: float,
+    python: float | None,
+    others: list[tuple[str, Callable[[bytes], object]]],
+    values: list[str],
 ) -> None:
     encoded = [v.encode() for v in values]
     theirs = [time_each(parse, encoded) for _, parse in others]
     ratios = " ".join(f"{t / ours:5.1f}×" for t in theirs)
-    print(f"{label[:40]:40} {ours:8.2f} " + " ".join(f"{t:14.2f}" for t in theirs) + f"  {ratios}")
+    py = f"{python:8.2f}" if python is not None else " " * 8
+    print(f"{label[:40]:40} {ours:8.2f} {py} " + " ".join(f"{t:14.2f}" for t in theirs), end="")
+    print(f"  {ratios}" if ratios else "")
 
 
 def bench_legacy(number: int) -> None:

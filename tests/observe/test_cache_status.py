@@ -6,8 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from warmer.observe.parsers import cache_status
 from warmer.observe.parsers.cache_status import (
+    REGISTERED_FWD,
     CacheEntry,
+    CacheStatus,
     _parse_common,
     _parse_strict,
     parse_cache_status,
@@ -219,3 +222,88 @@ def test_common_path_takes_realistic_headers(header: str) -> None:
 )
 def test_common_path_declines_what_it_cannot_split(header: str) -> None:
     assert _parse_common(header) is None
+
+
+# --------------------------------------------------------------------------- compiled path
+
+compiled_path = pytest.mark.skipif(
+    cache_status._parse_compiled is cache_status._no_compiled_path,
+    reason="the C common path was not built (no C compiler at install time)",
+)
+
+_string_chars = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=8)
+
+
+def _sf_string(inner: str) -> str:
+    return '"' + inner.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_tokens = st.from_regex(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]{0,8}", fullmatch=True)
+_space = st.sampled_from(["", " ", "  "])
+_params = st.one_of(
+    st.sampled_from(["hit", "stored", "collapsed"]).flatmap(
+        lambda k: st.sampled_from([k, f"{k}=?1", f"{k}=?0", f"{k} ", f"{k}=?2"])
+    ),
+    st.sampled_from([*REGISTERED_FWD, "later-value"]).map(lambda v: f"fwd={v}"),
+    st.integers(-(10**16), 10**16).flatmap(
+        lambda n: st.sampled_from([f"ttl={n}", f"fwd-status={n}", f"ttl={n} "])
+    ),
+    _string_chars.map(lambda s: f"key={_sf_string(s)}"),
+    st.one_of(_tokens, _string_chars.map(_sf_string)).map(lambda v: f"detail={v}"),
+    st.sampled_from(["x-vendor=1", "", "ttl=", "fwd", "ttl =1", "hit=?1 "]),
+)
+_members = st.tuples(
+    st.one_of(_tokens, _string_chars.map(_sf_string)),
+    st.lists(st.tuples(_space, _params), max_size=5),
+).map(lambda m: m[0] + "".join(f";{sp}{p}" for sp, p in m[1]))
+_headers = st.tuples(st.lists(_members, min_size=1, max_size=4), _space).map(
+    lambda h: ("," + h[1]).join(h[0])
+)
+
+
+@compiled_path
+@given(_headers)
+def test_compiled_path_agrees_with_the_python_paths(header: str) -> None:
+    compiled = cache_status._parse_compiled(header)
+    common = _parse_common(header)
+    if compiled is not None:
+        assert compiled == common == _parse_strict(header)
+        assert all(type(e) is CacheEntry for e in compiled.entries)
+        assert type(compiled) is CacheStatus
+
+
+@compiled_path
+@given(st.one_of(st.lists(_pieces, max_size=30).map("".join), st.text(max_size=200)))
+def test_compiled_path_declines_rather_than_disagrees(text: str) -> None:
+    compiled = cache_status._parse_compiled(text)
+    assert compiled is None or compiled == _parse_strict(text)
+
+
+@compiled_path
+@pytest.mark.parametrize(
+    "header",
+    [
+        "l0; fwd=uri-miss, l1; hit; ttl=300, l2; fwd=miss; stored",
+        'ExampleCDN; hit; ttl=1, "Origin Cache"; fwd=uri-miss; detail="x"',
+        "ExampleCache; fwd=stale; fwd-status=304; collapsed=?0",
+        'l2; fwd=miss; key="GET /a"; detail=private',
+        "ReverseProxyCache; hit; ttl=5, ForwardProxyCache; fwd=uri-miss; collapsed; stored",
+    ],
+)
+def test_compiled_path_takes_realistic_headers(header: str) -> None:
+    """The budgeted headers must not fall through to the Python paths."""
+    compiled = cache_status._parse_compiled(header)
+    assert compiled is not None
+    assert compiled == _parse_strict(header)
+
+
+@compiled_path
+def test_compiled_path_unescapes_strings_and_keeps_entries_usable() -> None:
+    parsed = cache_status._parse_compiled('"a \\"b\\" \\\\c"; hit; key="k\\\\"; ttl=-7')
+    assert parsed is not None
+    (entry,) = parsed.entries
+    assert entry.cache == 'a "b" \\c'
+    assert entry.key == "k\\"
+    assert entry.ttl == -7
+    assert entry.outcome == "hit"
+    assert parsed.find('a "b" \\c') is entry

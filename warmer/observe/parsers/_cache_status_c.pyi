@@ -1,0 +1,6 @@
+"""Type stub of the compiled common path (``_cache_status_c.c``)."""
+
+from warmer.observe.parsers.cache_status import CacheEntry, CacheStatus
+
+def configure(entry: type[CacheEntry], status: type[CacheStatus], /) -> None: ...
+def parse(value: str, /) -> CacheStatus | None: ...
