@@ -28,10 +28,13 @@ fi
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=".venv/.installed-$extras"
-# Reinstall when the build inputs change (setup.py compiles the C Cache-Status path).
-native=warmer/observe/parsers/_cache_status_c.c
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] \
-   || [ "$native" -nt "$stamp" ]; then
+# Reinstall when a build input changes (setup.py compiles the two C extensions).
+stale=0
+for input in pyproject.toml setup.py warmer/observe/parsers/_cache_status_c.c \
+             warmer/sample/formats/_tokenize_c.c; do
+  [ "$input" -nt "$stamp" ] && stale=1
+done
+if [ ! -f "$stamp" ] || [ "$stale" = 1 ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[$extras]"
   touch "$stamp"

@@ -118,6 +118,12 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
         except BaseException as exc:  # handed to the consumer, raised there
             offer((False, exc))
             return
+        finally:
+            # A stopped consumer leaves ``items`` unfinished: close it here, on the thread
+            # that runs it, so a prefetch nested in it stops its own thread too.
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
         offer((True, done))
 
     worker = threading.Thread(target=produce, name="warmer-parse", daemon=True)

@@ -40,6 +40,7 @@ the strict path.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from typing import Final, NamedTuple
@@ -306,6 +307,8 @@ def _unescape(inner: str) -> str:
 
 def _load_compiled() -> None:
     global _parse_compiled
+    if os.environ.get("WARMER_NO_NATIVE"):  # the pure-Python paths, for comparison
+        return
     try:
         from warmer.observe.parsers import _cache_status_c
     except ImportError:  # installed without a C compiler: the Python paths do it all

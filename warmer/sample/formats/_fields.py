@@ -37,16 +37,43 @@ REASON_STATUS = "bad status"
 _NOT_HEADERS = frozenset({"http_host"})
 
 
+USED = frozenset(
+    {
+        "time_local", "time_iso8601", "msec", "request", "request_method", "request_uri",
+        "uri", "args", "status", "body_bytes_sent", "bytes_sent", "request_time",
+        "upstream_cache_status", "remote_addr", "host", "http_host", "server_name", "scheme",
+    }
+)  # fmt: skip
+"""Variables :func:`build_raw` reads, besides ``http_*`` request headers."""
+
+
+def is_header(variable: str) -> bool:
+    """Whether ``$variable`` is a request header that goes into the ``headers`` map."""
+    return variable.startswith("http_") and variable not in _NOT_HEADERS
+
+
+def header_name(variable: str) -> str:
+    """``http_user_agent`` -> ``user-agent``."""
+    return variable[5:].replace("_", "-")
+
+
 def build_raw(
-    cols: Columns, lines: np.ndarray, rejected: dict[int, str]
+    cols: Columns,
+    lines: np.ndarray,
+    rejected: dict[int, str],
+    *,
+    request: tuple[pa.Array, pa.Array] | None = None,
+    headers: pa.Array | None = None,
 ) -> tuple[pa.Table, Rejects]:
     """Raw rows for the accepted lines, and the rejects (``rejected`` holds earlier ones).
 
-    ``lines`` gives the absolute line number of each row of ``cols``.
+    ``lines`` gives the absolute line number of each row of ``cols``. ``request`` (method,
+    target) and ``headers`` (the map) replace ``$request`` and the ``$http_*`` columns when
+    a tokenizer already derived them.
     """
     n = len(lines)
     ts = _timestamps(cols, n)
-    method, target = _request(cols, n)
+    method, target = request or _request(cols, n)
     status = _to_int(cols.get("status"), n, pa.int32())
     masks = [
         (REASON_TIME, pc.is_null(ts)),
@@ -60,7 +87,7 @@ def build_raw(
             "target": target,
             "scheme": _dash_null(cols.get("scheme"), n),
             "host": _host(cols, n),
-            "headers": _headers(cols, n),
+            "headers": headers if headers is not None else header_map(cols, n),
             "body": pa.nulls(n, pa.string()),
             "status": status,
             "response_bytes": _to_int(cols.get("body_bytes_sent", cols.get("bytes_sent")), n),
@@ -175,8 +202,9 @@ def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array]:
     return pc.ascii_upper(method), target  # ASCII letters only, checked above
 
 
-def _headers(cols: Columns, n: int) -> pa.Array:
-    names = [k for k in cols if k.startswith("http_") and k not in _NOT_HEADERS]
+def header_map(cols: Columns, n: int) -> pa.Array:
+    """The ``headers`` map of ``n`` rows from the ``$http_*`` columns (absent: ``-``, "")."""
+    names = [k for k in cols if is_header(k)]
     offsets = np.zeros(n + 1, np.int32)
     if not names:
         empty = pa.array([], pa.string())
@@ -186,7 +214,7 @@ def _headers(cols: Columns, n: int) -> pa.Array:
     rows, which = np.nonzero(valid)  # row-major: each row's headers stay together
     # One take across the columns (chunked, so nothing is concatenated first).
     items = pc.take(pa.chunked_array(values, pa.string()), pa.array(which * n + rows))
-    keys = pc.take(pa.array([k[5:].replace("_", "-") for k in names]), pa.array(which))
+    keys = pc.take(pa.array([header_name(k) for k in names]), pa.array(which))
     np.cumsum(valid.sum(axis=1), out=offsets[1:])
     return pa.MapArray.from_arrays(pa.array(offsets), keys, items.combine_chunks())
 

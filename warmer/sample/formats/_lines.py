@@ -40,7 +40,7 @@ class LineBlock:
 def iter_line_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[LineBlock]:
     """Yield cleaned blocks of whole lines from ``stream``; the last line may lack ``\\n``."""
     line_no = 1
-    for raw, long_lines in _raw_blocks(stream, block_size):
+    for raw, long_lines in raw_blocks(stream, block_size):
         data, n, rejected = clean_block(raw, line_no)
         for offset in long_lines:
             rejected[line_no + offset] = REASON_LONG
@@ -48,8 +48,10 @@ def iter_line_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator
         line_no += n
 
 
-def _raw_blocks(stream: BinaryIO, block_size: int) -> Iterator[tuple[bytes, list[int]]]:
-    """Blocks of whole lines; over-long lines are dropped to an empty line as they stream."""
+def raw_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[tuple[bytes, list[int]]]:
+    """Blocks of whole lines, unchecked, each ending with LF, and the offsets (line index
+    within the block) of lines longer than :data:`MAX_LINE` that were dropped to an empty
+    line as they streamed (a line longer than a read is never held whole)."""
     rest = b""
     long_lines: list[int] = []
     skipping = False

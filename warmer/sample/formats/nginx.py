@@ -16,18 +16,36 @@ line (RE2 through Arrow: correct, but several times slower).
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from warmer.errors import UsageError
-from warmer.sample.formats._fields import REASON_NO_MATCH, Columns, build_raw
-from warmer.sample.formats._lines import MAX_LINE, LineBlock, iter_line_blocks
+from warmer.sample.formats._fields import (
+    REASON_NO_MATCH,
+    USED,
+    Columns,
+    build_raw,
+    header_map,
+    header_name,
+    is_header,
+    split_request,
+)
+from warmer.sample.formats._lines import (
+    MAX_LINE,
+    REASON_CONTROL,
+    REASON_LONG,
+    REASON_UTF8,
+    LineBlock,
+    iter_line_blocks,
+    raw_blocks,
+)
 from warmer.sample.formats.interface import ParsedBlock
 
 COMBINED = (
@@ -61,6 +79,8 @@ class _Field:
     suffix: str = ""
     width: int = 1
     """CSV columns it spans: 2 for an unquoted ``$time_local`` (it holds one space)."""
+    quoted: bool = False
+    """Written ``"$var"``: the value may hold spaces (and backslash escapes)."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +181,7 @@ def _plan_token(token: list[tuple[str, str]]) -> _Field | None:
     var = names[0]
     prefix, _, suffix = text.partition("\0")
     if prefix == '"' and suffix == '"':
-        return _Field(var)
+        return _Field(var, quoted=True)
     if (
         '"' in prefix + suffix
         or (var in _SPACEY and var != "time_local")
@@ -180,6 +200,9 @@ class NginxFormat:
 
     def parse(self, stream: BinaryIO) -> Iterator[ParsedBlock]:
         compiled = compile_log_format(self.log_format)
+        if compiled.fields is not None and _tokenize is not None:
+            yield from parse_native(compiled, stream)
+            return
         for block in iter_line_blocks(stream):
             yield parse_block(compiled, block)
 
@@ -325,3 +348,152 @@ def _parse_regex(compiled: CompiledFormat, block: LineBlock) -> _Result:
     keep = pa.array(matched)
     cols = {name: pc.filter(parsed.field(name), keep) for name in dict.fromkeys(compiled.variables)}
     return cols, lines[matched], rejected
+
+
+# --------------------------------------------------------------------------- compiled path
+#
+# ``_tokenize_c.c`` checks, splits and derives in one pass what the path above does with
+# bytes methods, Arrow's CSV reader and compute kernels; it is built at install when a C
+# compiler is present (setup.py) and gives the same rows (tests/sample/test_native.py).
+
+_ROLE_IGNORE, _ROLE_COLUMN, _ROLE_HEADER, _ROLE_REQUEST = -1, 0, 1, 2
+_REASONS = {1: REASON_LONG, 2: REASON_UTF8, 3: REASON_CONTROL}
+
+
+def _load_tokenizer() -> Callable[..., tuple[Any, ...]] | None:
+    if os.environ.get("WARMER_NO_NATIVE"):  # the pure-Python paths, for comparison
+        return None
+    try:
+        from warmer.sample.formats import _tokenize_c
+    except ImportError:  # installed without a C compiler: the Arrow path does it all
+        return None
+    tokenize: Callable[..., tuple[Any, ...]] = _tokenize_c.tokenize
+    return tokenize
+
+
+_tokenize = _load_tokenizer()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the tokenizer is asked for: per field (quoted, prefix, suffix, width, role,
+    index), the output column of each variable, and the header names in map order."""
+
+    fields: tuple[tuple[int, bytes, bytes, int, int, int], ...]
+    columns: dict[str, int]
+    headers: tuple[str, ...]
+    request: int | None
+    """Column index of the method (the target is the next one) when ``$request`` is used."""
+
+
+def _plan(fields: tuple[_Field, ...]) -> _Plan:
+    entries = []
+    columns: dict[str, int] = {}
+    headers: list[str] = []
+    request = None
+    seen: set[str] = set()
+    for f in fields:
+        role, index = _ROLE_IGNORE, 0
+        if f.var is not None and f.var not in seen:
+            seen.add(f.var)
+            if f.var == "request":
+                request = index = len(columns)
+                columns["\0method"], columns["\0target"] = index, index + 1
+                role = _ROLE_REQUEST
+            elif is_header(f.var):
+                role, index = _ROLE_HEADER, len(headers)
+                headers.append(f.var)
+            elif f.var in USED:
+                role, index = _ROLE_COLUMN, len(columns)
+                columns[f.var] = index
+        entries.append((int(f.quoted), f.prefix.encode(), f.suffix.encode(), f.width, role, index))
+    return _Plan(tuple(entries), columns, tuple(headers), request)
+
+
+def parse_native(compiled: CompiledFormat, stream: BinaryIO) -> Iterator[ParsedBlock]:
+    """Parse ``stream`` with the compiled tokenizer (``compiled.fields`` must be set)."""
+    assert compiled.fields is not None and _tokenize is not None
+    plan = _plan(compiled.fields)
+    first_line = 1
+    for data, long_lines in raw_blocks(stream):
+        block, n_lines = _native_block(compiled, plan, data, first_line, long_lines)
+        first_line += n_lines
+        yield block
+
+
+def _native_block(
+    compiled: CompiledFormat, plan: _Plan, data: bytes, first_line: int, long_lines: list[int]
+) -> tuple[ParsedBlock, int]:
+    assert _tokenize is not None
+    columns, headers, lines_buf, retry, problems = _tokenize(
+        data, first_line, plan.fields, len(plan.columns), len(plan.headers)
+    )
+    lines = np.frombuffer(lines_buf, dtype=np.int64)
+    n_lines = len(lines) + len(retry) + len(problems)
+    rejected = {first_line + offset: REASON_LONG for offset in long_lines}
+    for line, code in problems:
+        rejected.setdefault(line, _REASONS[code])
+    rows = len(lines)
+    cols: Columns = {name: _strings(rows, columns[i]) for name, i in plan.columns.items()}
+    header_values = None
+    if plan.headers:
+        offsets, keys, items = headers
+        names = pa.array([header_name(h) for h in plan.headers], pa.string())
+        header_values = pa.MapArray.from_arrays(
+            pa.Array.from_buffers(pa.int32(), rows + 1, [None, pa.py_buffer(offsets)]),
+            pc.take(names, pa.array(np.frombuffer(keys, dtype=np.uint8))),
+            _strings(len(keys), items),
+        )
+    extra, extra_lines = _retry_native(compiled, plan, retry, rejected)
+    if extra is not None:
+        lines = np.concatenate([lines, extra_lines])
+        for name in plan.columns:
+            cols[name] = pa.concat_arrays([cols[name], extra[name]])
+        if header_values is not None:
+            header_values = pa.concat_arrays([header_values, extra["\0headers"]])
+    request = None
+    if plan.request is not None:
+        request = cols.pop("\0method"), cols.pop("\0target")
+    table, rejects = build_raw(cols, lines, rejected, request=request, headers=header_values)
+    return ParsedBlock(table, rejects, n_lines, checked=True), n_lines
+
+
+def _strings(n: int, parts: tuple[bytes | None, bytes, bytes, int]) -> pa.Array:
+    validity, offsets, data, nulls = parts
+    return pa.StringArray.from_buffers(
+        n,
+        pa.py_buffer(offsets),
+        pa.py_buffer(data),
+        pa.py_buffer(validity) if validity is not None else None,
+        nulls,
+    )
+
+
+def _retry_native(
+    compiled: CompiledFormat,
+    plan: _Plan,
+    retry: list[tuple[int, bytes]],
+    rejected: dict[int, str],
+) -> tuple[Columns | None, np.ndarray]:
+    """Lines the tokenizer could not split, read with the format's regular expression
+    (the reference for every odd line); their columns derived as the tokenizer does."""
+    found: list[dict[str, str | None]] = []
+    numbers = []
+    for line, raw in retry:
+        match = compiled.python.match(raw.decode()) if line not in rejected else None
+        if match is None:
+            rejected.setdefault(line, REASON_NO_MATCH)
+            continue
+        found.append(match.groupdict())
+        numbers.append(line)
+    if not found:
+        return None, np.empty(0, dtype=np.int64)
+    raw_cols = {
+        name: pa.array([row.get(name) for row in found], pa.string()) for name in compiled.variables
+    }
+    extra: Columns = {name: raw_cols[name] for name in plan.columns if name in raw_cols}
+    if plan.request is not None:
+        extra["\0method"], extra["\0target"] = split_request(raw_cols["request"])
+    if plan.headers:
+        extra["\0headers"] = header_map({h: raw_cols[h] for h in plan.headers}, len(found))
+    return extra, np.array(numbers, dtype=np.int64)
