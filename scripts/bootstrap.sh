@@ -32,7 +32,7 @@ stamp=".venv/.installed-$extras"
 stale=0
 for input in pyproject.toml setup.py warmer/observe/parsers/_cache_status_c.c \
              warmer/sample/formats/_tokenize_c.c; do
-  [ "$input" -nt "$stamp" ] && stale=1
+  if [ "$input" -nt "$stamp" ]; then stale=1; fi
 done
 if [ ! -f "$stamp" ] || [ "$stale" = 1 ]; then
   .venv/bin/python -m pip install -q --upgrade pip
