@@ -6,11 +6,21 @@ Grammar of a format string (nginx's own)::
     variable = "$" name / "${" name "}"      ; name = 1*( ALPHA / DIGIT / "_" )
     literal  = any other text
 
-Two compiled forms exist. When the format is a sequence of space-separated fields, each
-either ``"<one variable>"`` or ``prefix $variable suffix`` (``[$time_local]``), lines are
-split by Arrow's CSV tokenizer (C++, ~10x a Python regex loop); the rare line it cannot
-split (an Apache ``\\"`` inside quotes) is retried with the equivalent regular expression.
-Any other format (``$uri$args``, ``a|b`` separators) uses that regular expression for every
+Every format compiles to a regular expression, the reference for what a line means. When
+the format is a sequence of space-separated fields, each either ``"<one variable>"`` or
+``prefix $variable suffix`` (``[$time_local]``), a faster path splits the lines:
+
+* the compiled tokenizer (``_tokenize_c.c``, built at install when a C compiler is present)
+  checks, splits and derives every line in one pass without the GIL. A quoted value may
+  hold backslash escapes (Apache's ``\\"``), as in the regular expression; a line it cannot
+  split so (a value without its quotes, text glued after a closing quote, an empty line)
+  goes to the regular expression, which refuses it: "does not match the format".
+* without it, Arrow's CSV tokenizer (C++), with the same results on every line both split
+  (tests/sample/test_native_tokenizer.py); it ends a quoted value at ``\\"`` and glues
+  text after a closing quote on, so such lines go to the regular expression or are read
+  more leniently there.
+
+Any other format (``$uri$args``, ``a|b`` separators) uses the regular expression for every
 line (RE2 through Arrow: correct, but several times slower).
 """
 
