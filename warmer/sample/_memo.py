@@ -91,7 +91,9 @@ class Memo:
         return self._fields[field]
 
 
-def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
+def prefetch(
+    items: Iterator[T], depth: int = 2, name: str = "warmer-parse"
+) -> Generator[T, None, None]:
     """Run ``items`` in a background thread, ``depth`` items ahead of the consumer.
 
     Parsing (Arrow's CSV reader, compute kernels, decompression) releases the GIL, so the
@@ -126,7 +128,7 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
                 close()
         offer((True, done))
 
-    worker = threading.Thread(target=produce, name="warmer-parse", daemon=True)
+    worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()
     try:
         while True:

@@ -16,10 +16,12 @@ one block, ~16 MiB of log) is written where it was found, not moved back.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import re
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -141,7 +143,8 @@ def import_logs(
         # Three stages on their own threads: parsing (in refiner.tables), refining (here,
         # prefetched) and writing (this thread); tokenizing and Parquet encoding release
         # the GIL, so a second core takes a share of the work.
-        tables = stack.enter_context(contextlib.closing(prefetch(merge_by_time(streams))))
+        refined = prefetch(merge_by_time(streams), name="warmer-refine")
+        tables = stack.enter_context(contextlib.closing(refined))
         for table in tables:
             writer.write_batch(table)
         _check_not_empty(report, writer.rows)
@@ -162,8 +165,6 @@ def _check_not_empty(report: ImportReport, rows: int) -> None:
 
 
 def _meta(report: ImportReport, options: ImportOptions) -> SampleMeta:
-    import dataclasses
-
     return SampleMeta(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         sources=tuple(s.to_meta() for s in report.sources),
@@ -199,18 +200,27 @@ class _Refiner:
         self._scrub_lists: dict[str, list[int]] = {}
         self._scrub_index: dict[str, np.ndarray] = {}
         self._scrub_seen = (-1, 0)
+        self._lock = threading.Lock()
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
         # Closed explicitly so the parsing thread stops before the input is closed.
-        with contextlib.closing(prefetch(detection.format.parse(stream))) as blocks:
-            for block in blocks:
-                table = self._accept(block, source)
+        with contextlib.closing(prefetch(self._prepared(detection, stream))) as blocks:
+            for block, bad_header in blocks:
+                table = self._accept(block, bad_header, source)
                 if table.num_rows:
                     yield table
 
-    def _accept(self, block: ParsedBlock, source: SourceReport) -> pa.Table:
+    def _prepared(
+        self, detection: Detection, stream: Any
+    ) -> Iterator[tuple[ParsedBlock, pa.Array]]:
+        """Parsed blocks with their half of refining done, on the parsing thread."""
+        for block in detection.format.parse(stream):
+            table, bad_header = self.prepare(block.table, checked=block.checked)
+            yield dataclasses.replace(block, table=table), bad_header
+
+    def _accept(self, block: ParsedBlock, bad_header: pa.Array, source: SourceReport) -> pa.Table:
         source.lines += block.lines
-        table, rejects = self.refine(block.table, checked=block.checked)
+        table, rejects = self._refine(block.table, bad_header)
         block.rejects.extend(rejects)
         source.rejects.extend(block.rejects)
         if self.options.strict and block.rejects.count:
@@ -224,6 +234,22 @@ class _Refiner:
 
     def refine(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, Rejects]:
         """Raw parsed rows -> sample rows sorted by time, and the rows rejected here."""
+        return self._refine(*self.prepare(raw, checked=checked))
+
+    def prepare(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, pa.Array]:
+        """The half of refining that needs no request memo: headers scrubbed (and the mask
+        of rows with a control character in one), clients hashed. The import runs it on
+        the parsing thread, the other half on the refining thread."""
+        if raw.num_rows == 0:
+            return raw, pa.array([], pa.bool_())
+        headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
+        table = raw.set_column(raw.schema.get_field_index("headers"), "headers", headers)
+        found = self._clients.lookup(table.column("client").combine_chunks())
+        hashed = self._clients.column(0, found)
+        table = table.set_column(table.schema.get_field_index("client"), "client", hashed)
+        return table, bad_header
+
+    def _refine(self, raw: pa.Table, bad_header: pa.Array) -> tuple[pa.Table, Rejects]:
         if raw.num_rows == 0:
             return _empty(), Rejects()
         method = pc.utf8_upper(raw.column("method").combine_chunks())
@@ -232,9 +258,7 @@ class _Refiner:
         self._count_scrubbed(found)
         bad_method = pc.fill_null(self._requests.column(3, found), True)
         clean = self._requests.column(0, found)
-        headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
         table = raw.set_column(raw.schema.get_field_index("target"), "target", clean)
-        table = table.set_column(table.schema.get_field_index("headers"), "headers", headers)
         table = table.set_column(table.schema.get_field_index("method"), "method", method)
         table = table.append_column("key", self._requests.column(1, found))
         masks = [
@@ -244,7 +268,7 @@ class _Refiner:
             ("bad or missing timestamp", pc.is_null(table.column("ts"))),
         ]
         table, rejects = filter_rejected(table, masks, {})
-        table = self._select(self._with_client(self._with_vary_key(table)))
+        table = self._select(self._with_vary_key(table))
         columns = _sorted_by_time(table).select(SAMPLE_ARROW_SCHEMA.names).columns
         # Exactly the sample schema, so the writer need not cast (required columns are
         # never null here: rows without them were rejected above).
@@ -268,8 +292,9 @@ class _Refiner:
         if not by_name:
             return
         counts = self._requests.counts(found)
-        for name, entries in by_name.items():
-            self.report.scrubbed[f"param:{name}"] += int(counts[entries].sum())
+        with self._lock:  # the parsing thread counts headers in the same Counter
+            for name, entries in by_name.items():
+                self.report.scrubbed[f"param:{name}"] += int(counts[entries].sum())
 
     def _entries_by_scrubbed_name(self, names: list[list[str]]) -> dict[str, np.ndarray]:
         """Scrubbed parameter name -> memo entries that had it; only new entries are read."""
@@ -294,11 +319,6 @@ class _Refiner:
         return table.set_column(
             table.schema.get_field_index("key"), "key", pa.array(keys, pa.string())
         )
-
-    def _with_client(self, table: pa.Table) -> pa.Table:
-        found = self._clients.lookup(table.column("client").combine_chunks())
-        hashed = self._clients.column(0, found)
-        return table.set_column(table.schema.get_field_index("client"), "client", hashed)
 
     def _hash_client(self, address: str) -> tuple[str]:
         return (hashlib.blake2b(address.encode(), digest_size=8, key=self.salt).hexdigest(),)
@@ -338,8 +358,9 @@ class _Refiner:
         if not secret:
             return None
         dropped = pc.is_in(keys, pa.array(secret, pa.string()))
-        for entry in pc.value_counts(pc.filter(keys, dropped)).to_pylist():
-            self.report.scrubbed[f"header:{entry['values']}"] += entry["counts"]
+        with self._lock:  # the refining thread counts parameters in the same Counter
+            for entry in pc.value_counts(pc.filter(keys, dropped)).to_pylist():
+                self.report.scrubbed[f"header:{entry['values']}"] += entry["counts"]
         return ~np.asarray(dropped.to_numpy(zero_copy_only=False), dtype=bool)
 
     def _scrub_header_values(self, items: pa.Array) -> pa.Array:
