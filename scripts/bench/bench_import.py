@@ -1,6 +1,7 @@
 """Benchmark ``warmer sample import`` against GoAccess and a pure-Python regex importer.
 
 All three run on the same 1M-line combined log in one invocation, each as a subprocess
+(warmer twice: as installed, and with ``WARMER_NO_NATIVE=1``, without its C tokenizer)
 whose wall time and peak RSS (``os.wait4``) are measured; the ratios and the pass/fail
 against the issue's targets are printed. ``--lines 10000000`` feeds the 1M-line file ten
 times through stdin and compares warmer's peak RSS with the 1M run (it must stay flat).
@@ -67,9 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     log = ensure_log(1_000_000)
     size_mb = log.stat().st_size / 1e6
     print(f"input: {log} ({size_mb:.0f} MB, 1M lines); load: {os.getloadavg()[0]:.1f}")
+    from warmer.sample.formats import nginx
+
+    built = "built" if nginx._tokenize is not None else "NOT built (no C compiler?)"
+    print(f"compiled tokenizer: {built}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-import-"))
     warmer = [PY, "-m", "warmer", "sample", "import", str(log), "-o", str(tmp / "w.parquet")]
     results = {"warmer": best(args.repeat, warmer)}
+    # The same import without the compiled tokenizer: what a machine without a C compiler
+    # runs (Arrow's CSV tokenizer and compute kernels).
+    results["warmer-no-c"] = best(args.repeat, ["env", "WARMER_NO_NATIVE=1", *warmer])
     results["python-re"] = best(
         args.repeat,
         [PY, str(ROOT / "scripts/bench/_baseline_import.py"), str(log), str(tmp / "b.parquet")],
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             ],
         )
     for name, (wall, rss) in results.items():
-        print(f"{name:10s} {wall:7.2f} s  peak RSS {rss:7.0f} MiB")
+        print(f"{name:12s} {wall:7.2f} s  peak RSS {rss:7.0f} MiB")
     w_wall, w_rss = results["warmer"]
     ok = w_rss <= 1024
     ratio = results["python-re"][0] / w_wall

@@ -375,7 +375,9 @@ static PyObject *tokenize(PyObject *module, PyObject *args) {
     if (!st.lines) goto done;
     st.line_no = (int64_t *)PyByteArray_AS_STRING(st.lines);
     if (n_headers) {
+        /* an item takes at least one byte of the line and a separator */
         Py_ssize_t max_items = max_rows * n_headers;
+        if (max_items > size / 2 + 1) max_items = size / 2 + 1;
         if (column_init(&st.items, max_items, size) < 0) goto done;
         st.map_offsets = PyByteArray_FromStringAndSize(NULL, (max_rows + 1) * 4);
         st.item_keys = PyByteArray_FromStringAndSize(NULL, max_items + 1);
