@@ -48,6 +48,7 @@ from warmer.sample.select import Selection
 _NGINX_ESCAPE = re.compile(rb"\\x([0-9A-Fa-f]{2})")
 _BAD_TARGET_CHARS = re.compile(r"[\x00-\x20\x7f]")
 _METHOD = re.compile(r"^[A-Z][A-Z0-9_-]{0,31}$")
+_COMMON_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"})
 _CONTROL = r"[\x00-\x1f\x7f]"
 
 
@@ -277,7 +278,7 @@ class _Refiner:
     # -- method + target: validated, decoded, scrubbed and keyed once per distinct pair
     def _request(self, pair: str) -> tuple[str | None, str | None, list[str], bool]:
         method, _, raw_target = pair.partition(" ")
-        if not _METHOD.match(method):
+        if method not in _COMMON_METHODS and not _METHOD.match(method):
             return None, None, [], True
         target = _clean_target(raw_target)
         if target is None:
