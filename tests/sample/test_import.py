@@ -152,3 +152,30 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+def test_several_inputs_keep_each_rows_own_headers_and_client(tmp_path: Path) -> None:
+    """Inputs parse on their own threads and share the header and client memos."""
+    paths = []
+    for name in "abc":
+        lines = [
+            f'10.{ord(name)}.{i % 200}.1 - - [02/Nov/2026:08:{i // 600 % 60:02d}:{i // 10 % 60:02d}'
+            f' +0100] "GET /{name}/{i % 500} HTTP/1.1" 200 5 "https://{name}.example/?q={i % 50}"'
+            f' "agent-{name}-{i % 300}"\n'
+            for i in range(20_000)
+        ]
+        path = tmp_path / f"{name}.log"
+        path.write_text("".join(lines))
+        paths.append(str(path))
+    import_logs(paths, tmp_path / "o.parquet")
+    rows = open_sample(tmp_path / "o.parquet").to_table().to_pylist()
+    assert len(rows) == 60_000
+    clients: dict[str, set[str]] = {}
+    for row in rows:
+        name = row["target"].split("/")[1]
+        headers = dict(row["headers"])
+        assert headers["user-agent"].startswith(f"agent-{name}-")
+        assert headers["referer"].startswith(f"https://{name}.example/")
+        clients.setdefault(name, set()).add(row["client"])
+    assert [len(c) for c in clients.values()] == [200, 200, 200]
+    assert len(set.union(*clients.values())) == 600  # every address its own hash

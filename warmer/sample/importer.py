@@ -201,7 +201,8 @@ class _Refiner:
         self._scrub_lists: dict[str, list[int]] = {}
         self._scrub_index: dict[str, np.ndarray] = {}
         self._scrub_seen = (-1, 0)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # report.scrubbed, counted from two threads
+        self._prepare_lock = threading.Lock()
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
         # Closed explicitly so the parsing thread stops before the input is closed.
@@ -243,10 +244,12 @@ class _Refiner:
         the parsing thread, the other half on the refining thread."""
         if raw.num_rows == 0:
             return raw, pa.array([], pa.bool_())
-        headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
-        table = raw.set_column(raw.schema.get_field_index("headers"), "headers", headers)
-        found = self._clients.lookup(table.column("client").combine_chunks())
-        hashed = self._clients.column(0, found)
+        # Several inputs parse on several threads, and the memos are not thread-safe.
+        with self._prepare_lock:
+            headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
+            table = raw.set_column(raw.schema.get_field_index("headers"), "headers", headers)
+            found = self._clients.lookup(table.column("client").combine_chunks())
+            hashed = self._clients.column(0, found)
         table = table.set_column(table.schema.get_field_index("client"), "client", hashed)
         return table, bad_header
 
