@@ -159,7 +159,7 @@ def test_several_inputs_keep_each_rows_own_headers_and_client(tmp_path: Path) ->
     paths = []
     for name in "abc":
         lines = [
-            f'10.{ord(name)}.{i % 200}.1 - - [02/Nov/2026:08:{i // 600 % 60:02d}:{i // 10 % 60:02d}'
+            f"10.{ord(name)}.{i % 200}.1 - - [02/Nov/2026:08:{i // 600 % 60:02d}:{i // 10 % 60:02d}"
             f' +0100] "GET /{name}/{i % 500} HTTP/1.1" 200 5 "https://{name}.example/?q={i % 50}"'
             f' "agent-{name}-{i % 300}"\n'
             for i in range(20_000)
