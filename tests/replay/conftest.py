@@ -139,11 +139,15 @@ def unix_server(tmp_path: Path) -> Iterator[Uvicorn]:
 class Nginx:
     """A real nginx serving a small static response with a temp config."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, log_format: str | None = None) -> None:
         self.port = free_port()
         (root / "logs").mkdir()
+        self.access_log = root / "logs" / "access.log"
+        access = "access_log off;"
+        if log_format is not None:  # nginx's own quoting: '...' holding the format
+            access = f"log_format t '{log_format}'; access_log {self.access_log} t;"
         conf = root / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(port=self.port, root=root))
+        conf.write_text(NGINX_CONF.format(port=self.port, root=root, access_log=access))
         self.proc = subprocess.Popen(["/usr/sbin/nginx", "-p", str(root), "-c", str(conf)])
         wait_listening(("127.0.0.1", self.port), self.proc)
 
@@ -164,7 +168,7 @@ error_log {root}/logs/error.log crit;
 pid {root}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {access_log}
     client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp;
     fastcgi_temp_path {root}/tmp; uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
     keepalive_requests 1000000;

@@ -182,7 +182,7 @@ def _request(cols: Columns, n: int) -> tuple[pa.Array, pa.Array]:
 
 def split_request(request: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``METHOD SP TARGET [SP PROTOCOL]`` -> method, target; anything else -> nulls."""
-    parts = pc.split_pattern(request, " ", max_splits=2)
+    parts = pc.split_pattern(request, " ", max_splits=3)  # a 4th part: not a request line
     count = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
     offsets = parts.offsets.to_numpy()[:-1]
     flat = parts.flatten()

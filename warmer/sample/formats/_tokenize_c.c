@@ -18,8 +18,9 @@
  *   - hands any line it cannot split that way back to the caller, which tries the format's
  *     regular expression on it (the reference for every odd line);
  *   - for an accepted line writes each variable's value: bare values lose their literal
- *     prefix and suffix (null when absent); $request becomes method (ASCII letters,
- *     upper-cased, else null) and target (null when empty); $http_* values other than
+ *     prefix and suffix (null when absent); $request ("METHOD SP TARGET [SP PROTOCOL]",
+ *     else nulls) becomes method (ASCII letters, upper-cased, else null) and target (null
+ *     when empty); $http_* values other than
  *     "-" and "" become entries of one map (row offsets, header number, value).
  */
 #define PY_SSIZE_T_CLEAN
@@ -258,6 +259,11 @@ static void emit_row(State *st, int64_t line, const Span *spans) {
             const char *t = sp1 + 1;
             const char *sp2 = memchr(t, ' ', e - t);
             const char *t_end = sp2 ? sp2 : e;
+            if (sp2 && memchr(sp2 + 1, ' ', e - sp2 - 1)) { /* a 4th part: not a request */
+                column_put(method, row, NULL, 0);
+                column_put(target, row, NULL, 0);
+                continue;
+            }
             int alpha = sp1 > s;
             for (const char *p = s; alpha && p < sp1; p++) alpha = is_alpha(*p);
             if (alpha) { /* upper-cased as it is copied */
