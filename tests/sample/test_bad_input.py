@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from warmer.errors import InputError, MalformedInputError
 from warmer.sample.importer import ImportOptions, import_logs
@@ -120,3 +123,27 @@ def test_nothing_importable_is_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no request could be imported") as info:
         import_logs([str(src)], tmp_path / "o.parquet", ImportOptions(format="combined"))
     assert info.value.hint and "--format" in info.value.hint
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), max_size=30),
+    st.integers(1, 16),
+    st.integers(4, 24),
+    st.booleans(),
+)
+def test_reused_blocks_give_what_raw_blocks_give(
+    lengths: list[int], block_size: int, max_line: int, final_newline: bool
+) -> None:
+    """The reading the C tokenizer uses (one buffer, overwritten) against the plain one,
+    with lines longer than the limit and than a read, and a last line without LF."""
+    from warmer.sample.formats._lines import raw_blocks, reused_blocks
+
+    data = b"\n".join(bytes([97 + i % 26]) * n for i, n in enumerate(lengths))
+    data += b"\n" if final_newline and data else b""
+    expected = list(raw_blocks(io.BytesIO(data), block_size, max_line))
+    got = [
+        (bytes(view), list(long_lines))
+        for view, long_lines in reused_blocks(io.BytesIO(data), block_size, max_line)
+    ]
+    assert got == [(bytes(b), ll) for b, ll in expected]

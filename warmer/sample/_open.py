@@ -7,8 +7,8 @@ import gzip
 import io
 import sys
 import zlib
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from warmer.errors import InputError
 
@@ -45,8 +45,13 @@ class PrefixedStream(io.RawIOBase):
         return self._read(size)
 
     def _read(self, size: int) -> bytes:
+        data: bytes = self._translated(self._stream.read, size)
+        return data
+
+    def _translated(self, read: Callable[[Any], Any], arg: Any) -> Any:
+        """``read(arg)`` with decompression errors turned into :class:`InputError`."""
         try:
-            return self._stream.read(size)
+            return read(arg)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise InputError(
                 f"{self.name}: compressed data is truncated or corrupt ({exc})",
@@ -58,6 +63,10 @@ class PrefixedStream(io.RawIOBase):
             raise
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._head and hasattr(self._stream, "readinto"):
+            # straight into the caller's memory: no bytes object, no copy
+            n: int = self._translated(self._stream.readinto, buffer) or 0
+            return n
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

@@ -48,7 +48,9 @@ def iter_line_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator
         line_no += n
 
 
-def raw_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[tuple[bytes, list[int]]]:
+def raw_blocks(
+    stream: BinaryIO, block_size: int = BLOCK_SIZE, max_line: int = MAX_LINE
+) -> Iterator[tuple[bytes, list[int]]]:
     """Blocks of whole lines, unchecked, each ending with LF, and the offsets (line index
     within the block) of lines longer than :data:`MAX_LINE` that were dropped to an empty
     line as they streamed (a line longer than a read is never held whole)."""
@@ -67,7 +69,7 @@ def raw_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[tuple
         buf = rest + chunk if rest else chunk
         cut = buf.rfind(b"\n") + 1
         whole, rest = buf[:cut], buf[cut:]
-        if len(rest) > MAX_LINE:
+        if len(rest) > max_line:
             long_lines.append(whole.count(b"\n"))
             whole, rest, skipping = whole + b"\n", b"", True
         if whole:
@@ -75,6 +77,66 @@ def raw_blocks(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[tuple
             long_lines = []
     if rest or long_lines:
         yield (rest + b"\n" if rest else b""), long_lines
+
+
+def reused_blocks(
+    stream: BinaryIO, block_size: int = BLOCK_SIZE, max_line: int = MAX_LINE
+) -> Iterator[tuple[memoryview, list[int]]]:
+    """The blocks of :func:`raw_blocks`, each a view of one buffer that the next read
+    overwrites: a consumer must be done with a block before it asks for the next one.
+
+    Reading into the same memory spares the two copies of every block that carrying a
+    partial line over costs in :func:`raw_blocks`, and the page faults of fresh buffers;
+    the compiled tokenizer copies out what it keeps, so it can read blocks this way.
+    """
+    buf = bytearray(max_line + block_size + 1)  # a carried partial line, a read, an LF
+    view = memoryview(buf)
+    carried = 0  # bytes of an unfinished line at the front of buf
+    skipping = False  # inside an over-long line: drop bytes through its LF
+    long_lines: list[int] = []
+    while True:
+        n = _fill(stream, view[carried : carried + block_size])
+        if not n:
+            break
+        start, end = 0, carried + n
+        if skipping:
+            cut = buf.find(b"\n", carried, end)
+            if cut < 0:
+                carried = 0
+                continue
+            start, skipping = cut + 1, False
+        cut = buf.rfind(b"\n", start, end) + 1 or start
+        if end - cut > max_line:  # over-long: it becomes an empty line, the rest is dropped
+            long_lines.append(buf.count(b"\n", start, cut))
+            buf[cut] = 10
+            yield view[start : cut + 1], long_lines
+            long_lines, carried, skipping = [], 0, True
+            continue
+        if cut > start:
+            yield view[start:cut], long_lines
+            long_lines = []
+        carried = end - cut
+        buf[:carried] = buf[cut:end]
+    if carried or long_lines:
+        buf[carried] = 10
+        yield view[: carried + 1 if carried else 0], long_lines
+
+
+def _fill(stream: BinaryIO, view: memoryview) -> int:
+    """Read into ``view`` until it is full or the input ends; the bytes read."""
+    readinto = getattr(stream, "readinto", None)
+    got = 0
+    while got < len(view):
+        if readinto is not None:
+            n = readinto(view[got:])
+        else:  # a file-like object without readinto: read, then copy
+            chunk = stream.read(len(view) - got)
+            n = len(chunk)
+            view[got : got + n] = chunk
+        if not n:
+            break
+        got += n
+    return got
 
 
 def clean_block(data: bytes, first_line: int) -> tuple[bytes, int, dict[int, str]]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 StringParts = tuple[bytearray | None, bytearray, bytearray, int]
 
 def tokenize(
-    block: bytes,
+    block: bytes | bytearray | memoryview,
     first_line: int,
     plan: Sequence[tuple[int, bytes, bytes, int, int, int]],
     n_columns: int,

@@ -54,7 +54,7 @@ from warmer.sample.formats._lines import (
     REASON_UTF8,
     LineBlock,
     iter_line_blocks,
-    raw_blocks,
+    reused_blocks,
 )
 from warmer.sample.formats.interface import ParsedBlock
 
@@ -425,14 +425,19 @@ def parse_native(compiled: CompiledFormat, stream: BinaryIO) -> Iterator[ParsedB
     assert compiled.fields is not None and _tokenize is not None
     plan = _plan(compiled.fields)
     first_line = 1
-    for data, long_lines in raw_blocks(stream):
+    # One buffer for every block: the tokenizer copies out what it keeps.
+    for data, long_lines in reused_blocks(stream):
         block, n_lines = _native_block(compiled, plan, data, first_line, long_lines)
         first_line += n_lines
         yield block
 
 
 def _native_block(
-    compiled: CompiledFormat, plan: _Plan, data: bytes, first_line: int, long_lines: list[int]
+    compiled: CompiledFormat,
+    plan: _Plan,
+    data: bytes | memoryview,
+    first_line: int,
+    long_lines: list[int],
 ) -> tuple[ParsedBlock, int]:
     assert _tokenize is not None
     columns, headers, lines_buf, retry, problems = _tokenize(
