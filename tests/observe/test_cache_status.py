@@ -228,7 +228,7 @@ def test_common_path_declines_what_it_cannot_split(header: str) -> None:
 
 compiled_path = pytest.mark.skipif(
     cache_status._parse_compiled is cache_status._no_compiled_path,
-    reason="the C common path was not built (no C compiler at install time)",
+    reason="the C common path is off (not built: no C compiler; or WARMER_NO_NATIVE)",
 )
 
 _string_chars = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=8)

@@ -31,7 +31,8 @@ from warmer.sample.formats.interface import Rejects
 REPO = Path(__file__).resolve().parents[2]
 
 native = pytest.mark.skipif(
-    nginx._tokenize is None, reason="the C tokenizer was not built (no C compiler at install)"
+    nginx._tokenize is None,
+    reason="the C tokenizer is off (not built: no C compiler; or WARMER_NO_NATIVE)",
 )
 
 FORMATS = [
