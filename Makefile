@@ -5,11 +5,14 @@ demo:
 	@scripts/bootstrap.sh demo
 	.venv/bin/warmer demo
 
+# The last line runs the import and parser tests again without the C extensions: what a
+# machine without a C compiler runs.
 test:
 	@scripts/bootstrap.sh dev
 	.venv/bin/ruff check warmer tests scripts
 	.venv/bin/mypy
 	.venv/bin/pytest -q
+	WARMER_NO_NATIVE=1 .venv/bin/pytest -q tests/sample tests/observe/test_cache_status.py
 
 lint:
 	.venv/bin/ruff check warmer tests scripts
