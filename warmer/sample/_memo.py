@@ -67,10 +67,9 @@ class Memo:
     def _add(self, new: pa.Array) -> None:
         rows = [self._compute(value) for value in new.to_pylist()]
         # one transposition in C rather than an append per field per value
-        results: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else []
-        results = results or [() for _ in self._types]
-        if len(results) != len(self._types):
-            raise ValueError(f"compute returned {len(results)} fields, not {len(self._types)}")
+        results: list[Sequence[Any]] = (
+            list(zip(*rows, strict=True)) if rows else [() for _ in self._types]
+        )
         for field, more in zip(self._fields, results, strict=True):
             field.extend(more)
         self._arrays = [

@@ -325,22 +325,32 @@ def _retry(
 ) -> _Result:
     """Lines the tokenizer refused get one more chance with the regular expression."""
     rejected = dict(block.rejected)
-    extra: list[dict[str, str | None]] = []
-    extra_lines = []
-    for number, text in invalid:
-        line = number + block.first_line - 1
-        match = compiled.python.match(text) if line not in rejected else None
-        if match is None:
-            rejected.setdefault(line, REASON_NO_MATCH)
-            continue
-        extra.append(match.groupdict())
-        extra_lines.append(line)
+    numbered = [(number + block.first_line - 1, text) for number, text in invalid]
+    extra, extra_lines = _match_regex(compiled, numbered, rejected)
     if not extra:
         return cols, lines, rejected
     for name in list(cols):
         more = pa.array([row.get(name) for row in extra], pa.string())
         cols[name] = pa.concat_arrays([cols[name], more])
     return cols, np.concatenate([lines, np.array(extra_lines, dtype=np.int64)]), rejected
+
+
+def _match_regex(
+    compiled: CompiledFormat, lines: list[tuple[int, str]], rejected: dict[int, str]
+) -> tuple[list[dict[str, str | None]], list[int]]:
+    """The variables of each (line number, text) the format's regular expression matches,
+    and their numbers; a line it does not match is added to ``rejected`` (a line already
+    there is not tried)."""
+    found: list[dict[str, str | None]] = []
+    numbers = []
+    for line, text in lines:
+        match = compiled.python.match(text) if line not in rejected else None
+        if match is None:
+            rejected.setdefault(line, REASON_NO_MATCH)
+            continue
+        found.append(match.groupdict())
+        numbers.append(line)
+    return found, numbers
 
 
 def _parse_regex(compiled: CompiledFormat, block: LineBlock) -> _Result:
@@ -492,15 +502,7 @@ def _retry_native(
 ) -> tuple[Columns | None, np.ndarray]:
     """Lines the tokenizer could not split, read with the format's regular expression
     (the reference for every odd line); their columns derived as the tokenizer does."""
-    found: list[dict[str, str | None]] = []
-    numbers = []
-    for line, raw in retry:
-        match = compiled.python.match(raw.decode()) if line not in rejected else None
-        if match is None:
-            rejected.setdefault(line, REASON_NO_MATCH)
-            continue
-        found.append(match.groupdict())
-        numbers.append(line)
+    found, numbers = _match_regex(compiled, [(line, raw.decode()) for line, raw in retry], rejected)
     if not found:
         return None, np.empty(0, dtype=np.int64)
     raw_cols = {
