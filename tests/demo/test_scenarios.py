@@ -10,13 +10,13 @@ import pyarrow as pa
 import pytest
 
 from tests.conftest import require
+from warmer.checks.grammar import parse_check
 from warmer.config.load import load_config
 from warmer.demo.candidate.service import cache_key
 from warmer.demo.scenarios import SCENARIOS, bundled_config, bundled_sample, scenario
 from warmer.demo.services import find_redis_server
 from warmer.errors import ExitCode, UsageError
 from warmer.gate import GateOptions, prepare, run_gate
-from warmer.gate.checks import parse_check
 from warmer.gate.plan import split_sample
 from warmer.sample.store import open_sample
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warmer.gate.checks import parse_check
+from warmer.checks.grammar import parse_check
 from warmer.gate.diagnose import Evidence, diagnose
 from warmer.gate.evaluate import evaluate
 

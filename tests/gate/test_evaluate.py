@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from warmer.gate.checks import parse_check
+from warmer.checks.grammar import parse_check
 from warmer.gate.evaluate import evaluate, verdict
 
 

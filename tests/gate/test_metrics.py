@@ -7,7 +7,7 @@ import math
 import pyarrow as pa
 import pytest
 
-from warmer.gate.checks import parse_check
+from warmer.checks.grammar import parse_check
 from warmer.gate.metrics import flatten, target_metrics, target_thresholds, traffic_stats
 from warmer.model.results import RESULTS_ARROW_SCHEMA
 from warmer.model.run import (

@@ -221,7 +221,7 @@ def gate_options(config: Config, options: dict[str, Any]) -> GateOptions:
 
 
 def _list_metrics() -> None:
-    from warmer.gate.vocabulary import table_rows
+    from warmer.checks.vocabulary import table_rows
 
     click.echo(f"{'metric':32} {'unit':6} {'source':8} meaning")
     for pattern, unit, source, description in table_rows():
@@ -302,7 +302,7 @@ def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:
 
 
 def _fmt(outcome: CheckOutcome) -> str:
-    from warmer.gate.checks import format_value
+    from warmer.checks.grammar import format_value
 
     return format_value(outcome.value or 0.0, outcome.check.unit)
 

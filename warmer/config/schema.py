@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from warmer.checks.grammar import parse_checks
+
 DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
     "authorization",
     "proxy-authorization",
@@ -258,8 +260,6 @@ class GateConfig:
     def __post_init__(self) -> None:
         # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;
         # tier names are validated later against [tiers] (see warmer.gate.run.prepare).
-        from warmer.gate.checks import parse_checks
-
         parse_checks(self.checks)
 
 

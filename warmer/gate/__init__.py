@@ -10,11 +10,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "Check": "warmer.gate.checks",
-    "parse_check": "warmer.gate.checks",
-    "parse_checks": "warmer.gate.checks",
-    "VOCABULARY": "warmer.gate.vocabulary",
-    "resolve": "warmer.gate.vocabulary",
     "CheckOutcome": "warmer.gate.evaluate",
     "evaluate": "warmer.gate.evaluate",
     "verdict": "warmer.gate.evaluate",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from warmer.gate.checks import Check
+from warmer.checks.grammar import Check
 from warmer.gate.evaluate import CheckOutcome
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from warmer.gate.checks import Check, NoData
+from warmer.checks.grammar import Check, NoData
 
 Status = Literal["pass", "fail", "no_data"]
 Verdict = Literal["pass", "fail"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from warmer.checks.grammar import Check, NoData
 from warmer.errors import ExitCode
-from warmer.gate.checks import Check, NoData
 from warmer.gate.diagnose import Evidence, diagnose
 from warmer.gate.evaluate import CheckOutcome, evaluate, verdict
 from warmer.model.run import CheckResult

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from warmer.gate.checks import Check
+from warmer.checks.grammar import Check
 from warmer.model.run import (
     CurvePoint,
     LatencyHistogram,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from warmer.gate.checks import Check, NoData, parse_checks
+from warmer.checks.grammar import Check, NoData, parse_checks
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome, verdict
 from warmer.gate.judge import check_results, exit_code_for, judge

@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warmer import __version__
+from warmer.checks.grammar import Check, NoData, parse_checks
 from warmer.config.schema import Config
 from warmer.errors import ExitCode, UsageError, WarmerError
-from warmer.gate.checks import Check, NoData, parse_checks
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
 from warmer.gate.judge import check_results, exit_code_for, judge

@@ -3,7 +3,7 @@
 Grammar (whitespace between tokens is free; keywords and units are case-sensitive)::
 
     check    ::= metric op value [nodata]
-    metric   ::= word ("." word)*            ; a name from warmer.gate.vocabulary
+    metric   ::= word ("." word)*            ; a name from warmer.checks.vocabulary
     word     ::= [A-Za-z_] [A-Za-z0-9_-]*
     op       ::= "<" | "<=" | ">" | ">=" | "==" | "!="
     value    ::= number [unit]
@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from warmer.checks.vocabulary import ResolvedMetric, Unit, resolve
 from warmer.errors import ConfigError
-from warmer.gate.vocabulary import ResolvedMetric, Unit, resolve
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 NoData = Literal["pass", "fail"]

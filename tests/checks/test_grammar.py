@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from warmer.checks.grammar import format_value, parse_check, parse_checks, tokenize
 from warmer.errors import ConfigError
-from warmer.gate.checks import format_value, parse_check, parse_checks, tokenize
 
 TIERS = ("l0", "l1", "l2")
 

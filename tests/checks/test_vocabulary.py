@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from warmer.checks.vocabulary import VOCABULARY, resolve, table_rows
 from warmer.errors import ConfigError
-from warmer.gate.vocabulary import VOCABULARY, resolve, table_rows
 
 
 @pytest.mark.parametrize(
