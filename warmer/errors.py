@@ -12,7 +12,9 @@ happen with ``raise WarmerError(...) from exc`` so the CLI only ever sees this t
     ├── UnsafeTargetError             target is a protected host or an unsafe method
     └── RunError                      exit 3: something the run needs is unreachable
         ├── TargetUnreachableError    the candidate does not answer
+        │   └── TargetFailedError     ... any more: it failed a run of requests mid-replay
         └── ObserverUnreachableError  a required tier or backend source does not answer
+            └── ObserverLostError     ... any more: it stopped answering mid-run
 """
 
 from __future__ import annotations
@@ -90,8 +92,16 @@ class TargetUnreachableError(RunError):
     """The candidate target does not accept connections or answer in time."""
 
 
+class TargetFailedError(TargetUnreachableError):
+    """The candidate stopped answering during a replay (a streak or a share of failures)."""
+
+
 class ObserverUnreachableError(RunError):
     """A required observer (tier or backend source) cannot be reached."""
+
+
+class ObserverLostError(ObserverUnreachableError):
+    """A required observer answered at preflight, then stopped answering during the run."""
 
 
 class Interrupted(WarmerError):

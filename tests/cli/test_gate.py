@@ -71,8 +71,11 @@ def test_pass_exits_0_and_writes_the_run_directory(
     assert {"report.html", "junit.xml"} <= names
     report = json.loads((run_dir / "report.json").read_text())
     assert report["verdict"] == "pass" and report["exit_code"] == 0
-    assert [c["outcome"] for c in report["checks"]] == ["pass"] * 3
+    # Three checks of the user's, then the two built-in skip checks.
+    assert [c["outcome"] for c in report["checks"]] == ["pass"] * 5
+    assert report["checks"][-1]["expression"] == "skipped.rate <= 5%"
     assert [p["name"] for p in report["phases"]] == ["warm", "verify"]
+    assert [s["status"] for s in report["steps"]] == ["ok"] * 4
     assert sum(p["requests"] for p in report["phases"]) > 1000
 
 
@@ -86,10 +89,10 @@ def test_failing_check_exits_1_and_no_data_fails(
     assert "verdict: FAIL" in result.stderr
     assert "NO DATA backend.offload >= 0.5" in result.stderr
     report = json.loads((run_dir / "report.json").read_text())
-    assert [c["outcome"] for c in report["checks"]] == ["fail", "no_data", "pass"]
+    assert [c["outcome"] for c in report["checks"]] == ["fail", "no_data", "pass", "pass", "pass"]
     assert report["checks"][1]["diagnosis"].startswith("no data:")
     junit = (run_dir / "junit.xml").read_text()
-    assert junit.count("<testcase") == 3
+    assert junit.count("<testcase") == 5
 
 
 def test_no_data_pass_policy_exits_0(
@@ -226,8 +229,10 @@ def test_rejudge_with_new_checks(
     assert [c["expression"] for c in report["checks"]] == [
         "errors.rate < 0.5",
         "latency.max_ms < 0.001",
+        "warm.skipped.rate <= 5%",
+        "skipped.rate <= 5%",
     ]
-    assert [c["outcome"] for c in report["checks"]] == ["pass", "fail"]
+    assert [c["outcome"] for c in report["checks"]] == ["pass", "fail", "pass", "pass"]
     assert (run_dir / "results.parquet").stat().st_mtime_ns == results_before
     bad = warmer("gate", "--rejudge", str(run_dir), "--check", "nope > 1", cwd=tmp_path)
     assert bad.returncode == 2

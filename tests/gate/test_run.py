@@ -70,7 +70,14 @@ def test_run_gate_with_a_redis_tier(
     started = [e.phase for e in events if isinstance(e, PhaseStarted)]
     assert started == ["warm", "settle", "verify"]
     assert [e.summary.phase for e in events if isinstance(e, ReplayFinished)] == ["warm", "verify"]
-    assert [o.status for o in result.outcomes] == ["pass"] * 4, result.outcomes
+    assert [o.status for o in result.outcomes] == ["pass"] * 6, result.outcomes
+    # The two built-in checks: neither phase may skip more than gate.max_skip_rate.
+    assert [o.check.text for o in result.outcomes[4:]] == [
+        "warm.skipped.rate <= 5%",
+        "skipped.rate <= 5%",
+    ]
+    assert [s.name for s in result.report.steps] == ["preflight", "warm", "settle", "verify"]
+    assert all(s.status == "ok" for s in result.report.steps)
     verify = result.report.verify
     assert verify is not None
     l2 = verify.tier("l2")

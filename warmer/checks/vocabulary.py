@@ -19,6 +19,9 @@ latency.p95_ms                 ms       95th percentile latency (results)
 latency.p99_ms                 ms       99th percentile latency (results)
 latency.max_ms                 ms       slowest response (results)
 errors.rate                    ratio    transport errors and 5xx / requests sent (results)
+skipped.rate                   ratio    sample records the phase did not send (method not
+                                        allowed, invalid) / its records (replay); the gate
+                                        adds ``skipped.rate <= gate.max_skip_rate`` checks
 <tier>.evictions               count    keys evicted during the phase (tier observer)
 <tier>.expirations             count    keys expired during the phase (tier observer)
 <tier>.keys                    count    keys held at the end of the phase (tier observer)
@@ -77,6 +80,12 @@ VOCABULARY: tuple[MetricSpec, ...] = (
     MetricSpec("latency.p99_ms", "ms", "99th percentile latency", "results"),
     MetricSpec("latency.max_ms", "ms", "slowest response", "results"),
     MetricSpec("errors.rate", "ratio", "transport errors and 5xx / requests sent", "results"),
+    MetricSpec(
+        "skipped.rate",
+        "ratio",
+        "records not sent (method, invalid) / records of the phase",
+        "results",
+    ),
     MetricSpec("<tier>.evictions", "count", "keys evicted during the phase", "tier"),
     MetricSpec("<tier>.expirations", "count", "keys expired during the phase", "tier"),
     MetricSpec("<tier>.keys", "count", "keys held at the end of the phase", "tier"),

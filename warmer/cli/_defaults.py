@@ -46,5 +46,7 @@ def _replay_defaults(config: Config) -> dict[str, Any]:
         "insecure": r.insecure,
         "ca_cert": r.ca_cert,
         "processes": r.processes,
+        "fail_after": r.fail_after,
+        "fail_share": r.fail_share,
     }
     return {name: value for name, value in values.items() if value is not None}

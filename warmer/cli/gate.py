@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from warmer.gate.run import GateOptions
 
 _FORMATS = ("json", "md", "html", "junit")
-_OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA"}
+_OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated": "NOT RUN"}
 
 
 @click.command("gate")

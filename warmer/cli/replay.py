@@ -47,6 +47,14 @@ _ENGINES = ("fast", "httpx", "locust")
 @click.option("--concurrency", "-c", type=int, default=64, help="Requests in flight at most.")
 @click.option("--timeout", "timeout_s", type=float, default=10.0, help="Per request, seconds.")
 @click.option("--retries", type=int, default=2, help="Retries after connection errors only.")
+@click.option(
+    "--fail-after", type=int, default=100,
+    help="Give up (exit 3) after N failed requests in a row (no response or 5xx); 0: never.",
+)  # fmt: skip
+@click.option(
+    "--fail-share", type=float, default=0.5,
+    help="Give up (exit 3) when more than this share of the last 1000 requests failed.",
+)  # fmt: skip
 @click.option("--allow-method", "allow_methods", multiple=True, help="Also replay this method.")
 @click.option("--header", "-H", "headers", multiple=True, help='Add a header: "Name: value".')
 @click.option("--drop-header", "drop_headers", multiple=True, help="Drop recorded headers (glob).")
@@ -124,6 +132,9 @@ def _plan(app: AppContext, options: dict[str, Any]) -> Any:
         http2=options["http2"],
         shard=parse_shard(options["shard"]) if options["shard"] else None,
         locust_workers=options["processes"] if options["engine"] == "locust" else 1,
+        fail_after=options["fail_after"],
+        fail_share=options["fail_share"],
+        fail_window=app.config.replay.fail_window,
     )
 
 
@@ -192,6 +203,14 @@ def _run_processes(sample_path: Path, processes: int, out: Path) -> Any:
             raise UsageError(f"no shard finished (exit codes {codes})")
         meta = merge_parts(done, out)
     summary = summary_from_dict(meta["runs"][0])
+    if any(code == 3 for code in codes):
+        from warmer.errors import TargetFailedError
+
+        raise TargetFailedError(
+            f"{codes.count(3)} of {processes} processes gave up on the target "
+            f"(their messages are above); merged results of what was sent are in {out}",
+            "is the candidate still up? --fail-after/--fail-share set when a replay gives up",
+        )
     if stop.is_set() or any(code == 130 for code in codes):
         return summary.__class__(**{**summary.to_dict(), "interrupted": True})
     return summary

@@ -130,6 +130,14 @@ class ReplayConfig:
     """PEM file of the CA that signed the target's certificate."""
     processes: int = 1
     """Split the replay over this many processes (shards merged into one results file)."""
+    fail_after: int = 100
+    """End a replay (and a gate, exit 3) after this many failed requests in a row: no
+    response or a 5xx. 0 never ends it on a streak."""
+    fail_share: float = 0.5
+    """End a replay when more than this share of the last ``fail_window`` requests failed;
+    1 never does."""
+    fail_window: int = 1000
+    """Requests ``fail_share`` is computed over."""
 
 
 HEADER_SOURCES: tuple[str, ...] = ("x-cache", "x-cache-status", "age")
@@ -233,10 +241,13 @@ class ObserveConfig:
     """Connect and read timeout of one observer request."""
     consistency_tolerance: float = 0.05
     """Largest gap allowed between the offload implied by tier counts and the backend's."""
+    lost_after_s: float = 5.0
+    """A required source that answers no read for this long while traffic flows ends the
+    run with exit 3 (a tier that went away mid-run is never "unused", never a pass)."""
 
     def __post_init__(self) -> None:
-        if self.interval_s <= 0 or self.timeout_s <= 0:
-            raise ValueError("interval_s and timeout_s must be positive")
+        if self.interval_s <= 0 or self.timeout_s <= 0 or self.lost_after_s <= 0:
+            raise ValueError("interval_s, timeout_s and lost_after_s must be positive")
         if not 0.0 <= self.consistency_tolerance <= 1.0:
             raise ValueError("consistency_tolerance must be between 0 and 1")
 
@@ -256,11 +267,17 @@ class GateConfig:
     reports: tuple[str, ...] = ("json", "md", "html", "junit")
     no_data: Literal["pass", "fail"] = "fail"
     """What a check whose metric has no data means, unless it says ``on no_data ...``."""
+    max_skip_rate: float = 0.05
+    """Largest share of a phase's records that may be skipped (not an allowed method, not
+    sendable as recorded): the gate checks ``skipped.rate`` and ``warm.skipped.rate``
+    against it unless a check names them. 1 turns the checks off."""
 
     def __post_init__(self) -> None:
         # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;
         # tier names are validated later against [tiers] (see warmer.gate.run.prepare).
         parse_checks(self.checks)
+        if not 0.0 <= self.max_skip_rate <= 1.0:
+            raise ValueError("max_skip_rate must be between 0 and 1")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Evidence:
     """Gap above which counters are said to disagree (``observe.consistency_tolerance``)."""
     error_kinds: Mapping[str, int] = field(default_factory=dict)
     """Failed requests by kind (``timeout``, ``refused``, ``5xx`` ...) during verify."""
+    skipped: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """Phase → sample records it did not send, by reason (``method``, ``invalid`` ...)."""
 
 
 def diagnose(outcomes: Sequence[CheckOutcome], evidence: Evidence) -> list[CheckOutcome]:
@@ -68,6 +70,7 @@ def source_of(check: Check) -> str:
         "latency": "results",
         "errors": "results",
         "ceiling": "sample",
+        "skipped": "results",
         "requests_to_target": "results",
         "seconds_to_target": "results",
     }.get(root, "tiers")
@@ -92,6 +95,8 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
 def explain_failure(check: Check, value: float | None, evidence: Evidence) -> str:
     """One line on why ``check`` failed (the observed value is shown next to it elsewhere)."""
     root = check.metric.removeprefix("warm.").split(".")[0]
+    if root == "skipped":
+        return _skipped_reason(check, evidence)
     if root == "latency":
         return _latency_reason(evidence)
     if root == "errors":
@@ -172,6 +177,18 @@ def _errors_reason(evidence: Evidence) -> str | None:
     kinds = sorted(evidence.error_kinds.items(), key=lambda kv: -kv[1])
     detail = f" (mostly {kinds[0][0]})" if kinds else ""
     return f"{rate:.1%} of requests failed{detail}: errors"
+
+
+def _skipped_reason(check: Check, evidence: Evidence) -> str:
+    reasons = evidence.skipped.get(check.phase, {})
+    if not reasons:
+        return f"{check.phase} skipped records: see the report's skip reasons"
+    listed = ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return (
+        f"{check.phase} did not send {sum(reasons.values()):,} records ({listed}): "
+        "method = not an allowed method ([safety] allow_methods), invalid = not a request "
+        "warmer may send as recorded; fix the sample or the settings"
+    )
 
 
 def _latency_reason(evidence: Evidence) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 
 from warmer.checks.grammar import Check, NoData
 
-Status = Literal["pass", "fail", "no_data"]
+Status = Literal["pass", "fail", "no_data", "not_evaluated"]
 Verdict = Literal["pass", "fail"]
 
 

@@ -1,13 +1,15 @@
 """What the gate needs from the observe stage: one small interface over an observed run.
 
-The gate asks four things: are the required sources reachable (preflight), sample while
-the phases run, mark each phase boundary, and afterwards hand over every figure at once.
+The gate asks five things: are the required sources reachable (preflight), sample while
+the phases run, mark each phase boundary, has a required source gone away meanwhile, and
+afterwards hand over every figure at once.
 :class:`warmer.observe.session.ObserveSession` is the implementation; a test or an
 embedding tool can pass any object with these methods to ``run_gate``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
@@ -31,6 +33,13 @@ class Observation(Protocol):
 
     def boundary(self, name: str) -> None:
         """Snapshot every source at a phase boundary (one of ``BOUNDARIES``)."""
+
+    def lost(self) -> Mapping[str, str]:
+        """Required sources that stopped answering while sampling → a sentence saying when.
+
+        The gate polls this while traffic flows and ends the run with exit 3 when it is
+        not empty: a tier that went away is never read as an unused tier or a pass.
+        """
 
     def figures(self, results: pa.Table) -> RunFigures:
         """Per-phase tier and backend figures, curves, backend load, missing sources and the

@@ -12,6 +12,7 @@ from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome, verdict
 from warmer.gate.judge import check_results, exit_code_for, judge
 from warmer.gate.metrics import flatten, target_metrics
+from warmer.gate.preparation import skip_checks
 from warmer.gate.rundir import RunDir, evidence_from_document
 from warmer.model.run import RunReport
 
@@ -35,8 +36,21 @@ def load_evidence(run_dir: RunDir, report: RunReport) -> Evidence:
 
 
 def recorded_checks(report: RunReport) -> list[str]:
-    """The check expressions the run was judged with."""
+    """The check expressions the run was judged with, the built-in skip checks left out.
+
+    The user's own are in the recorded config (``gate.checks``); reports written before
+    that was recorded list them only as check results.
+    """
+    written = report.config.get("gate", {}).get("checks")
+    if isinstance(written, list):
+        return [str(text) for text in written]
     return [c.expression for c in report.checks]
+
+
+def recorded_max_skip_rate(report: RunReport) -> float:
+    """The run's ``gate.max_skip_rate`` (the built-in skip checks' threshold)."""
+    value = report.config.get("gate", {}).get("max_skip_rate")
+    return float(value) if isinstance(value, int | float) else 1.0
 
 
 def rejudge(
@@ -61,6 +75,7 @@ def rejudge(
     evidence = load_evidence(run_dir, report)
     texts = [*(recorded_checks(report) if checks is None else checks), *extra]
     parsed = parse_checks(texts, evidence.tiers or None)
+    parsed = (*parsed, *skip_checks(parsed, recorded_max_skip_rate(report)))
     metrics = _metrics(report, evidence, parsed)
     evidence = dataclasses.replace(evidence, metrics=metrics)
     outcomes = tuple(judge(parsed, metrics, evidence, no_data=no_data))

@@ -179,8 +179,8 @@ def _write_slice(path: Path, warm: pa.Table, verify: pa.Table) -> None:
     tmp.replace(path)
 
 
-def evidence_document(evidence: Evidence) -> dict[str, Any]:
-    """``evidence.json``: what :class:`Evidence` holds, as JSON."""
+def evidence_document(evidence: Evidence, steps: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``evidence.json``: what :class:`Evidence` holds, plus each step's own evidence."""
     return {
         "metrics": dict(evidence.metrics),
         "tiers": list(evidence.tiers),
@@ -188,6 +188,8 @@ def evidence_document(evidence: Evidence) -> dict[str, Any]:
         "backend_gap": evidence.backend_gap,
         "tolerance": evidence.tolerance,
         "error_kinds": dict(evidence.error_kinds),
+        "skipped": {phase: dict(reasons) for phase, reasons in evidence.skipped.items()},
+        "steps": dict(steps or {}),
     }
 
 
@@ -201,6 +203,10 @@ def evidence_from_document(data: Any, source: str = "evidence.json") -> Evidence
             backend_gap=_opt_float(data.get("backend_gap")),
             tolerance=float(data.get("tolerance", 0.05)),
             error_kinds={str(k): int(v) for k, v in data.get("error_kinds", {}).items()},
+            skipped={
+                str(phase): {str(k): int(v) for k, v in reasons.items()}
+                for phase, reasons in data.get("skipped", {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{source} is not usable: {exc!r}", "re-run the gate") from exc

@@ -35,8 +35,13 @@ Verdict = Literal["pass", "fail", "error", "interrupted"]
 """pass: every check passed · fail: a check failed or had no data · error: the run could not
 complete (exit 3 or 2) · interrupted: SIGINT/SIGTERM, the report is partial (exit 130)."""
 
-Outcome = Literal["pass", "fail", "no_data", "error"]
-"""Outcome of one check; ``no_data`` is its own outcome and fails unless the check allows it."""
+Outcome = Literal["pass", "fail", "no_data", "error", "not_evaluated"]
+"""Outcome of one check; ``no_data`` is its own outcome and fails unless the check allows it;
+``not_evaluated``: the run stopped (error or interrupt) before the check's phase sent anything."""
+
+StepStatus = Literal["ok", "error", "interrupted", "not_run"]
+"""How one step of a run ended: ``not_run`` when an earlier error or an interrupt stopped
+the run before it."""
 
 PHASES = ("warm", "verify")
 
@@ -133,6 +138,10 @@ class PhaseReport:
     """Responses by status class: ``{"2xx": 9800, "3xx": 0, "4xx": 12, "5xx": 3}``."""
     errors: dict[str, int] = field(default_factory=dict)
     """Requests without a response, by kind (``refused``, ``timeout`` ... see ERROR_KINDS)."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Sample records not sent, by reason (``method``, ``invalid`` ...)."""
+    skip_rate: float | None = None
+    """Share of the phase's records that were skipped rather than sent."""
     error_rate: float | None = None
     """Share of requests that got no response or a 5xx."""
     latency: LatencySummary = field(default_factory=LatencySummary)
@@ -277,6 +286,21 @@ class CheckResult:
     """The check passes when its metric has no data."""
 
 
+@dataclass(frozen=True)
+class StepReport:
+    """One step of the run (preflight, warm, settle, verify ...) and how it ended."""
+
+    name: str
+    status: StepStatus
+    started_s: float | None = None
+    """Seconds after the start of the run (None: the step never started)."""
+    duration_s: float | None = None
+    summary: str = ""
+    """What the step did, in one line (``9,901 requests sent in 3.2s``)."""
+    error: str | None = None
+    """What stopped the step (status ``error``) or why it did not run."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunReport:
     """A whole gate run: the root of ``report.json``."""
@@ -296,6 +320,8 @@ class RunReport:
     """What stopped the run when the verdict is ``error`` or ``interrupted``."""
     warnings: tuple[str, ...] = ()
     checks: tuple[CheckResult, ...] = ()
+    steps: tuple[StepReport, ...] = ()
+    """The run's steps in order, each with how it ended (empty in reports before steps)."""
     sample: SampleSummary | None = None
     plan: Plan = field(default_factory=Plan)
     phases: tuple[PhaseReport, ...] = ()

@@ -4,7 +4,8 @@ The replay engine runs an asyncio loop in the main thread; this thread wakes onc
 ``interval_s``, does a few milliseconds of blocking I/O (which releases the GIL) and parses
 a little text, so replay throughput is not measurably affected (``scripts/bench``). A
 source that fails or times out contributes ``None`` to that sample — missing data, never
-zeros — and sampling goes on.
+zeros — and sampling goes on; :meth:`Sampler.silent_since` tells since when a source has
+not answered, so a run can stop once a required one is gone.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Sampler:
         self._lock = threading.Lock()  # serialises observer calls and timeline appends
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._silent: dict[str, float] = {}
+        """Source → time of the first of its latest run of unanswered reads."""
 
     def start(self) -> None:
         """Start the sampling thread (a daemon: it never keeps the process alive)."""
@@ -81,7 +84,21 @@ class Sampler:
             snapshots = {name: _safe(o) for name, o in self.observers.items()}
             sample = Sample(self._clock() - self._origin, snapshots, label)
             self._timeline.append(sample)
+            for name, snapshot in snapshots.items():
+                if snapshot is None:
+                    self._silent.setdefault(name, sample.t)
+                else:
+                    self._silent.pop(name, None)
         return sample
+
+    def now(self) -> float:
+        """Seconds since the sampler was created (the timeline's clock)."""
+        return self._clock() - self._origin
+
+    def silent_since(self, name: str) -> float | None:
+        """When source ``name`` last began not answering (timeline seconds); None if it answers."""
+        with self._lock:
+            return self._silent.get(name)
 
     @property
     def timeline(self) -> tuple[Sample, ...]:

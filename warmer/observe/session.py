@@ -233,6 +233,30 @@ class ObserveSession:
         """Every sample taken, JSON-ready."""
         return [sample.to_json() for sample in self.sampler.timeline]
 
+    def lost(self) -> dict[str, str]:
+        """Required live sources that stopped answering mid-run → what happened, in a sentence.
+
+        A source is lost once no read of it answered for ``observe.lost_after_s``. Sources
+        already unreachable at preflight are not lost (they were never required or the run
+        did not start).
+        """
+        if self._sampler is None:
+            return {}
+        after, now = self.config.observe.lost_after_s, self.sampler.now()
+        lost = {}
+        for name, observer in self.observers.live.items():
+            since = self.sampler.silent_since(name)
+            source = self.observers.sources[name]
+            if since is None or not source.required or name in self._unreached:
+                continue
+            if now - since >= after:
+                label = name.upper() if len(name) <= 3 else name
+                lost[name] = (
+                    f"{label} ({source.source} at {observer.address}) stopped answering "
+                    f"{since:.1f}s into the run and had not come back {now - since:.1f}s later"
+                )
+        return lost
+
     def _rules(self) -> list[HeaderRule]:
         headers = self.observers.headers
         return [headers[t] for t in self.observers.tiers if t in headers]

@@ -12,10 +12,12 @@ holds the GIL, so the loop waited on the GIL instead of on the write.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from warmer.replay.faults import FailureWatch
 from warmer.replay.results import ResultsWriter, Row
 from warmer.replay.summary import Tally
 
@@ -27,7 +29,11 @@ ProgressFactory = Callable[[str | None, float, int, int, int | None, float | Non
 
 
 class Recorder:
-    """The :class:`~warmer.replay.engine.Sink` of one replay; :meth:`close` when done."""
+    """The :class:`~warmer.replay.engine.Sink` of one replay; :meth:`close` when done.
+
+    ``halt`` is the event the engine obeys: a tick sets it when the caller's ``stop`` is
+    set, and a flush sets it when ``watch`` trips (the target stopped working).
+    """
 
     def __init__(
         self,
@@ -37,6 +43,10 @@ class Recorder:
         expected: int | None,
         rate: float | None,
         make_progress: ProgressFactory,
+        *,
+        stop: threading.Event | None = None,
+        halt: threading.Event | None = None,
+        watch: FailureWatch | None = None,
     ) -> None:
         self.writer = writer
         self.origin = writer.origin
@@ -51,11 +61,18 @@ class Recorder:
         self._on_event = on_event
         self._make_progress = make_progress
         self._last_flush = self._last_event = self.started
+        self.stop = stop or threading.Event()
+        self.halt = halt or threading.Event()
+        self.watch = watch
+        if self.stop.is_set():
+            self.halt.set()
 
     def add(self, row: Row) -> None:
         self._rows.append(row)
 
     def tick(self) -> None:
+        if self.stop.is_set():
+            self.halt.set()
         now = time.perf_counter()
         if len(self._rows) >= _FLUSH_ROWS or now - self._last_flush >= _FLUSH_EVERY_S:
             self.flush()
@@ -70,7 +87,10 @@ class Recorder:
         if rows:
             if self.seq_base:
                 rows = [(row[0] + self.seq_base, *row[1:]) for row in rows]
-            self.tally.add(self.writer.write_rows(rows))
+            batch = self.writer.write_rows(rows)
+            self.tally.add(batch)
+            if self.watch is not None and self.watch.add(batch) is not None:
+                self.halt.set()
 
     def close(self) -> None:
         """Write what is left (the results writer itself stays open)."""

@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from warmer.errors import TargetUnreachableError, UsageError
+from warmer.errors import TargetFailedError, TargetUnreachableError, UsageError
 from warmer.model.sample import SampleRecord
 from warmer.replay.engine import Engine, EngineSettings, Job
+from warmer.replay.faults import FailurePolicy, FailureWatch, Tripped
 from warmer.replay.order import TimeSlice, arrange
 from warmer.replay.pacing import Pacer, make_pacer
 from warmer.replay.recorder import Recorder
@@ -73,6 +74,18 @@ class ReplayPlan:
     """Locust engine: number of worker processes under the master."""
     shard: tuple[int, int] | None = None
     """``(i, n)``: send only the records whose position is ``i`` modulo ``n`` (rate / n)."""
+    fail_after: int = 100
+    """End the replay after this many failed requests in a row (0: never)."""
+    fail_share: float = 0.5
+    """End the replay when more than this share of the last ``fail_window`` failed."""
+    fail_window: int = 1000
+
+    def failure_policy(self) -> FailurePolicy:
+        """When this replay gives up on its target (see :mod:`warmer.replay.faults`)."""
+        try:
+            return FailurePolicy(self.fail_after, self.fail_share, self.fail_window)
+        except ValueError as exc:
+            raise UsageError(str(exc), "e.g. --fail-after 100 --fail-share 0.5") from exc
 
     def parsed_target(self) -> Target:
         """The target, parsed and checked against the protected hosts."""
@@ -85,6 +98,7 @@ class ReplayPlan:
         target = self.parsed_target()
         _policy(self, target)
         _pacer(self)
+        self.failure_policy()
         get_engine(self.engine, self.locust_workers)
         self.engine_settings(target)
 
@@ -146,6 +160,8 @@ class ReplaySummary:
     latency_from_schedule_ms: dict[str, float]
     send_lag_ms: dict[str, float]
     interrupted: bool = False
+    failure: str | None = None
+    """Why the replay gave up on its target (see :mod:`warmer.replay.faults`), if it did."""
     histograms: dict[str, str] = field(default_factory=dict, repr=False)
     """HdrHistogram encodings (µs) of latency, from_schedule, send_lag: merge across shards."""
 
@@ -186,9 +202,12 @@ def replay(
     ``sink`` is not closed, so a gate can run a warm and a verify phase into one file;
     ``phase`` labels the rows. ``expected`` (number of requests, if known) feeds the ETA.
     Raises ``UnsafeTargetError`` for a protected target or an unreplayable method, and
-    ``UsageError`` for a bad plan; connection failures during the run are counted, not
-    raised (call :func:`check_target` first to fail fast on a dead target). ``engine``
-    replaces the one ``plan.engine`` names (a custom engine, or a fake in tests).
+    ``UsageError`` for a bad plan, before sending. Failed requests are counted, not raised,
+    until the target looks dead (``plan.fail_after`` failures in a row, or more than
+    ``plan.fail_share`` of a window): then the replay stops, records its summary and
+    raises :class:`TargetFailedError` (exit 3) saying when and what failed. Call
+    :func:`check_target` first to fail fast on a target that is dead from the start.
+    ``engine`` replaces the one ``plan.engine`` names (a custom engine, or a fake in tests).
     """
     target = plan.parsed_target()
     policy = _policy(plan, target)
@@ -198,8 +217,16 @@ def replay(
     stop = stop or threading.Event()
     if expected is not None and plan.limit is not None:
         expected = min(expected, plan.limit)
+    watch = FailureWatch(plan.failure_policy())
     recorder = Recorder(
-        sink, phase, on_event, _shard_share(expected, plan.shard), plan.rate, _progress_event
+        sink,
+        phase,
+        on_event,
+        _shard_share(expected, plan.shard),
+        plan.rate,
+        _progress_event,
+        stop=stop,
+        watch=watch,
     )
     skipped: Counter[str] = Counter()
     arranged = arrange(
@@ -210,14 +237,28 @@ def replay(
         on_event(ReplayStarted(phase, target.address, engine.name, plan.pacing, recorder.expected))
     with _quiet_gc():
         try:
-            engine.run(jobs, settings, recorder, stop)
+            engine.run(jobs, settings, recorder, recorder.halt)
         finally:
             recorder.close()
-    summary = _summarize(recorder, plan, target, skipped, stop.is_set())
+    tripped = watch.tripped
+    summary = _summarize(recorder, plan, target, skipped, stop.is_set(), tripped)
     sink.add_run(summary.to_dict())
     if on_event is not None:
         on_event(ReplayFinished(summary))
+    if tripped is not None:
+        raise target_failed(target, phase, tripped)
     return summary
+
+
+def target_failed(target: Target, phase: str | None, tripped: Tripped) -> TargetFailedError:
+    """The exit-3 error of a replay that gave up on its target."""
+    where = f" into {phase}" if phase else ""
+    return TargetFailedError(
+        f"the target at {target.address} stopped working {tripped.at_s:.1f}s{where}: "
+        f"{tripped.describe()}; the replay stopped there",
+        "is the candidate still up? every request sent is in the results file; "
+        "--fail-after/--fail-share set when a replay gives up",
+    )
 
 
 @contextlib.contextmanager
@@ -330,6 +371,7 @@ def _summarize(
     target: Target,
     skipped: Counter[str],
     interrupted: bool,
+    tripped: Tripped | None = None,
 ) -> ReplaySummary:
     tally = recorder.tally
     duration = time.perf_counter() - recorder.started
@@ -348,6 +390,7 @@ def _summarize(
         latency_from_schedule_ms=percentiles_ms(tally.from_schedule),
         send_lag_ms=percentiles_ms(tally.send_lag),
         interrupted=interrupted,
+        failure=tripped.describe() if tripped is not None else None,
         histograms={
             "latency": encode(tally.latency),
             "from_schedule": encode(tally.from_schedule),

@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from warmer.model.run import CheckResult, PhaseReport, RunReport
+from warmer.model.run import CheckResult, PhaseReport, RunReport, StepReport
 
-_RATIO_SUFFIXES = ("hit_rate", "offload", "errors.rate")
+_RATIO_SUFFIXES = ("hit_rate", "offload", "errors.rate", "skipped.rate")
 
-OUTCOME_LABEL = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "error": "ERROR"}
+OUTCOME_LABEL = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "no_data": "NO DATA",
+    "error": "ERROR",
+    "not_evaluated": "NOT EVALUATED",
+}
+STEP_LABEL = {"ok": "ok", "error": "ERROR", "interrupted": "interrupted", "not_run": "not run"}
 VERDICT_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "interrupted": "INTERRUPTED"}
 
 
@@ -122,6 +129,20 @@ def status_summary(classes: dict[str, int]) -> str:
     """``2xx 9,800 · 4xx 12`` (classes with zero responses left out)."""
     parts = [f"{k} {v:,}" for k, v in sorted(classes.items()) if v]
     return " · ".join(parts) or "–"
+
+
+def skipped_summary(skipped: dict[str, int]) -> str:
+    """``method 12 · invalid 3`` or ``none``: sample records a phase did not send."""
+    return errors_summary(skipped)
+
+
+def step_line(step: StepReport) -> str:
+    """``warm (3.2s): 9,901 requests sent`` for a step list."""
+    took = f" ({step.duration_s:.1f}s)" if step.duration_s is not None else ""
+    what = step.error if step.status in ("error", "not_run") else step.summary
+    return f"{step.name}{took}: {STEP_LABEL.get(step.status, step.status)}" + (
+        f", {what}" if what else ""
+    )
 
 
 def errors_summary(errors: dict[str, int]) -> str:

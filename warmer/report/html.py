@@ -14,6 +14,7 @@ from warmer.model.run import CheckResult, PhaseReport, RunReport, TierMetrics
 from warmer.report import _charts
 from warmer.report._format import (
     OUTCOME_LABEL,
+    STEP_LABEL,
     VERDICT_LABEL,
     Markup,
     backend_line,
@@ -26,6 +27,7 @@ from warmer.report._format import (
     fmt_threshold,
     fmt_value,
     passes,
+    skipped_summary,
     status_summary,
     summary_line,
 )
@@ -54,7 +56,7 @@ code{font:13px ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywher
 .badge{display:inline-block;border-radius:10px;padding:1px 9px;font-size:12px;
 font-weight:700;color:#fff;white-space:nowrap}
 .o-pass{background:var(--pass)}.o-fail,.o-error{background:var(--fail)}
-.o-no_data{background:var(--warn)}.o-allowed{background:var(--muted)}
+.o-no_data{background:var(--warn)}.o-allowed,.o-not_evaluated{background:var(--muted)}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
 figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px}
 figcaption{font-weight:600;margin:0 0 4px 4px}
@@ -86,6 +88,7 @@ def render_html(run: RunReport) -> str:
         _charts_section(run),
         _tiers(run),
         _phases(run),
+        _steps(run),
         _warnings(run),
         _details(run),
     ]
@@ -214,6 +217,7 @@ def _phases(run: RunReport) -> str:
     header = [
         "Phase",
         "Requests",
+        "Skipped",
         "Duration",
         "Rate",
         "Statuses",
@@ -225,7 +229,7 @@ def _phases(run: RunReport) -> str:
         "max",
     ]
     rows = [_phase_row(p) for p in run.phases]
-    return '<h2 id="phases">Phases</h2>' + _table(header, rows, {1, 2, 3, 6, 7, 8, 9, 10})
+    return '<h2 id="phases">Phases</h2>' + _table(header, rows, {1, 3, 4, 7, 8, 9, 10, 11})
 
 
 def _phase_row(p: PhaseReport) -> list[str]:
@@ -234,12 +238,28 @@ def _phase_row(p: PhaseReport) -> list[str]:
     return [
         esc(p.name),
         esc(fmt_num(p.requests)),
+        esc(skipped_summary(p.skipped)),
         esc(fmt_seconds(p.duration_s)),
         esc(fmt_value("backend.rps", p.achieved_rps)),
         esc(status_summary(p.status_classes)),
         esc(errors_summary(p.errors)),
         *(esc(fmt_value("latency_ms", v)) for v in latencies),
     ]
+
+
+def _steps(run: RunReport) -> str:
+    if not run.steps:
+        return ""
+    rows = [
+        [
+            esc(step.name),
+            esc(STEP_LABEL.get(step.status, step.status)),
+            esc(fmt_seconds(step.duration_s)) if step.duration_s is not None else "–",
+            esc(step.error if step.status in ("error", "not_run") else step.summary),
+        ]
+        for step in run.steps
+    ]
+    return '<h2 id="steps">Steps</h2>' + _table(["Step", "Status", "Took", "What"], rows, {2})
 
 
 def _warnings(run: RunReport) -> str:

@@ -83,6 +83,8 @@ def _check_case(check: CheckResult) -> ET.Element:
         ET.SubElement(case, "skipped", message=f"{check.metric}: no data (allowed by the check)")
     elif check.outcome == "no_data":
         _child(case, "failure", "no_data", xml_text(f"{check.metric}: no data"), body)
+    elif check.outcome == "not_evaluated":
+        ET.SubElement(case, "skipped", message=xml_text(check.diagnosis or "not evaluated"))
     elif check.outcome == "error":
         _child(case, "error", "error", xml_text(f"{check.metric}: could not evaluate"), body)
     return case

@@ -22,7 +22,9 @@ from warmer.report._format import (
     fmt_seconds,
     fmt_threshold,
     fmt_value,
+    skipped_summary,
     status_summary,
+    step_line,
     summary_line,
 )
 
@@ -62,6 +64,7 @@ def render_markdown(run: RunReport) -> str:
         _checks(run),
         _tiers(run),
         _phases(run),
+        _steps(run),
         _warnings(run),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
@@ -143,7 +146,8 @@ def _tier_row(tier: TierMetrics) -> list[str]:
 def _phases(run: RunReport) -> str:
     if not run.phases:
         return ""
-    header = ["Phase", "Requests", "Duration", "Rate", "Statuses", "Errors", "p50", "p95", "p99"]
+    header = ["Phase", "Requests", "Skipped", "Duration", "Rate", "Statuses", "Errors"]
+    header += ["p50", "p95", "p99"]
     rows = [_phase_row(p) for p in run.phases]
     return "### Phases\n\n" + _table(header, rows)
 
@@ -153,6 +157,7 @@ def _phase_row(p: PhaseReport) -> list[str]:
     return [
         md_text(p.name),
         fmt_num(p.requests),
+        md_text(skipped_summary(p.skipped)),
         fmt_seconds(p.duration_s),
         md_text(fmt_value("backend.rps", p.achieved_rps)),
         md_text(status_summary(p.status_classes)),
@@ -161,6 +166,12 @@ def _phase_row(p: PhaseReport) -> list[str]:
         md_text(fmt_value("p95_ms", lat.p95_ms)),
         md_text(fmt_value("p99_ms", lat.p99_ms)),
     ]
+
+
+def _steps(run: RunReport) -> str:
+    if not run.steps or all(s.status == "ok" for s in run.steps):
+        return ""  # a run that went through every step says so in its verdict line
+    return "### Steps\n\n" + "\n".join(f"- {md_text(step_line(s))}" for s in run.steps)
 
 
 def _warnings(run: RunReport) -> str:

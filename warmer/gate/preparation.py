@@ -1,0 +1,176 @@
+"""Everything a gate run does before it sends anything: checks, sample split, plan, ceilings.
+
+:func:`prepare` is what ``warmer gate --dry-run`` stops after. A bad check, a bad replay
+option, a protected target or an unusable sample is an error here (exit 2), before any
+request; a run (:func:`warmer.gate.run.run_gate`) starts from the :class:`Prepared` it
+returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from warmer.checks.grammar import Check, NoData, parse_checks
+from warmer.config.schema import Config
+from warmer.errors import UsageError
+from warmer.gate.plan import SplitSample, make_plan, split_sample
+from warmer.model.run import Ceilings, Plan, SampleSummary
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from warmer.model.sample import SampleMeta
+    from warmer.replay.run import ReplayPlan
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """Everything a gate run needs, already merged from flags, env and file."""
+
+    config: Config
+    sample: Path
+    target: str
+    checks: tuple[str, ...] = ()
+    """Every check to judge: the file's, then ``--check`` ones."""
+    run_dir: Path | None = None
+    """Exact directory to write; default ``gate.run_dir / <run id>``."""
+    formats: tuple[str, ...] = ("json", "md", "html", "junit")
+    no_data: NoData = "fail"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A run ready to send: checks parsed, sample split, plan known.
+
+    The ceilings and the sample summary come from profiling the sample
+    (:meth:`with_profile`); a run does that during its settle pause, when the machine
+    would otherwise wait, and ``--dry-run`` does it in :func:`prepare`.
+    """
+
+    options: GateOptions
+    checks: tuple[Check, ...]
+    split: SplitSample
+    plan: Plan
+    table: pa.Table = field(repr=False)
+    """The whole sample, kept for profiling."""
+    meta: SampleMeta = field(repr=False)
+    ceilings: Ceilings | None = None
+    sample: SampleSummary | None = None
+
+    @property
+    def profiled(self) -> bool:
+        return self.ceilings is not None
+
+    def with_profile(self) -> Prepared:
+        """This run with ceilings and sample summary computed (itself when already done)."""
+        if self.profiled:
+            return self
+        from warmer.sample.inspect import profile_sample
+
+        profile = profile_sample(self.table, warm_fraction=self.split.warm_fraction)
+        ceilings = Ceilings(
+            infinite_cache=profile.infinite_cache_ceiling,
+            warmable=profile.split.warmable_ceiling if profile.split else None,
+            unique_keys=profile.unique_keys,
+        )
+        sample = SampleSummary(
+            path=str(self.options.sample),
+            requests=profile.requests,
+            unique_keys=profile.unique_keys,
+            span_s=profile.span_s,
+            sample_rate=self.meta.sample_rate,
+            created=self.meta.created,
+            formats=tuple(str(s.get("format", "")) for s in self.meta.sources),
+        )
+        return dataclasses.replace(self, ceilings=ceilings, sample=sample)
+
+
+def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
+    """Parse checks, load and split the sample, plan; sends nothing (this is ``--dry-run``).
+
+    ``profile=False`` leaves the ceilings for the run to compute during its settle pause.
+    """
+    from warmer.sample.store import open_sample
+
+    config = options.config
+    checks = parse_checks(options.checks, tuple(config.tiers))
+    checks = (*checks, *skip_checks(checks, config.gate.max_skip_rate))
+    _check_replay_options(config)
+    if options.target:
+        # Protected hosts, bad URLs and bad replay options are refused before anything is
+        # sent (exit 2).
+        replay_plan(config, options.target, order=config.replay.order).validate()
+    reader = open_sample(options.sample)
+    table = reader.to_table()
+    fraction = config.gate.warm_fraction or config.sample.warm_fraction
+    split = split_sample(table, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s)
+    prepared = Prepared(
+        options=options,
+        checks=checks,
+        split=split,
+        plan=make_plan(split, config.gate, config.replay),
+        table=table,
+        meta=reader.meta,
+    )
+    return prepared.with_profile() if profile else prepared
+
+
+def skip_checks(checks: Sequence[Check], max_rate: float) -> tuple[Check, ...]:
+    """The built-in ``[warm.]skipped.rate <= max_rate`` checks the user did not write.
+
+    A phase that skipped most of its records proves nothing about the caches, so a gate
+    never passes one quietly; a check of the user's own on the metric replaces it.
+    """
+    if max_rate >= 1.0:
+        return ()
+    named = {check.metric for check in checks}
+    texts = [
+        f"{metric} <= {max_rate * 100:g}%"
+        for metric in ("warm.skipped.rate", "skipped.rate")
+        if metric not in named
+    ]
+    return parse_checks(texts, where="gate.max_skip_rate")
+
+
+def _check_replay_options(config: Config) -> None:
+    replay = config.replay
+    if replay.order == "hot-first" and replay.pacing == "recorded":
+        raise UsageError(
+            "--order hot-first has no recorded timing to follow",
+            "use --pacing rate or --pacing max with hot-first",
+        )
+    if replay.pacing == "rate" and not replay.rate:
+        raise UsageError("--pacing rate needs --rate", "e.g. --pacing rate --rate 2000")
+
+
+def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
+    """The replay stage's plan for one phase, from the effective config."""
+    from warmer.replay.run import ReplayPlan
+
+    replay = config.replay
+    return ReplayPlan(
+        target=target,
+        unix_socket=replay.unix_socket,
+        engine=replay.engine,
+        pacing=replay.pacing,
+        speed=replay.speed,
+        max_gap_s=replay.max_gap_s,
+        rate=replay.rate,
+        order=order,
+        concurrency=replay.concurrency,
+        timeout_s=replay.timeout_s,
+        allow_methods=config.safety.allow_methods,
+        headers=tuple(f"{k}: {v}" for k, v in replay.headers.items()),
+        drop_headers=replay.drop_headers,
+        preserve_host=replay.preserve_host,
+        protected_hosts=config.safety.protected_hosts,
+        verify_tls=not replay.insecure,
+        ca_file=replay.ca_cert,
+        fail_after=replay.fail_after,
+        fail_share=replay.fail_share,
+        fail_window=replay.fail_window,
+    )

@@ -1,0 +1,39 @@
+"""The steps of a gate run, in order; :func:`default_steps` is what ``warmer gate`` runs.
+
+Each step is a small object with a ``name`` and a ``run(state)`` returning its own
+evidence (``base.py`` states the contract). New kinds of work — seeding L2, a drift check,
+a stale-read probe, a baseline comparison — are new steps in this list, not branches in
+the runner.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from warmer.gate.steps.base import PhaseStarted, RunState, Step, StepResult
+from warmer.gate.steps.preflight import Preflight
+from warmer.gate.steps.traffic import ReplayPhase, Settle
+
+if TYPE_CHECKING:
+    from warmer.config.schema import Config
+
+__all__ = [
+    "PhaseStarted",
+    "Preflight",
+    "ReplayPhase",
+    "RunState",
+    "Settle",
+    "Step",
+    "StepResult",
+    "default_steps",
+]
+
+
+def default_steps(config: Config) -> list[Step]:
+    """preflight → warm (configured order) → settle → verify (recorded order)."""
+    return [
+        Preflight(),
+        ReplayPhase("warm", config.replay.order),
+        Settle(config.gate.settle_s),
+        ReplayPhase("verify", "recorded"),
+    ]

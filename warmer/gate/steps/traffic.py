@@ -1,0 +1,148 @@
+"""The steps that send traffic or wait for it: a replay phase (warm, verify) and the settle.
+
+A phase replays its part of the sample into the run's one results file between two
+observer boundaries (``{name}_start``/``{name}_end``). While it runs it polls the
+observation for required sources that went away, and ends the phase (exit 3) when one
+did; a target that stops answering ends it from inside the replay stage
+(``TargetFailedError``). What the phase skipped is its own evidence and metric
+(``skipped.rate``), so a gate that sent almost nothing cannot pass quietly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from warmer.errors import ObserverLostError
+from warmer.gate.steps.base import PhaseStarted, RunState, StepResult
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from warmer.replay.run import ReplaySummary
+
+
+@dataclass(frozen=True)
+class ReplayPhase:
+    """Replay one part of the split sample (``warm`` or ``verify``) in ``order``."""
+
+    name: str
+    order: str
+
+    def run(self, state: RunState) -> StepResult:
+        from warmer.gate.preparation import replay_plan
+        from warmer.replay.run import ReplayFinished, ReplayProgress, replay
+
+        part = self._part(state)
+        plan = replay_plan(state.config, state.target, order=self.order)
+        writer = state.traffic()
+        finished: list[ReplaySummary] = []
+
+        def on_event(event: Any) -> None:
+            if isinstance(event, ReplayProgress):
+                _watch_observers(state)
+            elif isinstance(event, ReplayFinished):
+                finished.append(event.summary)
+                state.summaries[self.name] = event.summary
+            state.emit(event)
+
+        state.emit(PhaseStarted(self.name, part.num_rows))
+        state.observation.boundary(f"{self.name}_start")
+        try:
+            replay(
+                _records(part),
+                plan,
+                writer,
+                phase=self.name,
+                on_event=on_event,
+                stop=state.halt,
+                expected=part.num_rows,
+            )
+        finally:
+            state.observation.boundary(f"{self.name}_end")
+        _watch_observers(state)
+        if state.fault is not None:
+            raise state.fault
+        return self._result(part.num_rows, finished[0] if finished else None)
+
+    def _part(self, state: RunState) -> pa.Table:
+        split = state.prepared.split
+        return split.warm if self.name == "warm" else split.verify
+
+    def _result(self, records: int, summary: ReplaySummary | None) -> StepResult:
+        if summary is None:
+            return StepResult(summary="nothing was sent")
+        skipped = sum(summary.skipped.values())
+        prefix = "" if self.name == "verify" else f"{self.name}."
+        rate = skipped / records if records else None
+        line = f"{summary.sent:,} requests sent in {summary.duration_s:.1f}s"
+        if skipped:
+            reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.skipped.items()))
+            line += f"; {skipped:,} of {records:,} records skipped ({reasons})"
+        return StepResult(
+            summary=line,
+            metrics={f"{prefix}skipped.rate": rate},
+            evidence={
+                "records": records,
+                "sent": summary.sent,
+                "skipped": dict(summary.skipped),
+                "duration_s": summary.duration_s,
+                "failure": summary.failure,
+            },
+        )
+
+
+def _watch_observers(state: RunState) -> None:
+    """Halt the run when a required source stopped answering (a fault, exit 3)."""
+    lost = state.observation.lost()
+    if lost and state.fault is None:
+        name, sentence = next(iter(lost.items()))
+        where = "backend" if name == "backend" else f"tiers.{name}"
+        state.fail(
+            ObserverLostError(
+                sentence + "; the run stopped there",
+                f"is the {where} source still up? its readings until then are in timelines.json",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Settle:
+    """Pause between warm and verify so the caches settle; profile the sample meanwhile.
+
+    The report writers are imported in the same pause, so the conclusion does not pay
+    for their imports.
+    """
+
+    seconds: float
+    name: str = "settle"
+
+    def run(self, state: RunState) -> StepResult:
+        import time
+
+        from warmer.report import preload
+
+        state.emit(PhaseStarted(self.name, 0))
+        started = time.monotonic()
+        state.prepared = state.prepared.with_profile()
+        preload(state.options.formats)
+        # Short waits: a required source that goes away during a long settle ends the run
+        # now, not when verify begins.
+        while not state.halt.is_set():
+            left = self.seconds - (time.monotonic() - started)
+            if left <= 0:
+                break
+            state.halt.wait(min(left, 0.5))
+            _watch_observers(state)
+        if state.fault is not None:
+            raise state.fault
+        return StepResult(summary=f"paused {time.monotonic() - started:.1f}s")
+
+
+def _records(part: pa.Table) -> Iterator[Any]:
+    from warmer.model.sample import SampleRecord
+
+    for batch in part.to_batches(max_chunksize=8192):
+        for row in batch.to_pylist():
+            yield SampleRecord.from_row(row)
