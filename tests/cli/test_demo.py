@@ -61,22 +61,32 @@ def test_scenario_verdict_and_diagnosis(name: str, tmp_path: Path) -> None:
         assert not failing
 
 
-def test_ctrl_c_stops_everything_it_started(tmp_path: Path) -> None:
-    process = subprocess.Popen(
+def _start_demo(tmp_path: Path) -> subprocess.Popen[str]:
+    """`warmer demo` with its own TMPDIR, so every temporary directory it leaves shows."""
+    (tmp_path / "tmp").mkdir()
+    return subprocess.Popen(
         [sys.executable, "-m", "warmer", "demo", "--run-dir", str(tmp_path / "run")],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path / "tmp")},
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_stops_everything_it_started(tmp_path: Path, sig: signal.Signals) -> None:
+    process = _start_demo(tmp_path)
     assert process.stderr is not None
     lines = [process.stderr.readline() for _ in range(3)]
     started = next(line for line in lines if line.startswith("candidate at"))
     assert any(line.startswith("warm: sending") for line in lines), lines
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     _, rest = process.communicate(timeout=120)
     assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    assert not list((tmp_path / "tmp").iterdir()), "temporary directories were left behind"
+    assert not list((tmp_path / "run").glob("*.part"))
     match = re.search(r"127\.0\.0\.1:(\d+) \(L1 (\S+), L2 127\.0\.0\.1:(\d+)\)", started)
     assert match is not None, started
     for port in (int(match.group(1)), int(match.group(3))):
@@ -85,3 +95,15 @@ def test_ctrl_c_stops_everything_it_started(tmp_path: Path) -> None:
     assert not Path(match.group(2)).exists()
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["verdict"] == "interrupted"
+
+
+def test_a_signal_while_servers_start_stops_them_and_cleans_up(tmp_path: Path) -> None:
+    process = _start_demo(tmp_path)
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    assert first.startswith("demo scenario"), first
+    process.send_signal(signal.SIGHUP)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    assert not list((tmp_path / "tmp").iterdir()), "temporary directories were left behind"

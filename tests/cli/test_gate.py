@@ -321,3 +321,44 @@ def test_effective_config_applies_only_given_options() -> None:
     assert (changed.gate.warm_fraction, changed.gate.warm_duration_s) == (0.5, None)
     assert (changed.gate.no_data, changed.gate.reports) == ("pass", ("md",))
     assert changed.gate.checks == ("errors.rate < 1%",)
+
+
+def test_a_gate_that_skips_most_records_fails_with_the_skip_reasons(
+    tmp_path: Path, candidate: CandidateServer
+) -> None:
+    from tests.replay.conftest import write_jsonl
+    from warmer.model.sample import SampleRecord
+
+    records = [
+        SampleRecord(
+            ts=1_700_000_000 + i * 0.1,
+            method="POST" if i % 3 else "GET",
+            target=f"/item/{i % 40}",
+            key=f"GET /item/{i % 40}",
+        )
+        for i in range(600)
+    ]
+    sample = write_jsonl(tmp_path / "mostly-post.jsonl", records)
+    run_dir = tmp_path / "run"
+    result = warmer(*gate_args(candidate, sample, run_dir, "errors.rate < 0.5"), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    by_text = {c["expression"]: c for c in report["checks"]}
+    skipped = by_text["skipped.rate <= 5%"]
+    assert skipped["outcome"] == "fail" and skipped["observed"] > 0.6
+    assert "method" in skipped["diagnosis"] and "allow_methods" in skipped["diagnosis"]
+    verify = report["phases"][1]
+    assert verify["skipped"]["method"] > 0 and verify["skip_rate"] > 0.6
+    assert "| Skipped |" in (run_dir / "report.md").read_text()
+
+
+def test_debug_never_changes_the_exit_code(tmp_path: Path, small_sample: Path) -> None:
+    port = free_port()
+    args = ["gate", "--target", f"http://127.0.0.1:{port}", "--sample", str(small_sample)]
+    args += ["--run-dir", str(tmp_path / "run")]
+    plain = warmer(*args, cwd=tmp_path)
+    debug = warmer("--debug", *args, cwd=tmp_path)
+    assert plain.returncode == debug.returncode == 3, debug.stderr
+    bad = warmer("--debug", "gate", "--sample", str(tmp_path / "none.jsonl"), "--target", "x")
+    assert bad.returncode == 2, bad.stderr
+    assert "Traceback" in bad.stderr  # --debug adds the traceback, and only that

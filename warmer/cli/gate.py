@@ -260,6 +260,10 @@ def run_and_print(prepared: Any, config: Config, timings: GateTimings | None = N
     if timings is not None:
         timings.mark("finished")
     _print_verdict(result.report.verdict, result.outcomes)
+    if result.fault is not None:
+        from warmer.cli.main import print_error
+
+        print_error(result.fault)
     html = result.paths.get("html")
     click.echo(f"run directory: {result.run_dir}", err=True)
     if html is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +90,12 @@ def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and translate errors into exit codes."""
+    """Console-script entry point: run the CLI and translate errors into exit codes.
+
+    ``--debug`` adds tracebacks to the output and never changes the exit code.
+    """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _interrupt_on_signals()
     try:
         # Under standalone_mode=False click returns the code of an Exit instead of exiting.
         result = cli.main(
@@ -97,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
         )
     except WarmerError as exc:
         if debug:
-            raise
-        _print_error(exc)
+            traceback.print_exc()
+        print_error(exc)
         sys.exit(int(exc.exit_code))
     except click.exceptions.Abort:
         click.echo("Interrupted.", err=True)
@@ -114,7 +120,24 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
 
 
-def _print_error(exc: WarmerError) -> None:
+def _interrupt_on_signals() -> None:
+    """SIGTERM and SIGHUP end a command the way Ctrl-C does (KeyboardInterrupt, exit 130).
+
+    So ``finally`` blocks and context managers run: servers a command started are
+    stopped, temporary directories and ``.part`` files removed. A gate run replaces these
+    handlers with its own while it runs, to conclude and report what it sent.
+    """
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is signal.SIG_DFL:
+            signal.signal(sig, interrupt)
+
+
+def print_error(exc: WarmerError) -> None:
+    """``Error: what`` and ``Tip: what to do`` on stderr."""
     prefix = "Interrupted" if isinstance(exc, Interrupted) else "Error"
     click.echo(click.style(f"{prefix}: ", fg="red", bold=True) + exc.message, err=True)
     if exc.hint:

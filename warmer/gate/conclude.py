@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warmer import __version__
-from warmer.errors import ExitCode
+from warmer.errors import ExitCode, WarmerError
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
 from warmer.gate.judge import check_results, exit_code_for, judge
@@ -49,6 +49,8 @@ class GateResult:
     outcomes: tuple[CheckOutcome, ...]
     run_dir: Path
     paths: dict[str, Path] = field(default_factory=dict)
+    fault: WarmerError | None = None
+    """The error that stopped the run (its message and hint), None when nothing did."""
 
     @property
     def exit_code(self) -> int:
@@ -233,7 +235,7 @@ def _write_reports(
     from warmer.report import write_reports
 
     paths = write_reports(report, state.dir.path, state.options.formats)
-    return GateResult(report, outcomes, state.dir.path, paths)
+    return GateResult(report, outcomes, state.dir.path, paths, state.fault)
 
 
 def _now() -> str:

@@ -108,7 +108,7 @@ def _record(state: RunState, name: str, started: float, status: Any, **fields: A
 
 def _why_not_run(state: RunState) -> str:
     if state.fault is not None:
-        return f"an earlier step failed: {state.fault.message}"
+        return "an earlier step failed"
     return f"interrupted by {state.interrupted or 'a stop request'}"
 
 

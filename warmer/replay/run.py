@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import http.client
 import socket
 import threading
 import time
@@ -436,3 +437,57 @@ def check_target(url: str, timeout_s: float = 3.0, *, unix_socket: str | None = 
             f"cannot reach the target at {target.address}: {reason.lower()}",
             "is the candidate running and listening there? check --target",
         ) from exc
+
+
+def probe_target(url: str, timeout_s: float = 2.0, *, unix_socket: str | None = None) -> None:
+    """Ask the target for ``HEAD /`` once: any HTTP answer (404 too) means it is alive.
+
+    Raises :class:`TargetUnreachableError` when it refuses the connection or accepts it
+    but answers nothing within ``timeout_s`` (a frozen or wedged process). Used when
+    something else already looks wrong, to tell a dead target from a dead observer; it
+    sends no recorded header, no credential, and does not verify TLS certificates (it
+    reads only the status line).
+    """
+    import ssl
+
+    target = parse_target(url, unix_socket)
+    connection: http.client.HTTPConnection
+    if target.unix_socket:
+        connection = _UnixHTTPConnection(target.unix_socket, timeout_s)
+    elif target.tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(
+            target.host, target.port, timeout=timeout_s, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout_s)
+    try:
+        connection.request("HEAD", target.prefix + "/", headers={"Host": target.authority})
+        connection.getresponse().close()
+    except (OSError, http.client.HTTPException) as exc:
+        reason = (
+            f"no answer within {timeout_s:g}s"
+            if isinstance(exc, TimeoutError)
+            else getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        )
+        raise TargetUnreachableError(
+            f"the target at {target.address} does not answer: {reason.lower()}",
+            "is the candidate running and listening there? check --target",
+        ) from exc
+    finally:
+        connection.close()
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a Unix socket (``--unix-socket``, ``http+unix://``) for :func:`probe_target`."""
+
+    def __init__(self, path: str, timeout_s: float) -> None:
+        super().__init__("localhost", timeout=timeout_s)
+        self._path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)

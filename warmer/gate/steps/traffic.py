@@ -10,11 +10,16 @@ did; a target that stops answering ends it from inside the replay stage
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from warmer.errors import ObserverLostError
+from warmer.errors import (
+    ObserverLostError,
+    TargetFailedError,
+    TargetUnreachableError,
+)
 from warmer.gate.steps.base import PhaseStarted, RunState, StepResult
 
 if TYPE_CHECKING:
@@ -41,7 +46,7 @@ class ReplayPhase:
 
         def on_event(event: Any) -> None:
             if isinstance(event, ReplayProgress):
-                _watch_observers(state)
+                _watch_observers(state, self.name)
             elif isinstance(event, ReplayFinished):
                 finished.append(event.summary)
                 state.summaries[self.name] = event.summary
@@ -61,7 +66,7 @@ class ReplayPhase:
             )
         finally:
             state.observation.boundary(f"{self.name}_end")
-        _watch_observers(state)
+        _watch_observers(state, self.name)
         if state.fault is not None:
             raise state.fault
         return self._result(part.num_rows, finished[0] if finished else None)
@@ -93,18 +98,45 @@ class ReplayPhase:
         )
 
 
-def _watch_observers(state: RunState) -> None:
-    """Halt the run when a required source stopped answering (a fault, exit 3)."""
+def _watch_observers(state: RunState, phase: str) -> None:
+    """Halt the run when a required source stopped answering (a fault, exit 3).
+
+    A source that lives with the candidate (its ``/metrics``) goes away with it: when the
+    target does not answer a probe either (refused, or frozen), the dead target is the
+    cause named.
+    """
     lost = state.observation.lost()
-    if lost and state.fault is None:
-        name, sentence = next(iter(lost.items()))
-        where = "backend" if name == "backend" else f"tiers.{name}"
-        state.fail(
-            ObserverLostError(
-                sentence + "; the run stopped there",
-                f"is the {where} source still up? its readings until then are in timelines.json",
-            )
+    if not lost or state.fault is not None:
+        return
+    name, sentence = next(iter(lost.items()))
+    state.fail(_dead_target(state, phase, sentence) or _lost_source(name, sentence))
+
+
+def _lost_source(name: str, sentence: str) -> ObserverLostError:
+    where = "backend" if name == "backend" else f"tiers.{name}"
+    return ObserverLostError(
+        sentence + "; the run stopped there",
+        f"is the {where} source still up? its readings until then are in timelines.json",
+    )
+
+
+def _dead_target(state: RunState, phase: str, sentence: str) -> TargetFailedError | None:
+    from warmer.replay.run import probe_target
+    from warmer.replay.target import parse_target
+
+    socket = state.config.replay.unix_socket
+    try:
+        probe_target(state.target, min(state.config.replay.timeout_s, 2.0), unix_socket=socket)
+    except TargetUnreachableError as exc:
+        at = time.perf_counter() - state.writer.origin if state.writer is not None else 0.0
+        address = parse_target(state.target, socket).address
+        reason = exc.message.rpartition(": ")[2]
+        return TargetFailedError(
+            f"the target at {address} stopped working during {phase}: {reason} (probed "
+            f"{at:.1f}s into the run); {sentence}",
+            "is the candidate still up? every request sent is in results.parquet",
         )
+    return None
 
 
 @dataclass(frozen=True)
@@ -119,8 +151,6 @@ class Settle:
     name: str = "settle"
 
     def run(self, state: RunState) -> StepResult:
-        import time
-
         from warmer.report import preload
 
         state.emit(PhaseStarted(self.name, 0))
@@ -134,7 +164,7 @@ class Settle:
             if left <= 0:
                 break
             state.halt.wait(min(left, 0.5))
-            _watch_observers(state)
+            _watch_observers(state, self.name)
         if state.fault is not None:
             raise state.fault
         return StepResult(summary=f"paused {time.monotonic() - started:.1f}s")
