@@ -106,7 +106,7 @@ def test_l2_keys_threshold_separates_short_ttl_by_the_sample_not_by_timing() -> 
     table = open_sample(sample).to_table()
     fraction = config.gate.warm_fraction or config.sample.warm_fraction
     split = split_sample(table, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s)
-    verify_keys = len(_cacheable_keys(split.verify))
+    verify_keys = len(_cacheable_keys(split.verify.to_table()))
     run_keys = len(_cacheable_keys(table))
     assert 2 * verify_keys <= threshold <= run_keys / 2, (verify_keys, run_keys)
 

@@ -24,13 +24,16 @@ def sample(ts: list[float]) -> pa.Table:
 
 def test_split_by_fraction() -> None:
     split = split_sample(sample([float(i) for i in range(11)]), warm_fraction=0.8)
-    assert (split.warm.num_rows, split.verify.num_rows) == (8, 3)
+    assert (split.warm_rows, split.verify_rows) == (8, 3)
+    # The parts are read again on demand: every read gives the same rows.
+    assert split.warm.to_table(["ts"]).column("ts").to_pylist() == [float(i) for i in range(8)]
+    assert split.verify.count() == 3 and split.verify.to_table().num_rows == 3
     assert split.description == "first 80% of the sample's time span"
 
 
 def test_split_by_duration() -> None:
     split = split_sample(sample([float(i) for i in range(11)]), warm_duration_s=5)
-    assert (split.warm.num_rows, split.verify.num_rows) == (5, 6)
+    assert (split.warm_rows, split.verify_rows) == (5, 6)
     assert split.warm_fraction == pytest.approx(0.5)
 
 

@@ -20,7 +20,7 @@ from warmer.sample._fast_jsonl import (
     struct_to_map,
     valid_mask,
 )
-from warmer.sample.store import SampleReader, open_sample
+from warmer.sample.store import open_sample
 
 DEMO_SAMPLE = Path(__file__).parents[2] / "traffic_samples" / "demo.jsonl.gz"
 HEADER = '{"warmer_sample":{"requests":%d}}'
@@ -45,7 +45,9 @@ def _fast(path: Path) -> pa.Table | None:
 
 
 def _record_by_record(path: Path) -> pa.Table:
-    return SampleReader.to_table(open_sample(path))
+    reader = open_sample(path)
+    rows = list(reader._rows())  # type: ignore[attr-defined]
+    return pa.Table.from_batches([reader._batch(rows)])  # type: ignore[attr-defined]
 
 
 def test_demo_sample_takes_the_fast_path_and_matches() -> None:
@@ -190,3 +192,54 @@ def test_arrays_built_from_buffers() -> None:
     assert bool_array(np.array(flags)).to_pylist() == flags
     assert string_array(["é", "", "ab"]).to_pylist() == ["é", "", "ab"]
     assert string_array([]).to_pylist() == []
+
+
+def _lines(count: int, bad: int | None = None) -> list[str]:
+    lines = [HEADER % count]
+    for i in range(count):
+        lines.append(
+            f'{{"ts":{i},"method":"GET","target":"/k/{i}","headers":{{"h{i % 3}":"v"}}}}'
+            if i != bad
+            else '{"ts":"soon","method":"GET","target":"/bad"}'
+        )
+    return lines
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
+def test_blocks_read_in_bounded_pieces_match_the_whole_file(
+    tmp_path: Path, suffix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warmer.sample._fast_jsonl as fast
+
+    path = _write(tmp_path / f"s{suffix}", _lines(300))
+    whole = _record_by_record(path)
+    monkeypatch.setattr(fast, "BLOCK_BYTES", 1000)  # about 15 records a block
+    batches = list(open_sample(path).iter_batches(batch_size=7))
+    assert len(batches) > 20 and max(b.num_rows for b in batches) <= 7
+    assert pa.Table.from_batches(batches).equals(whole)
+    projected = pa.Table.from_batches(list(open_sample(path).iter_batches(columns=["key", "ts"])))
+    assert projected.column_names == ["key", "ts"]
+    assert projected.column("key").equals(whole.column("key"))
+
+
+def test_a_bad_record_in_a_later_block_is_named_by_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warmer.sample._fast_jsonl as fast
+
+    path = _write(tmp_path / "s.jsonl", _lines(300, bad=250))
+    monkeypatch.setattr(fast, "BLOCK_BYTES", 1000)
+    with pytest.raises(InputError, match=r"s\.jsonl:252: ts must be a number"):
+        list(open_sample(path).iter_batches())
+
+
+def test_a_truncated_block_file_is_an_input_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warmer.sample._fast_jsonl as fast
+
+    path = _write(tmp_path / "s.jsonl.gz", _lines(300))
+    path.write_bytes(path.read_bytes()[:-40])
+    monkeypatch.setattr(fast, "BLOCK_BYTES", 1000)
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        list(open_sample(path).iter_batches())

@@ -161,14 +161,14 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def _run_one(reader: Any, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.cli._replay_progress import ProgressRenderer
     from warmer.replay import ResultsWriter, replay
-    from warmer.replay.source import stream_records
+    from warmer.sample.source import SampleSource
 
     renderer = ProgressRenderer(live=_live(options["progress"]))
     meta = {"sample": os.fspath(reader.path), "target": plan.target, "engine": plan.engine}
     with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
         try:
             summary = replay(
-                stream_records(reader),
+                SampleSource.open(reader.path, in_memory_rows=0),
                 plan,
                 writer,
                 phase=options["phase"],

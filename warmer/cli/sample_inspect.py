@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from warmer.sample.inspect import COLUMNS, SampleProfile, profile_sample
-from warmer.sample.store import open_sample
+from warmer.sample.inspect import SampleProfile, profile_sample
+from warmer.sample.source import SampleSource
 
 
 @click.command("inspect")
@@ -33,8 +33,7 @@ def inspect_command(sample_path: Path, as_json: bool, warm_fraction: float, top:
     (after the first --warm-fraction of the time span) whose key already
     occurred in the warm part.
     """
-    table = open_sample(sample_path).to_table(columns=COLUMNS)
-    profile = profile_sample(table, warm_fraction=warm_fraction, top=top)
+    profile = profile_sample(SampleSource.open(sample_path), warm_fraction=warm_fraction, top=top)
     if as_json:
         click.echo(json.dumps(profile.to_dict(), indent=2))
     else:

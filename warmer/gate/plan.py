@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from warmer.config.schema import GateConfig, ReplayConfig
 from warmer.errors import InputError, UsageError
 from warmer.model.run import Plan
+from warmer.sample.source import SampleSource
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,10 +22,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SplitSample:
-    """The two parts of the sample and how they were cut."""
+    """The two parts of the sample, how they were cut, and how many records each holds.
 
-    warm: pa.Table
-    verify: pa.Table
+    The parts are :class:`~warmer.sample.source.SampleSource` s: each read streams the
+    sample and keeps the part's rows, so no part is ever held in memory whole.
+    """
+
+    warm: SampleSource
+    verify: SampleSource
+    warm_rows: int
+    verify_rows: int
     warm_fraction: float
     description: str
     """In words, e.g. ``first 80 % of the sample's time span``."""
@@ -33,32 +40,61 @@ class SplitSample:
 
 
 def split_sample(
-    table: pa.Table, *, warm_fraction: float = 0.8, warm_duration_s: float | None = None
+    sample: SampleSource | pa.Table,
+    *,
+    warm_fraction: float = 0.8,
+    warm_duration_s: float | None = None,
 ) -> SplitSample:
-    """Cut ``table`` (sample rows with ``ts``) into warm and verify parts; both non-empty."""
+    """Cut ``sample`` (rows with ``ts``) into warm and verify parts; both non-empty."""
     import pyarrow.compute as pc
 
-    from warmer.sample.split import split_by_time, time_cutoff
+    from warmer.sample.split import time_cutoff
 
-    fraction, description = _fraction(table, warm_fraction, warm_duration_s)
-    warm, verify = split_by_time(table, fraction)
-    bounds = pc.min_max(table.column("ts")).as_py()
-    cutoff = time_cutoff(float(bounds["min"]), float(bounds["max"]), fraction)
-    if warm.num_rows == 0 or verify.num_rows == 0:
-        empty = "warm" if warm.num_rows == 0 else "verify"
+    source = sample if isinstance(sample, SampleSource) else SampleSource.from_table(sample)
+    bounds = source.ts_bounds()
+    if bounds is None:
+        raise InputError("the sample holds no requests", "import some traffic into it first")
+    fraction, description = _fraction(bounds, warm_fraction, warm_duration_s)
+    cutoff = time_cutoff(bounds[0], bounds[1], fraction)
+
+    def warm(batch: pa.RecordBatch) -> pa.Array:
+        return pc.less(batch.column("ts"), cutoff)
+
+    def verify(batch: pa.RecordBatch) -> pa.Array:
+        return pc.invert(warm(batch))
+
+    warm_rows, rows = _count_before(source, cutoff)
+    warm_part, verify_part = source.where(warm), source.where(verify)
+    warm_part.rows, verify_part.rows = warm_rows, rows - warm_rows
+    split = SplitSample(
+        warm_part, verify_part, warm_rows, rows - warm_rows, fraction, description, cutoff
+    )
+    if split.warm_rows == 0 or split.verify_rows == 0:
+        empty = "warm" if split.warm_rows == 0 else "verify"
         raise InputError(
             f"the {empty} part of the sample is empty ({description})",
             "choose another --warm-fraction or --warm-duration",
         )
-    return SplitSample(warm, verify, fraction, description, cutoff)
+    return split
+
+
+def _count_before(source: SampleSource, cutoff: float) -> tuple[int, int]:
+    """(records before ``cutoff``, all records), in one pass over ``ts``."""
+    import pyarrow.compute as pc
+
+    before = total = 0
+    for batch in source.batches(["ts"]):
+        before += int(pc.sum(pc.less(batch.column("ts"), cutoff)).as_py() or 0)
+        total += batch.num_rows
+    return before, total
 
 
 def _fraction(
-    table: pa.Table, warm_fraction: float, warm_duration_s: float | None
+    bounds: tuple[float, float], warm_fraction: float, warm_duration_s: float | None
 ) -> tuple[float, str]:
     if warm_duration_s is None:
         return warm_fraction, f"first {warm_fraction:.0%} of the sample's time span"
-    span = _span(table)
+    span = bounds[1] - bounds[0]
     if not 0 < warm_duration_s < span:
         raise UsageError(
             f"--warm-duration {warm_duration_s:g}s does not fit the sample's span of {span:.1f}s",
@@ -67,32 +103,30 @@ def _fraction(
     return warm_duration_s / span, f"first {warm_duration_s:g}s of recorded time"
 
 
-def _span(table: pa.Table) -> float:
-    import pyarrow.compute as pc
-
-    if table.num_rows == 0:
-        return 0.0
-    bounds = pc.min_max(table.column("ts")).as_py()
-    return float(bounds["max"] - bounds["min"])
-
-
-def expected_duration(part: pa.Table, replay: ReplayConfig) -> float | None:
+def expected_duration(part: SampleSource | pa.Table, replay: ReplayConfig) -> float | None:
     """Wall time one part takes at the configured pacing; None under ``max`` (unknowable).
 
     Mirrors the replay pacers: recorded gaps divided by ``speed`` and capped at
-    ``max_gap_s``; or ``requests / rate``.
+    ``max_gap_s``; or ``requests / rate``. Reads the part's ``ts`` in one pass.
     """
-    if replay.pacing == "rate" and replay.rate:
-        return float(max(part.num_rows - 1, 0) / replay.rate)
-    if replay.pacing != "recorded" or part.num_rows < 2:
-        return 0.0 if replay.pacing == "recorded" else None
     import numpy as np
 
-    ts = part.column("ts").to_numpy()
-    gaps = np.clip(np.diff(ts), 0.0, None) / replay.speed
-    if replay.max_gap_s is not None:
-        gaps = np.minimum(gaps, replay.max_gap_s)
-    return float(gaps.sum())
+    source = part if isinstance(part, SampleSource) else SampleSource.from_table(part)
+    if replay.pacing == "rate" and replay.rate:
+        return float(max(source.count() - 1, 0) / replay.rate)
+    if replay.pacing != "recorded":
+        return None
+    total, last = 0.0, None
+    for batch in source.batches(["ts"]):
+        ts = batch.column("ts").to_numpy()
+        if last is not None:
+            ts = np.concatenate([[last], ts])
+        gaps = np.clip(np.diff(ts), 0.0, None) / replay.speed
+        if replay.max_gap_s is not None:
+            gaps = np.minimum(gaps, replay.max_gap_s)
+        total += float(gaps.sum())
+        last = float(ts[-1])
+    return total
 
 
 def make_plan(split: SplitSample, gate: GateConfig, replay: ReplayConfig) -> Plan:
@@ -101,8 +135,8 @@ def make_plan(split: SplitSample, gate: GateConfig, replay: ReplayConfig) -> Pla
     verify_s = expected_duration(split.verify, replay)
     total = None if warm_s is None or verify_s is None else warm_s + gate.settle_s + verify_s
     return Plan(
-        warm_requests=split.warm.num_rows,
-        verify_requests=split.verify.num_rows,
+        warm_requests=split.warm_rows,
+        verify_requests=split.verify_rows,
         split=split.description,
         warm_fraction=split.warm_fraction,
         warm_duration_s=gate.warm_duration_s,

@@ -21,10 +21,9 @@ from warmer.gate.plan import SplitSample, make_plan, split_sample
 from warmer.model.run import Ceilings, Plan, SampleSummary
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from warmer.model.sample import SampleMeta
     from warmer.replay.run import ReplayPlan
+    from warmer.sample.source import SampleSource
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,8 @@ class Prepared:
     checks: tuple[Check, ...]
     split: SplitSample
     plan: Plan
-    table: pa.Table = field(repr=False)
-    """The whole sample, kept for profiling."""
+    source: SampleSource = field(repr=False)
+    """The whole sample, read again for profiling."""
     meta: SampleMeta = field(repr=False)
     ceilings: Ceilings | None = None
     sample: SampleSummary | None = None
@@ -71,7 +70,7 @@ class Prepared:
             return self
         from warmer.sample.inspect import profile_sample
 
-        profile = profile_sample(self.table, warm_fraction=self.split.warm_fraction)
+        profile = profile_sample(self.source, warm_fraction=self.split.warm_fraction)
         ceilings = Ceilings(
             infinite_cache=profile.infinite_cache_ceiling,
             warmable=profile.split.warmable_ceiling if profile.split else None,
@@ -94,7 +93,7 @@ def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
 
     ``profile=False`` leaves the ceilings for the run to compute during its settle pause.
     """
-    from warmer.sample.store import open_sample
+    from warmer.sample.source import SampleSource
 
     config = options.config
     checks = parse_checks(options.checks, tuple(config.tiers))
@@ -104,17 +103,18 @@ def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
         # Protected hosts, bad URLs and bad replay options are refused before anything is
         # sent (exit 2).
         replay_plan(config, options.target, order=config.replay.order).validate()
-    reader = open_sample(options.sample)
-    table = reader.to_table()
+    source = SampleSource.open(options.sample)
     fraction = config.gate.warm_fraction or config.sample.warm_fraction
-    split = split_sample(table, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s)
+    split = split_sample(
+        source, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s
+    )
     prepared = Prepared(
         options=options,
         checks=checks,
         split=split,
         plan=make_plan(split, config.gate, config.replay),
-        table=table,
-        meta=reader.meta,
+        source=source,
+        meta=source.meta,
     )
     return prepared.with_profile() if profile else prepared
 

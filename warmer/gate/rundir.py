@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from warmer.config.schema import Config
+    from warmer.sample.source import SampleSource
 
 SLICE_COPY_MAX_ROWS = 200_000
 """Samples up to this size are copied into the run directory; bigger ones are referenced."""
@@ -148,35 +149,56 @@ def config_document(config: Config, checks: list[str]) -> dict[str, Any]:
 
 
 def write_sample(
-    run_dir: RunDir, sample_path: Path, warm: pa.Table, verify: pa.Table, cutoff: float | None
+    run_dir: RunDir,
+    sample_path: Path,
+    warm: SampleSource | pa.Table,
+    verify: SampleSource | pa.Table,
+    cutoff: float | None,
 ) -> dict[str, Any]:
     """Record which sample was used; copy the replayed rows when they are few enough."""
+    from warmer.sample.source import SampleSource
+
+    parts = {
+        name: part if isinstance(part, SampleSource) else SampleSource.from_table(part)
+        for name, part in (("warm", warm), ("verify", verify))
+    }
+    rows = {name: part.count() for name, part in parts.items()}
     reference: dict[str, Any] = {
         "path": str(sample_path.resolve()),
         "bytes": sample_path.stat().st_size if sample_path.exists() else None,
-        "warm_rows": warm.num_rows,
-        "verify_rows": verify.num_rows,
+        "warm_rows": rows["warm"],
+        "verify_rows": rows["verify"],
         "verify_from_ts": cutoff,
         "copied": False,
     }
-    if warm.num_rows + verify.num_rows <= SLICE_COPY_MAX_ROWS:
-        _write_slice(run_dir.sample_slice, warm, verify)
+    if sum(rows.values()) <= SLICE_COPY_MAX_ROWS:
+        _write_slice(run_dir.sample_slice, parts)
         reference["copied"] = True
     run_dir.write_json(run_dir.sample_ref, reference)
     return reference
 
 
-def _write_slice(path: Path, warm: pa.Table, verify: pa.Table) -> None:
+def _write_slice(path: Path, parts: Mapping[str, SampleSource]) -> None:
+    """Both parts, batch by batch, with a ``phase`` column, under a ``.part`` name first."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    def tagged(part: pa.Table, phase: str) -> pa.Table:
-        return part.append_column("phase", pa.array([phase] * part.num_rows, pa.string()))
+    from warmer.model.sample import SAMPLE_ARROW_SCHEMA
 
-    table = pa.concat_tables([tagged(warm, "warm"), tagged(verify, "verify")])
+    fields = [f.with_nullable(True) for f in SAMPLE_ARROW_SCHEMA]
+    schema = pa.schema([*fields, pa.field("phase", pa.string())])
     tmp = path.with_name(path.name + ".part")
-    pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for phase, part in parts.items():
+                for batch in part.batches(SAMPLE_ARROW_SCHEMA.names):
+                    tag = pa.array([phase] * batch.num_rows, pa.string())
+                    table = pa.Table.from_batches([batch]).append_column("phase", tag)
+                    writer.write_table(table.cast(schema))
+        tmp.replace(path)
+    except (OSError, pa.ArrowException) as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc}", "is the disk full?") from exc
 
 
 def evidence_document(evidence: Evidence, steps: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -1,7 +1,11 @@
 """Which records are replayed and in what order: recorded, hot-first, slices and limits.
 
-Everything here is a pure function over an iterable of :class:`SampleRecord`; recorded
-order streams in constant memory, hot-first holds one record per distinct key.
+Two inputs are taken. An iterable of :class:`SampleRecord` (:func:`arrange`): recorded
+order streams in constant memory, hot-first holds one record per distinct key. A
+:class:`~warmer.sample.source.SampleSource` (:func:`arrange_source`), which can be read
+twice: hot-first then ranks the keys in Arrow and keeps one Arrow row per distinct key,
+a fraction of the memory of a Python record, so a 10M-request sample orders in the
+memory its keys need.
 """
 
 from __future__ import annotations
@@ -11,9 +15,15 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from warmer.errors import UsageError
 from warmer.model.sample import SampleRecord
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from warmer.sample.source import SampleSource
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -154,3 +164,133 @@ def arrange(
     elif repeat != 1:
         raise UsageError("--repeat works with --order hot-first only")
     return limit(records, count)
+
+
+def arrange_source(
+    source: SampleSource,
+    *,
+    order: str = "recorded",
+    repeat: int = 1,
+    window: TimeSlice | None = None,
+    count: int | None = None,
+) -> Iterable[SampleRecord]:
+    """:func:`arrange` over a sample source: same records, same order, less memory."""
+    from warmer.replay.source import COLUMNS, records_from_batches
+
+    if window is not None:
+        source = _windowed(source, window)
+    if order == "hot-first":
+        if repeat < 1:
+            raise UsageError("--repeat must be at least 1")
+        return limit(hot_first_source(source, repeat, count), count)
+    if order != "recorded":
+        raise UsageError(f"unknown order {order!r}", "choose recorded or hot-first")
+    if repeat != 1:
+        raise UsageError("--repeat works with --order hot-first only")
+    return limit(records_from_batches(source.batches(COLUMNS)), count)
+
+
+def _windowed(source: SampleSource, window: TimeSlice) -> SampleSource:
+    """The records of ``source`` inside ``window`` (relative bounds from its first record)."""
+    import pyarrow.compute as pc
+
+    first = next(source.batches(["ts"]), None)
+    if first is None:
+        return source
+    first_ts = float(first.column("ts")[0].as_py())
+    start = window.start.resolve(first_ts) if window.start else None
+    end = window.end.resolve(first_ts) if window.end else None
+
+    def inside(batch: pa.RecordBatch) -> pa.Array:
+        ts = batch.column("ts")
+        mask = pc.greater_equal(ts, start) if start is not None else pc.is_valid(ts)
+        return pc.and_(mask, pc.less(ts, end)) if end is not None else mask
+
+    return source.where(inside)
+
+
+def hot_first_source(
+    source: SampleSource, repeat: int = 1, count: int | None = None
+) -> Iterator[SampleRecord]:
+    """:func:`hot_first` in two passes over ``source``: rank the keys, then fetch their rows.
+
+    The first pass counts each key's requests and notes its first row; the second keeps
+    the first row of each key that ranks high enough to be sent (all of them unless
+    ``count`` limits the run). Ties keep the order in which keys first appear.
+    """
+    import pyarrow.compute as pc
+
+    from warmer.replay.source import COLUMNS, records_from_batches
+
+    ranked = rank_keys(source)
+    if count is not None:
+        ranked = ranked.slice(0, count)
+    rows = _first_rows(source, ranked.column("first"))
+    position = pc.index_in(ranked.column("first"), value_set=rows.column("_row"))
+    ordered = rows.take(position).select(COLUMNS)
+    for _ in range(repeat):
+        yield from records_from_batches(ordered.to_batches())
+
+
+def rank_keys(source: SampleSource) -> pa.Table:
+    """One row per distinct key — ``key``, ``requests``, ``first`` (its first row number) —
+    most requested first, ties by first appearance."""
+    import numpy as np
+    import pyarrow as pa
+
+    parts: list[pa.Table] = []
+    offset = held = 0
+    for batch in source.batches(["key"]):
+        rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+        offset += batch.num_rows
+        parts.append(_key_counts(pa.table({"key": batch.column("key"), "first": rows})))
+        held += parts[-1].num_rows
+        if held > 1_000_000 and len(parts) > 1:  # merge now and then: memory tracks the keys
+            parts = [_merge_counts(pa.concat_tables(parts))]
+            held = parts[0].num_rows
+    if not parts:
+        return pa.table({"key": pa.array([], pa.string()), "requests": [], "first": []})
+    counted = _merge_counts(pa.concat_tables(parts))
+    return counted.sort_by([("requests", "descending"), ("first", "ascending")])
+
+
+def _key_counts(table: pa.Table) -> pa.Table:
+    grouped = table.group_by("key", use_threads=False).aggregate(
+        [("first", "count"), ("first", "min")]
+    )
+    names = {"first_count": "requests", "first_min": "first"}
+    return grouped.rename_columns([names.get(n, n) for n in grouped.column_names])
+
+
+def _merge_counts(table: pa.Table) -> pa.Table:
+    grouped = table.group_by("key", use_threads=False).aggregate(
+        [("requests", "sum"), ("first", "min")]
+    )
+    names = {"requests_sum": "requests", "first_min": "first"}
+    return grouped.rename_columns([names.get(n, n) for n in grouped.column_names])
+
+
+def _first_rows(source: SampleSource, firsts: pa.ChunkedArray) -> pa.Table:
+    """The rows of ``source`` whose row number is in ``firsts``, with a ``_row`` column."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from warmer.replay.source import COLUMNS
+
+    wanted = pc.unique(firsts)
+    kept: list[pa.Table] = []
+    offset = 0
+    for batch in source.batches(COLUMNS):
+        rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+        offset += batch.num_rows
+        mask = pc.is_in(rows, value_set=wanted)
+        if pc.any(mask).as_py():
+            table = pa.Table.from_batches([batch]).append_column("_row", rows)
+            kept.append(table.filter(mask))
+    if not kept:
+        from warmer.model.sample import SAMPLE_ARROW_SCHEMA
+
+        empty = SAMPLE_ARROW_SCHEMA.empty_table().select(COLUMNS)
+        return empty.append_column("_row", pa.array([], pa.int64()))
+    return pa.concat_tables(kept)

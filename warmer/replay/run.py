@@ -23,7 +23,7 @@ from warmer.errors import TargetFailedError, TargetUnreachableError, UsageError
 from warmer.model.sample import SampleRecord
 from warmer.replay.engine import Engine, EngineSettings, Job
 from warmer.replay.faults import FailurePolicy, FailureWatch, Tripped
-from warmer.replay.order import TimeSlice, arrange
+from warmer.replay.order import TimeSlice, arrange, arrange_source
 from warmer.replay.pacing import Pacer, make_pacer
 from warmer.replay.recorder import Recorder
 from warmer.replay.results import ResultsWriter
@@ -36,6 +36,7 @@ from warmer.replay.safety import (
 )
 from warmer.replay.summary import encode, percentiles_ms
 from warmer.replay.target import Target, parse_target
+from warmer.sample.source import SampleSource
 
 ENGINES = ("fast", "httpx", "locust")
 """Engine names accepted by ``--engine``."""
@@ -188,7 +189,7 @@ EventHandler = Callable[[ReplayEvent], None]
 
 
 def replay(
-    records: Iterable[SampleRecord],
+    records: Iterable[SampleRecord] | SampleSource,
     plan: ReplayPlan,
     sink: ResultsWriter,
     *,
@@ -199,6 +200,9 @@ def replay(
     engine: Engine | None = None,
 ) -> ReplaySummary:
     """Replay ``records`` against ``plan.target``, recording every response into ``sink``.
+
+    ``records`` is an iterable of sample records, or a
+    :class:`~warmer.sample.source.SampleSource`, which orders hot-first in far less memory.
 
     ``sink`` is not closed, so a gate can run a warm and a verify phase into one file;
     ``phase`` labels the rows. ``expected`` (number of requests, if known) feeds the ETA.
@@ -230,8 +234,13 @@ def replay(
         watch=watch,
     )
     skipped: Counter[str] = Counter()
-    arranged = arrange(
-        records, order=plan.order, repeat=plan.repeat, window=plan.window, count=plan.limit
+    arrangement = arrange_source if isinstance(records, SampleSource) else arrange
+    arranged = arrangement(
+        records,  # type: ignore[arg-type]
+        order=plan.order,
+        repeat=plan.repeat,
+        window=plan.window,
+        count=plan.limit,
     )
     jobs = _jobs(arranged, policy, pacer, sink.origin, skipped, plan.shard)
     if on_event is not None:

@@ -1,17 +1,18 @@
-"""Read a whole JSONL sample into one Arrow table with Arrow's C++ JSON reader.
+"""Read JSONL samples into Arrow tables with Arrow's C++ JSON reader, a block at a time.
 
-The fast path of ``SampleReader.to_table`` for JSON Lines (plain, gz, zst): parsing is
-multi-threaded and never builds a Python object per record. It only takes files that are
-plainly well-formed and returns None for anything else — a parse or type error, a blank
-line or two objects on one line (rows would not match lines), a record without ``ts``,
-``method`` or ``target``, header values that are not strings, a record count that differs
-from the header's — so that the caller reads the file record by record, which raises the
-same :class:`~warmer.errors.InputError` naming the line at fault as it always did.
+The fast path of ``SampleReader.iter_batches``/``to_table`` for JSON Lines (plain, gz,
+zst): parsing is multi-threaded and never builds a Python object per record, and the
+file is read in blocks of whole lines (:func:`blocks`), so memory stays bounded whatever
+its size. :func:`parse_block` only takes blocks that are plainly well-formed and returns
+None for anything else — a parse or type error, a blank line or two objects on one line
+(rows would not match lines), a record without ``ts``, ``method`` or ``target``, header
+values that are not strings — so that the caller reads that block record by record,
+which raises the same :class:`~warmer.errors.InputError` naming the line at fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,9 @@ KeyFunction = Callable[[str, str, Mapping[str, str]], str]
 
 _COMPRESSION = {"gz": "gzip", "zst": "zstd", "": None}
 _REQUIRED = ("ts", "method", "target")
+BLOCK_BYTES = 32 << 20
+"""Decompressed bytes parsed at once: large enough for Arrow's threads, small enough to
+keep memory flat (a 10M-record sample is read in a few hundred blocks)."""
 
 # Every column but ``headers`` is typed up front, so a value of another JSON type is a
 # parse error. ``headers`` has free-form names, which Arrow can only infer as a struct.
@@ -45,20 +49,48 @@ def read_table(
 
     ``header_requests`` is the record count announced by the file's header line (None
     when it has none); ``key_function`` builds the cache-key function for records that
-    lack a ``key`` and is only called when one does.
+    lack a ``key`` and is only called when one does. Every block must take the fast path
+    and the count must match the header's, else the whole file is read record by record.
     """
-    data = _decompressed(path, compression)
-    if data is None:
+    tables = []
+    try:
+        header = header_requests is not None
+        for _first, data in record_blocks(path, compression, header=header):
+            table = parse_block(data, key_function)
+            if table is None:
+                return None
+            tables.append(table)
+    except (pa.ArrowException, OSError, EOFError):
+        return None  # truncated or corrupt: the slow path says where
+    table = pa.concat_tables(tables) if tables else SAMPLE_ARROW_SCHEMA.empty_table()
+    if header_requests is not None and table.num_rows != header_requests:
         return None
-    lines = _object_lines(data)
-    raw = _parse(data) if lines else None
-    del data
+    return table
+
+
+def record_blocks(
+    path: Path, compression: str, *, header: bool, block_bytes: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """:func:`blocks` without the header line (when the file has one) and empty blocks."""
+    for first, data in blocks(path, compression, block_bytes or BLOCK_BYTES):
+        if first == 1 and header:
+            cut = data.find(b"\n") + 1
+            data, first = (data[cut:], 2) if cut else (b"", 2)
+        if data:
+            yield first, data
+
+
+def parse_block(data: bytes, key_function: Callable[[], KeyFunction]) -> pa.Table | None:
+    """One block of whole record lines as a sample table, or None to read it slowly."""
+    buffer = pa.py_buffer(data)
+    lines = _object_lines(buffer)
+    raw = _parse(buffer) if lines else None
     if raw is None or raw.num_rows != lines:
         return None
-    if header_requests is not None:
-        raw = raw.slice(1)  # the header line parses as a row of nulls in every sample column
-        if raw.num_rows != header_requests:
-            return None
+    return _checked(raw, key_function)
+
+
+def _checked(raw: pa.Table, key_function: Callable[[], KeyFunction]) -> pa.Table | None:
     if any(raw.column(name).null_count for name in _REQUIRED):
         return None
     headers = _headers_as_map(raw)
@@ -67,13 +99,31 @@ def read_table(
     return _assemble(raw, headers, key_function)
 
 
-def _decompressed(path: Path, compression: str) -> pa.Buffer | None:
-    try:
-        with pa.input_stream(str(path), compression=_COMPRESSION[compression]) as stream:
-            data: pa.Buffer = stream.read()
-    except (pa.ArrowException, OSError, EOFError):
-        return None  # truncated or corrupt: the slow path says where
-    return data
+def blocks(
+    path: Path, compression: str, block_bytes: int = BLOCK_BYTES
+) -> Iterator[tuple[int, bytes]]:
+    """(number of the block's first line, bytes of whole lines) over the decompressed file.
+
+    A block ends at a newline; the last one may lack it. Raises ``OSError``/``EOFError``
+    (or pyarrow's errors) from a truncated or corrupt file, after the blocks before it.
+    """
+    carry = b""
+    line = 1
+    with pa.input_stream(str(path), compression=_COMPRESSION[compression]) as stream:
+        while True:
+            chunk = stream.read(block_bytes)
+            data = carry + chunk
+            if not chunk:
+                if data:
+                    yield line, data
+                return
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                carry = data  # one line longer than a block: keep reading
+                continue
+            yield line, data[:cut]
+            line += data.count(b"\n", 0, cut)
+            carry = data[cut:]
 
 
 def _parse(data: pa.Buffer) -> pa.Table | None:

@@ -1,8 +1,8 @@
 """Profile a sample: volume, rates, key popularity, and the hit rates a cache could reach.
 
-Pure: :func:`profile_sample` takes an Arrow table (or a pandas DataFrame) with the sample
-columns and returns a frozen :class:`SampleProfile`; no file or clock is touched. The
-figures and how each is computed:
+Pure: :func:`profile_sample` takes an Arrow table, a pandas DataFrame or a
+:class:`~warmer.sample.source.SampleSource` with the sample columns and returns a frozen
+:class:`SampleProfile`; no clock is touched. The figures and how each is computed:
 
 * **rates** — mean = requests / time span; peak = most requests in one whole second
   (buckets ``floor(ts)``).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,7 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from warmer.errors import InputError
-from warmer.sample.split import split_by_time
+from warmer.sample.source import SampleSource
+from warmer.sample.split import time_cutoff
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +48,7 @@ ZIPF_MAX_RANK = 1000
 CACHEABLE_METHODS = ("GET", "HEAD")
 
 COLUMNS = ["ts", "method", "key", "status", "response_bytes", "cache_status"]
-"""The sample columns profiling reads (callers may load only these)."""
+"""The sample columns profiling reads (the others are never loaded)."""
 
 
 @dataclass(frozen=True)
@@ -130,40 +132,26 @@ class SampleProfile:
 
 
 def profile_sample(
-    frame: pa.Table | pd.DataFrame,
+    frame: pa.Table | pd.DataFrame | SampleSource,
     *,
     warm_fraction: float = 0.8,
     top: int = 10,
     cacheable_methods: Sequence[str] = CACHEABLE_METHODS,
 ) -> SampleProfile:
-    """Profile ``frame`` (needs ``ts``, ``method``, ``key``; uses the optional columns)."""
-    table = _as_table(frame)
-    if table.num_rows == 0:
+    """Profile ``frame`` (needs ``ts``, ``method``, ``key``; uses the optional columns).
+
+    A :class:`~warmer.sample.source.SampleSource` is read in two passes of Arrow batches
+    (the time bounds, then everything else), holding one row per distinct key and never
+    the whole sample: memory grows with the keys, not the requests.
+    """
+    source = frame if isinstance(frame, SampleSource) else SampleSource.from_table(_as_table(frame))
+    first = _first_pass(source)
+    if first.requests == 0:
         raise InputError("the sample holds no requests", "import some traffic into it first")
-    ts = table.column("ts").to_numpy()
-    start, end = float(ts.min()), float(ts.max())
-    keys, counts = _key_counts(table.column("key"))
-    cacheable = _cacheable_mask(table, cacheable_methods)
-    return SampleProfile(
-        requests=table.num_rows,
-        start_ts=start,
-        end_ts=end,
-        span_s=end - start,
-        mean_rate=table.num_rows / (end - start) if end > start else 0.0,
-        peak_rate=int(np.bincount((ts - math.floor(start)).astype(np.int64)).max()),
-        methods=_value_counts(table.column("method")),
-        statuses=_optional_counts(table, "status"),
-        unique_keys=len(keys),
-        top_keys=_top_keys(keys, counts, top, table.num_rows),
-        zipf=fit_zipf(counts),
-        one_hit_key_share=float((counts == 1).sum() / len(counts)),
-        one_hit_request_share=float((counts == 1).sum() / table.num_rows),
-        cacheable_requests=int(pc.sum(cacheable).as_py() or 0),
-        infinite_cache_ceiling=_ceiling(table.filter(cacheable)),
-        split=_split(table, cacheable, warm_fraction),
-        object_sizes=_object_sizes(table),
-        cache_statuses=_optional_counts(table, "cache_status"),
-    )
+    totals = _Totals(first, warm_fraction, cacheable_methods)
+    for batch in source.batches(COLUMNS):
+        totals.add(batch)
+    return totals.profile(top)
 
 
 def _as_table(frame: pa.Table | pd.DataFrame) -> pa.Table:
@@ -172,22 +160,177 @@ def _as_table(frame: pa.Table | pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
-def _key_counts(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray[Any, Any]]:
-    """Distinct keys and their counts, most requested first (ties by key)."""
-    counted = pc.value_counts(column)
-    keys = counted.field("values").to_pylist()
-    counts = counted.field("counts").to_numpy()
-    order = sorted(range(len(keys)), key=lambda i: (-counts[i], keys[i]))
-    return [keys[i] for i in order], counts[order]
+@dataclass
+class _Bounds:
+    """What the first pass learns: the time span and whether statuses were recorded."""
+
+    requests: int = 0
+    start: float = math.inf
+    end: float = -math.inf
+    has_status: bool = False
 
 
-def _top_keys(
-    keys: list[str], counts: np.ndarray[Any, Any], top: int, total: int
-) -> tuple[KeyShare, ...]:
-    return tuple(
-        KeyShare(key=k, requests=int(c), share=float(c) / total)
-        for k, c in zip(keys[:top], counts[:top], strict=True)
+def _first_pass(source: SampleSource) -> _Bounds:
+    bounds = _Bounds()
+    for batch in source.batches(["ts", "status"]):
+        low_high = pc.min_max(batch.column("ts")).as_py()
+        bounds.requests += batch.num_rows
+        bounds.start = min(bounds.start, float(low_high["min"]))
+        bounds.end = max(bounds.end, float(low_high["max"]))
+        bounds.has_status = bounds.has_status or batch.column("status").null_count < batch.num_rows
+    return bounds
+
+
+_KEY_AGGREGATES = [
+    ("requests", "sum"),
+    ("cacheable", "sum"),
+    ("warm", "sum"),
+    ("verify_cacheable", "sum"),
+    ("size", "max"),
+]
+_COMPACT_ROWS = 1_000_000
+
+
+class _Totals:
+    """The second pass: counts by method, status, second and cache status, and per key."""
+
+    def __init__(self, bounds: _Bounds, warm_fraction: float, methods: Sequence[str]) -> None:
+        self.bounds = bounds
+        self.warm_fraction = warm_fraction
+        self.methods = pa.array(list(methods))
+        self.split = bounds.end > bounds.start
+        self.cutoff = time_cutoff(bounds.start, bounds.end, warm_fraction) if self.split else 0.0
+        self.seconds: Counter[int] = Counter()
+        self.by_method: Counter[str] = Counter()
+        self.by_status: Counter[str] = Counter()
+        self.by_cache: Counter[str] = Counter()
+        self.has_cache_status = False
+        self.parts: list[pa.Table] = []
+        self.part_rows = 0
+        self.warm_requests = 0
+        self.cacheable_requests = 0
+        self.verify_cacheable = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        ts = batch.column("ts")
+        start = math.floor(self.bounds.start)
+        seconds, counts = np.unique((ts.to_numpy() - start).astype(np.int64), return_counts=True)
+        self.seconds.update(dict(zip(seconds.tolist(), counts.tolist(), strict=True)))
+        _count_into(self.by_method, batch.column("method"))
+        _count_into(self.by_status, batch.column("status"))
+        cache = batch.column("cache_status")
+        self.has_cache_status = self.has_cache_status or cache.null_count < batch.num_rows
+        _count_into(self.by_cache, cache)
+        self._add_keys(batch)
+
+    def _add_keys(self, batch: pa.RecordBatch) -> None:
+        cacheable = _cacheable_mask(batch, self.methods)
+        warm = pc.less(batch.column("ts"), self.cutoff)
+        verify_cacheable = pc.and_(cacheable, pc.invert(warm))
+        self.warm_requests += int(pc.sum(warm).as_py() or 0)
+        self.cacheable_requests += int(pc.sum(cacheable).as_py() or 0)
+        self.verify_cacheable += int(pc.sum(verify_cacheable).as_py() or 0)
+        per_key = pa.table(
+            {
+                "key": batch.column("key"),
+                "requests": pa.array(np.ones(batch.num_rows, dtype=np.int64)),
+                "cacheable": pc.cast(cacheable, pa.int64()),
+                "warm": pc.cast(warm, pa.int64()),
+                "verify_cacheable": pc.cast(verify_cacheable, pa.int64()),
+                "size": self._sizes(batch),
+            }
+        )
+        self.parts.append(_aggregate(per_key))
+        self.part_rows += self.parts[-1].num_rows
+        if self.part_rows > _COMPACT_ROWS and len(self.parts) > 1:
+            self.parts = [_aggregate(pa.concat_tables(self.parts))]
+            self.part_rows = self.parts[0].num_rows
+
+    def _sizes(self, batch: pa.RecordBatch) -> pa.Array:
+        """Response sizes that describe an object: 2xx responses when statuses exist."""
+        sizes = batch.column("response_bytes")
+        if not self.bounds.has_status:
+            return sizes
+        status = batch.column("status")
+        ok = pc.and_(pc.greater_equal(status, 200), pc.less(status, 300))
+        return pc.if_else(pc.fill_null(ok, False), sizes, pa.scalar(None, pa.int64()))
+
+    def keys(self) -> pa.Table:
+        """One row per distinct key: its requests, cacheable, warm and verify counts, size."""
+        return _aggregate(pa.concat_tables(self.parts))
+
+    def profile(self, top: int) -> SampleProfile:
+        bounds = self.bounds
+        keys = self.keys()
+        order = pc.sort_indices(keys, sort_keys=[("requests", "descending"), ("key", "ascending")])
+        counts = keys.column("requests").take(order).to_numpy()
+        requests = bounds.requests
+        top_names = keys.column("key").take(order[:top]).to_pylist()
+        one_hit = int((counts == 1).sum())
+        return SampleProfile(
+            requests=requests,
+            start_ts=bounds.start,
+            end_ts=bounds.end,
+            span_s=bounds.end - bounds.start,
+            mean_rate=requests / (bounds.end - bounds.start) if self.split else 0.0,
+            peak_rate=max(self.seconds.values()),
+            methods=_sorted_counts(self.by_method),
+            statuses=_sorted_counts(self.by_status) if bounds.has_status else None,
+            unique_keys=keys.num_rows,
+            top_keys=tuple(
+                KeyShare(key=k, requests=int(c), share=float(c) / requests)
+                for k, c in zip(top_names, counts[:top], strict=True)
+            ),
+            zipf=fit_zipf(counts),
+            one_hit_key_share=float(one_hit / len(counts)),
+            one_hit_request_share=float(one_hit / requests),
+            cacheable_requests=self.cacheable_requests,
+            infinite_cache_ceiling=self._infinite_ceiling(keys),
+            split=self._split(keys),
+            object_sizes=_object_sizes(keys.column("size")),
+            cache_statuses=_sorted_counts(self.by_cache) if self.has_cache_status else None,
+        )
+
+    def _infinite_ceiling(self, keys: pa.Table) -> float | None:
+        if not self.cacheable_requests:
+            return None
+        unique = int(pc.sum(pc.greater(keys.column("cacheable"), 0)).as_py() or 0)
+        return 1.0 - unique / self.cacheable_requests
+
+    def _split(self, keys: pa.Table) -> WarmSplit | None:
+        if not self.split:
+            return None
+        ceiling = None
+        if self.verify_cacheable:
+            warmed = pc.greater(keys.column("warm"), 0)
+            seen = pc.sum(pc.if_else(warmed, keys.column("verify_cacheable"), 0)).as_py()
+            ceiling = float(seen or 0) / self.verify_cacheable
+        return WarmSplit(
+            warm_fraction=self.warm_fraction,
+            cutoff_ts=self.cutoff,
+            warm_requests=self.warm_requests,
+            verify_requests=self.bounds.requests - self.warm_requests,
+            verify_cacheable=self.verify_cacheable,
+            warmable_ceiling=ceiling,
+        )
+
+
+def _aggregate(table: pa.Table) -> pa.Table:
+    grouped = table.group_by("key", use_threads=False).aggregate(_KEY_AGGREGATES)
+    names = {f"{column}_{how}": column for column, how in _KEY_AGGREGATES}
+    return grouped.rename_columns([names.get(n, n) for n in grouped.column_names])
+
+
+def _count_into(counter: Counter[str], column: pa.Array) -> None:
+    counted = pc.value_counts(column.drop_null())
+    values = counted.field("values").to_pylist()
+    counter.update(
+        {str(v): int(c) for v, c in zip(values, counted.field("counts").to_pylist(), strict=True)}
     )
+
+
+def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
+    return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def fit_zipf(counts: np.ndarray[Any, Any]) -> ZipfFit | None:
@@ -204,68 +347,16 @@ def fit_zipf(counts: np.ndarray[Any, Any]) -> ZipfFit | None:
     return ZipfFit(exponent=float(-slope), rank_from=1, rank_to=head, r_squared=r_squared)
 
 
-def _cacheable_mask(table: pa.Table, methods: Sequence[str]) -> pa.ChunkedArray:
-    mask = pc.is_in(pc.utf8_upper(table.column("method")), value_set=pa.array(list(methods)))
-    if "cache_status" in table.column_names:
-        bypass = pc.equal(pc.utf8_upper(table.column("cache_status")), "BYPASS")
-        mask = pc.and_(mask, pc.invert(pc.fill_null(bypass, False)))
-    return mask
+def _cacheable_mask(batch: pa.RecordBatch, methods: pa.Array) -> pa.Array:
+    mask = pc.is_in(pc.utf8_upper(batch.column("method")), value_set=methods)
+    bypass = pc.equal(pc.utf8_upper(batch.column("cache_status")), "BYPASS")
+    return pc.and_(mask, pc.invert(pc.fill_null(bypass, False)))
 
 
-def _ceiling(cacheable: pa.Table) -> float | None:
-    if cacheable.num_rows == 0:
+def _object_sizes(per_key: pa.ChunkedArray) -> SizeStats | None:
+    sizes = per_key.drop_null().to_numpy()
+    if sizes.size == 0:
         return None
-    unique = len(pc.unique(cacheable.column("key")))
-    return 1.0 - unique / int(cacheable.num_rows)
-
-
-def _split(table: pa.Table, cacheable: pa.ChunkedArray, warm_fraction: float) -> WarmSplit | None:
-    ts = table.column("ts")
-    start, end = pc.min_max(ts).as_py().values()
-    if not end > start:
-        return None
-    marked = table.append_column("_cacheable", cacheable)
-    warm, verify = split_by_time(marked, warm_fraction)
-    verify_cacheable = verify.filter(verify.column("_cacheable"))
-    ceiling = None
-    if verify_cacheable.num_rows:
-        seen = pc.is_in(verify_cacheable.column("key"), value_set=pc.unique(warm.column("key")))
-        ceiling = float(pc.sum(seen).as_py() or 0) / verify_cacheable.num_rows
-    return WarmSplit(
-        warm_fraction=warm_fraction,
-        cutoff_ts=start + warm_fraction * (end - start),
-        warm_requests=warm.num_rows,
-        verify_requests=verify.num_rows,
-        verify_cacheable=verify_cacheable.num_rows,
-        warmable_ceiling=ceiling,
-    )
-
-
-def _value_counts(column: pa.ChunkedArray) -> dict[str, int]:
-    counted = pc.value_counts(column.drop_null())
-    pairs = zip(
-        counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True
-    )
-    return {str(v): int(c) for v, c in sorted(pairs, key=lambda p: (-p[1], str(p[0])))}
-
-
-def _optional_counts(table: pa.Table, name: str) -> dict[str, int] | None:
-    if name not in table.column_names or table.column(name).null_count == table.num_rows:
-        return None
-    return _value_counts(table.column(name))
-
-
-def _object_sizes(table: pa.Table) -> SizeStats | None:
-    if "response_bytes" not in table.column_names:
-        return None
-    rows = table.filter(pc.is_valid(table.column("response_bytes")))
-    if "status" in rows.column_names and rows.column("status").null_count < rows.num_rows:
-        status = rows.column("status")
-        rows = rows.filter(pc.and_(pc.greater_equal(status, 200), pc.less(status, 300)))
-    if rows.num_rows == 0:
-        return None
-    per_key = rows.group_by("key").aggregate([("response_bytes", "max")])
-    sizes = per_key.column("response_bytes_max").to_numpy()
     p50, p90, p99 = np.percentile(sizes, [50, 90, 99])
     return SizeStats(
         objects=len(sizes),

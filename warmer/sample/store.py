@@ -327,8 +327,11 @@ class SampleReader:
         """Number of records in the file."""
         raise NotImplementedError
 
-    def iter_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
-        """Record batches of at most ``batch_size`` rows with the sample schema."""
+    def iter_batches(
+        self, batch_size: int = 65536, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Record batches of at most ``batch_size`` rows with the sample schema, in file
+        order and bounded memory; only ``columns`` when given (Parquet reads no others)."""
         raise NotImplementedError
 
     def iter_records(self) -> Iterator[SampleRecord]:
@@ -339,9 +342,8 @@ class SampleReader:
 
     def to_table(self, columns: list[str] | None = None) -> pa.Table:
         """The whole sample (or some ``columns``) as one Arrow table."""
-        batches = list(self.iter_batches())
-        table = pa.Table.from_batches(batches, schema=SAMPLE_ARROW_SCHEMA)
-        return table.select(columns) if columns is not None else table
+        schema = _selected(SAMPLE_ARROW_SCHEMA.empty_table(), columns).schema
+        return pa.Table.from_batches(list(self.iter_batches(columns=columns)), schema=schema)
 
     def to_pandas(self, columns: list[str] | None = None) -> pd.DataFrame:
         """The sample as a pandas DataFrame (pandas is imported only here)."""
@@ -381,19 +383,28 @@ class _ParquetReader(SampleReader):
     def num_requests(self) -> int:
         return int(self._file.metadata.num_rows)
 
-    def iter_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+    def iter_batches(
+        self, batch_size: int = 65536, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        present = self._columns(columns)
         try:
-            for batch in self._file.iter_batches(batch_size=batch_size):
-                yield from conform(batch).to_batches()
+            for batch in self._file.iter_batches(batch_size=batch_size, columns=present):
+                yield from _selected(pa.Table.from_batches([batch]), columns).to_batches()
         except pa.ArrowException as exc:
             raise InputError(f"{self.path}: cannot read Parquet sample ({exc})") from exc
 
     def to_table(self, columns: list[str] | None = None) -> pa.Table:
         try:
-            table = conform(self._file.read())
+            return _selected(self._file.read(columns=self._columns(columns)), columns)
         except pa.ArrowException as exc:
             raise InputError(f"{self.path}: cannot read Parquet sample ({exc})") from exc
-        return table.select(columns) if columns is not None else table
+
+    def _columns(self, columns: list[str] | None) -> list[str] | None:
+        """The wanted columns the file has (the others are filled with nulls)."""
+        if columns is None:
+            return None
+        names = set(self._file.schema_arrow.names)
+        return [name for name in columns if name in names]
 
 
 class _JsonlReader(SampleReader):
@@ -424,15 +435,51 @@ class _JsonlReader(SampleReader):
             self._count = sum(1 for _ in self._objects(skip_header=True))
         return self._count
 
-    def iter_batches(self, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
-        rows: list[dict[str, Any]] = []
-        for row in self._rows():
-            rows.append(row)
-            if len(rows) >= batch_size:
-                yield self._batch(rows)
-                rows = []
-        if rows:
-            yield self._batch(rows)
+    def iter_batches(
+        self, batch_size: int = 65536, columns: list[str] | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Block by block (``_fast_jsonl.BLOCK_BYTES``), by Arrow's JSON reader where a
+        block is plainly well-formed, else record by record (errors name the line)."""
+        from warmer.sample._fast_jsonl import parse_block, record_blocks
+
+        count = 0
+        first = 1
+        try:
+            header = self._header is not None
+            for first, data in record_blocks(self.path, self._compression, header=header):
+                table = parse_block(data, self._key_function)
+                if table is None:
+                    table = self._slow_block(data, first)
+                count += table.num_rows
+                yield from _selected(table, columns).to_batches(max_chunksize=batch_size)
+        except (EOFError, OSError, pa.ArrowException) as exc:
+            raise _truncated(self.path, first, exc) from exc
+        self._check_count(count)
+
+    def _slow_block(self, data: bytes, first: int) -> pa.Table:
+        """One block record by record: the errors name the file and line at fault."""
+        key_function = self._key_function()
+        rows = []
+        for lineno, raw in enumerate(data.split(b"\n"), first):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _truncated(self.path, lineno, exc) from exc
+            if line.strip():
+                row = _check_row(
+                    _parse_json(line, lineno, self.path), lineno, self.path, key_function
+                )
+                rows.append(row)
+        return pa.Table.from_batches([self._batch(rows)])
+
+    def _check_count(self, count: int) -> None:
+        # zstd and plain files cut at a line boundary read cleanly: the header's count
+        # is what reveals them.
+        if self._header is not None and count != self.meta.requests:
+            raise InputError(
+                f"{self.path}: holds {count} records but its header announces {self.meta.requests}",
+                "the file looks truncated or corrupt; copy or re-import it",
+            )
 
     def to_table(self, columns: list[str] | None = None) -> pa.Table:
         """The whole sample, parsed by Arrow's multi-threaded JSON reader when it can.
@@ -453,7 +500,7 @@ class _JsonlReader(SampleReader):
         )
         if table is None:
             return super().to_table(columns)
-        return table.select(columns) if columns is not None else table
+        return _selected(table, columns)
 
     def iter_records(self) -> Iterator[SampleRecord]:
         # Straight from JSON: no Arrow round trip on the replay stage's hot path.
@@ -474,13 +521,7 @@ class _JsonlReader(SampleReader):
         for lineno, obj in self._objects(skip_header=True):
             count += 1
             yield _check_row(obj, lineno, self.path, key_function)
-        # zstd and plain files cut at a line boundary read cleanly: the header's count
-        # is what reveals them.
-        if self._header is not None and count != self.meta.requests:
-            raise InputError(
-                f"{self.path}: holds {count} records but its header announces {self.meta.requests}",
-                "the file looks truncated or corrupt; copy or re-import it",
-            )
+        self._check_count(count)
 
     def _key_function(self) -> Any:
         from warmer.config.schema import KeyConfig
@@ -524,6 +565,21 @@ class _JsonlReader(SampleReader):
             raw = open(self.path, "rb")  # noqa: SIM115
         with raw, io.TextIOWrapper(raw, encoding="utf-8") as text:
             yield text
+
+
+def _selected(table: pa.Table, columns: list[str] | None) -> pa.Table:
+    """``columns`` of ``table`` in that order, cast to the sample schema's types; a column
+    it lacks becomes nulls. All of it, conformed, when ``columns`` is None."""
+    if columns is None:
+        return conform(table)
+    fields = [SAMPLE_ARROW_SCHEMA.field(name) for name in columns]
+    arrays = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in fields
+    ]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _truncated(path: Path, lineno: int, exc: BaseException) -> InputError:

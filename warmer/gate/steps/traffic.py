@@ -11,7 +11,6 @@ did; a target that stops answering ends it from inside the replay stage
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +22,8 @@ from warmer.errors import (
 from warmer.gate.steps.base import PhaseStarted, RunState, StepResult
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
     from warmer.replay.run import ReplaySummary
+    from warmer.sample.source import SampleSource
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class ReplayPhase:
         from warmer.gate.preparation import replay_plan
         from warmer.replay.run import ReplayFinished, ReplayProgress, replay
 
-        part = self._part(state)
+        part, rows = self._part(state)
         plan = replay_plan(state.config, state.target, order=self.order)
         writer = state.traffic()
         finished: list[ReplaySummary] = []
@@ -52,28 +50,30 @@ class ReplayPhase:
                 state.summaries[self.name] = event.summary
             state.emit(event)
 
-        state.emit(PhaseStarted(self.name, part.num_rows))
+        state.emit(PhaseStarted(self.name, rows))
         state.observation.boundary(f"{self.name}_start")
         try:
             replay(
-                _records(part),
+                part,
                 plan,
                 writer,
                 phase=self.name,
                 on_event=on_event,
                 stop=state.halt,
-                expected=part.num_rows,
+                expected=rows,
             )
         finally:
             state.observation.boundary(f"{self.name}_end")
         _watch_observers(state, self.name)
         if state.fault is not None:
             raise state.fault
-        return self._result(part.num_rows, finished[0] if finished else None)
+        return self._result(rows, finished[0] if finished else None)
 
-    def _part(self, state: RunState) -> pa.Table:
+    def _part(self, state: RunState) -> tuple[SampleSource, int]:
         split = state.prepared.split
-        return split.warm if self.name == "warm" else split.verify
+        if self.name == "warm":
+            return split.warm, split.warm_rows
+        return split.verify, split.verify_rows
 
     def _result(self, records: int, summary: ReplaySummary | None) -> StepResult:
         if summary is None:
@@ -168,11 +168,3 @@ class Settle:
         if state.fault is not None:
             raise state.fault
         return StepResult(summary=f"paused {time.monotonic() - started:.1f}s")
-
-
-def _records(part: pa.Table) -> Iterator[Any]:
-    from warmer.model.sample import SampleRecord
-
-    for batch in part.to_batches(max_chunksize=8192):
-        for row in batch.to_pylist():
-            yield SampleRecord.from_row(row)
