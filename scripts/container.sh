@@ -93,6 +93,7 @@ base_is_current() {
 
 cmd_base() {
   cmd_check >/dev/null || { say "$(why_not)"; exit 1; }
+  mkdir -p "$state"
   exec 9>"$state/base.lock"
   flock 9  # two test runs at once build it once
   base_is_current && return 0
@@ -136,7 +137,6 @@ cmd_build() {
 }
 
 main() {
-  mkdir -p "$state"
   local command="${1:-}"
   shift || true
   case "$command" in
