@@ -18,7 +18,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
-state="${WARMER_PODMAN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/warmer/podman}"
+state="${WARMER_PODMAN_DIR:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/warmer/podman}"
 python="${PYTHON:-python3}"
 
 BASE_IMAGE="docker.io/library/python:3.11-slim-bookworm"

@@ -59,7 +59,9 @@ def build_conf(settings: dict[str, str]) -> str:
 
 def main(out_dir: str) -> None:
     settings = host_settings()
-    Path(out_dir, "pip.conf").write_text(build_conf(settings), encoding="utf-8")
+    conf = Path(out_dir, "pip.conf")
+    conf.touch(mode=0o600)  # an index URL may carry a password
+    conf.write_text(build_conf(settings), encoding="utf-8")
     print(ca_bundle(settings))
 
 
