@@ -1,5 +1,5 @@
 # The two fresh-machine commands (README): `make demo` and `make test`.
-.PHONY: demo test lint bench
+.PHONY: demo test lint docs image bench
 
 demo:
 	@scripts/bootstrap.sh demo
@@ -18,3 +18,12 @@ lint:
 	.venv/bin/ruff check warmer tests scripts
 	.venv/bin/ruff format --check warmer tests scripts
 	.venv/bin/mypy
+	.venv/bin/hadolint Dockerfile examples/flagger/Dockerfile
+
+# docs/configuration.md is rendered from warmer/config/schema.py (a test fails when stale).
+docs:
+	.venv/bin/python scripts/gen_config_reference.py
+
+# The container image, built with podman offline (scripts/container.sh; as root).
+image:
+	scripts/container.sh build localhost/warmer:dev

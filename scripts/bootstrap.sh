@@ -23,6 +23,8 @@ if [ "$extras" = "dev" ]; then
       echo "bootstrap: missing ${missing[*]} (tests that need them are skipped)" >&2
     fi
   fi
+  # podman and what its harness needs to build the image offline (tests/ship/test_image.py).
+  scripts/container.sh install
 fi
 
 python="${PYTHON:-python3}"

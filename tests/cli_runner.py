@@ -16,8 +16,16 @@ def run_warmer(
     stdin: bytes | None = None,
     timeout: float = 240,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m warmer ARGS``; the caller's ``WARMER_*`` variables never leak in."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("WARMER_")}
+    """``python -m warmer ARGS``; the caller's ``WARMER_*`` variables never leak in.
+
+    Nor does ``GITHUB_STEP_SUMMARY``: under GitHub Actions every gate a test runs would
+    append to the job summary.
+    """
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WARMER_") and k != "GITHUB_STEP_SUMMARY"
+    }
     environment.update({"NO_COLOR": "1", **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "warmer", *args],

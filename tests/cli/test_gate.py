@@ -240,6 +240,45 @@ def test_rejudge_with_new_checks(
     assert missing.returncode == 2
 
 
+def test_github_step_summary_gets_the_markdown_verdict_appended(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("## tests\n\nall green\n")
+    env = {"GITHUB_STEP_SUMMARY": str(summary)}
+    run_dir = tmp_path / "run"
+    args = gate_args(candidate, small_sample, run_dir, "errors.rate < 0.5")
+    result = warmer(*args, "--report", "json", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert not (run_dir / "report.md").exists()  # the summary does not need the md report
+    text = summary.read_text()
+    assert text.startswith("## tests\n\nall green\n## warmer gate: **PASS**")
+    assert "errors.rate < 0.5" in text
+    rejudged = warmer(
+        "gate",
+        "--rejudge",
+        str(run_dir),
+        "--check",
+        "latency.max_ms < 0.001",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert rejudged.returncode == 1, rejudged.stderr
+    appended = summary.read_text()[len(text) :]
+    assert appended.startswith("## warmer gate: **FAIL**")
+    assert "latency.max_ms < 0.001" in appended
+
+
+def test_unwritable_step_summary_warns_and_keeps_the_verdict(
+    tmp_path: Path, candidate: CandidateServer, small_sample: Path
+) -> None:
+    env = {"GITHUB_STEP_SUMMARY": str(tmp_path)}  # a directory: cannot be appended to
+    args = gate_args(candidate, small_sample, tmp_path / "run", "errors.rate < 0.5")
+    result = warmer(*args, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"warning: cannot append to GITHUB_STEP_SUMMARY {tmp_path}" in result.stderr
+
+
 def test_list_metrics(tmp_path: Path) -> None:
     result = warmer("gate", "--list-metrics", cwd=tmp_path)
     assert result.returncode == 0

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from warmer.config.schema import Config
     from warmer.gate.evaluate import CheckOutcome
     from warmer.gate.run import GateOptions
+    from warmer.model.run import RunReport
 
 _FORMATS = ("json", "md", "html", "junit")
 _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated": "NOT RUN"}
@@ -107,6 +108,8 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     \b
     Exit codes: 0 pass, 1 a check failed or had no data, 2 usage/config error,
                 3 target or observer unreachable, 130 interrupted.
+    When GITHUB_STEP_SUMMARY is set (GitHub Actions), the Markdown verdict is
+    appended to that file: the job summary.
     \b
     Examples:
       warmer gate --target http://127.0.0.1:8080 --sample traffic.jsonl.gz \\
@@ -264,6 +267,7 @@ def run_and_print(prepared: Any, config: Config, timings: GateTimings | None = N
         from warmer.cli.main import print_error
 
         print_error(result.fault)
+    write_step_summary(result.report)
     html = result.paths.get("html")
     click.echo(f"run directory: {result.run_dir}", err=True)
     if html is not None:
@@ -284,8 +288,26 @@ def _rejudge(config: Config, options: dict[str, Any]) -> int:
         formats=config.gate.reports,
     )
     _print_verdict(result.report.verdict, result.outcomes)
+    write_step_summary(result.report)
     click.echo(f"rewrote the reports in {options['rejudge']}", err=True)
     return result.report.exit_code
+
+
+def write_step_summary(report: RunReport) -> None:
+    """Append the Markdown verdict to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    from warmer.report.markdown import render_markdown
+
+    # Appended, as GitHub expects: earlier steps of the job may have written their part.
+    try:
+        with open(path, "a", encoding="utf-8") as summary:
+            summary.write(render_markdown(report) + "\n")
+    except OSError as exc:
+        # The verdict and the reports stand; only the job summary is missing.
+        message = f"warning: cannot append to GITHUB_STEP_SUMMARY {path}: {exc.strerror}"
+        click.echo(message, err=True)
 
 
 def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:

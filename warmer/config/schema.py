@@ -72,8 +72,13 @@ class SampleConfig:
     """Import and analysis settings (``[sample]``)."""
 
     scrub_headers: tuple[str, ...] = DEFAULT_SCRUB_HEADERS
+    """Request headers removed on import; ``--scrub-header`` adds to them, ``--keep-header``
+    keeps one."""
     scrub_params: tuple[str, ...] = DEFAULT_SCRUB_PARAMS
+    """Query parameters whose values are replaced on import (case-insensitive);
+    ``--scrub-param`` adds to them."""
     key: KeyConfig = field(default_factory=KeyConfig)
+    """How a request maps to a cache key: the table ``[sample.key]``."""
     warm_fraction: float = 0.8
     """Share of the sample (by time) that warms; the rest verifies."""
 
@@ -101,6 +106,8 @@ class ReplayConfig:
     unix_socket: str | None = None
     """Connect to this Unix socket; the target URL still gives Host and scheme."""
     pacing: Literal["recorded", "rate", "max"] = "max"
+    """How fast to send: the recorded timing (× ``speed``), a constant ``rate``, or as fast
+    as ``concurrency`` allows."""
     speed: float = 1.0
     """recorded: recorded gaps are divided by this."""
     max_gap_s: float | None = None
@@ -110,12 +117,17 @@ class ReplayConfig:
     ramp_s: float = 0.0
     """rate: seconds over which the rate grows linearly from ``ramp_from``."""
     ramp_from: float = 0.0
+    """rate: requests per second at the start of the ramp."""
     concurrency: int = 64
     """Requests in flight at most (keep-alive connections of the fast engine)."""
     order: Literal["recorded", "hot-first"] = "recorded"
+    """Order of the requests: as recorded, or the most requested keys first (in the gate, the
+    warm phase only: verify keeps the recorded order). hot-first needs a pacing other than
+    recorded."""
     engine: str = "fast"
     """fast (default), httpx (HTTP/2, proxies) or locust (master/worker processes)."""
     timeout_s: float = 10.0
+    """Seconds one request may take before it counts as a timeout error."""
     retries: int = 2
     """Extra attempts after connection errors only; responses are never retried."""
     headers: dict[str, str] = field(default_factory=dict)
@@ -181,6 +193,7 @@ class SourceConfig:
     """
 
     source: Literal["cache-status", "header", "redis", "memcached", "prometheus", "promql"]
+    """The observer that reads this tier (or the backend)."""
     cache: str | None = None
     """``cache-status``: the cache name in the RFC 9211 header."""
     header: str | None = None
@@ -259,12 +272,18 @@ class GateConfig:
     sample: str | None = None
     """The sample to warm and verify with (``--sample``)."""
     checks: tuple[str, ...] = ()
+    """Check expressions, e.g. ``hit_rate.l0 >= 85%`` (grammar and metrics in docs/gate.md);
+    parsed when the file loads, ``--check`` adds to them."""
     warm_fraction: float | None = None
     """Overrides ``sample.warm_fraction`` for the split when set."""
     warm_duration_s: float | None = None
+    """Warm with the first this many recorded seconds instead of a fraction."""
     settle_s: float = 2.0
+    """Pause in seconds between warm and verify, so that cache writes still in flight land."""
     run_dir: str = "warmer-runs"
+    """Where each run's directory (``<run id>``) is created; ``--run-dir`` names one exactly."""
     reports: tuple[str, ...] = ("json", "md", "html", "junit")
+    """Reports written into the run directory: ``json``, ``md``, ``html``, ``junit``."""
     no_data: Literal["pass", "fail"] = "fail"
     """What a check whose metric has no data means, unless it says ``on no_data ...``."""
     max_skip_rate: float = 0.05
