@@ -195,6 +195,20 @@ def test_dry_run_prints_the_plan_and_sends_nothing(tmp_path: Path, small_sample:
     assert "check:    errors.rate < 1%" in out
     assert "warm:     " in out and "verify:   " in out
     assert not (tmp_path / "warmer-runs").exists()
+    assert "warning" not in result.stderr
+
+
+def test_dry_run_warns_about_a_threshold_above_the_warmable_ceiling(
+    tmp_path: Path, small_sample: Path
+) -> None:
+    (tmp_path / "warmer.toml").write_text('[tiers.l0]\nsource = "cache-status"\ncache = "l0"\n')
+    args = ["gate", "--dry-run", "--sample", str(small_sample)]
+    result = warmer(*args, "--check", "hit_rate.l0 >= 99.9%", "--check", "hit_rate.l0 >= 1%",
+                    cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1, result.stderr
+    assert "hit_rate.l0 >= 99.9%" in warnings[0] and "warmable ceiling (0." in warnings[0]
 
 
 def test_config_file_env_and_flag_precedence(tmp_path: Path, small_sample: Path) -> None:

@@ -14,13 +14,17 @@ class AppContext:
 
     debug: bool = False
     config_path: Path | None = None
+    sections: frozenset[str] | None = None
+    """The config sections the invoked command reads (None: all must be valid)."""
     _config: Config | None = field(default=None, repr=False)
     _loaded_from: Path | None = field(default=None, repr=False)
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config, self._loaded_from = load_config(self.config_path)
+            self._config, self._loaded_from = load_config(
+                self.config_path, sections=self.sections
+            )
         return self._config
 
     @property

@@ -45,12 +45,13 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
       warmer demo
       warmer demo --scenario undersized-l0
     """
+    from warmer._preload import preload_pandas
     from warmer.config import load_config
     from warmer.demo.scenarios import bundled_config
     from warmer.demo.scenarios import scenario as find_scenario
     from warmer.gate.run import prepare
-    from warmer.sample._no_pandas import pandas_deferred
 
+    preload_pandas()  # pyarrow will want it: let it load while the servers start
     spec = find_scenario(scenario)
     click.echo(f"demo scenario {spec.name}: {spec.description}", err=True)
     with spec.start() as stack:
@@ -61,10 +62,8 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
         options = {"dry_run": False, "extra_checks": (), "run_dir": run_dir}
         if sample is not None:
             config = _with_sample(config, sample)
-        # Nothing on the gate's path uses pandas; pyarrow would load it anyway (~0.5 s).
-        with pandas_deferred():
-            prepared = prepare(gate_options(config, options), profile=False)
-            code = run_and_print(prepared, config)
+        prepared = prepare(gate_options(config, options), profile=False)
+        code = run_and_print(prepared, config)
     leave(code)
 
 

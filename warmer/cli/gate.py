@@ -126,17 +126,16 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     if options["rejudge"] is not None:
         leave(_rejudge(config, options))
     opts = gate_options(config, options)
+    from warmer._preload import preload_pandas
     from warmer.gate.run import prepare
-    from warmer.sample._no_pandas import pandas_deferred
 
-    # Nothing on the gate's path uses pandas; pyarrow would load it anyway (~0.5 s).
-    with pandas_deferred():
-        prepared = prepare(opts, profile=options["dry_run"])
-        timings.mark("prepared")
-        if options["dry_run"]:
-            _print_plan(prepared)
-            return
-        code = run_and_print(prepared, config, timings)
+    preload_pandas()  # pyarrow will want it: let it load while the sample is read
+    prepared = prepare(opts, profile=options["dry_run"])
+    timings.mark("prepared")
+    if options["dry_run"]:
+        _print_plan(prepared)
+        return
+    code = run_and_print(prepared, config, timings)
     if options["timings"] is not None:
         timings.write(options["timings"])
     leave(code)
@@ -240,7 +239,25 @@ def _print_plan(prepared: Any) -> None:
         click.echo(line)
     for check in prepared.checks:
         click.echo(f"check:    {check.text}")
+    _warn_above_ceiling(prepared)
     click.echo("dry run: nothing was sent.", err=True)
+
+
+def _warn_above_ceiling(prepared: Any) -> None:
+    """A check that asks for more than the sample allows can only fail: say so before a run."""
+    from warmer.gate.diagnose import above_ceiling
+
+    ceiling = prepared.ceilings.warmable
+    if ceiling is None:
+        return
+    tiers = tuple(prepared.options.config.tiers)
+    for check in prepared.checks:
+        if above_ceiling(check, ceiling, tiers):
+            click.echo(
+                f"warning: {check.text} asks for more than this sample's warmable ceiling "
+                f"({ceiling:.3f}): it cannot pass; use a longer warm part or a lower threshold",
+                err=True,
+            )
 
 
 def run_and_print(prepared: Any, config: Config, timings: GateTimings | None = None) -> int:

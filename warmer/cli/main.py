@@ -28,6 +28,14 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("warmer.cli.demo", "demo"),
 }
 
+# The config sections each command reads: only those must be valid for it to run.
+_SECTIONS: dict[str, frozenset[str]] = {
+    "sample": frozenset({"sample"}),
+    "replay": frozenset({"replay", "safety"}),
+    "observe": frozenset({"tiers", "backend", "observe"}),
+    "report": frozenset({"gate"}),
+}
+
 _SHORT_HELP = {
     "sample": "Import captured traffic into a canonical sample and inspect it.",
     "replay": "Replay a sample against a target URL and record every response.",
@@ -83,7 +91,9 @@ def cli(ctx: click.Context, debug: bool, config_path: Path | None) -> None:
                 3 target or observer unreachable, 130 interrupted.
     Options of every command can also be set as WARMER_<COMMAND>_<OPTION>.
     """
-    app = AppContext(debug=debug, config_path=config_path)
+    app = AppContext(
+        debug=debug, config_path=config_path, sections=_SECTIONS.get(ctx.invoked_subcommand or "")
+    )
     ctx.obj = app
     # The file's values become click defaults, so a flag or WARMER_* variable still wins.
     ctx.default_map = default_map(app.config)

@@ -84,13 +84,12 @@ def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **op
     lines, HAR 1.2, AWS ALB, CSV; gzip and zstd inputs are read directly.
     Several logs are merged in time order. Secrets are scrubbed by default.
     """
-    from warmer.sample._no_pandas import pandas_deferred
+    from warmer._preload import preload_pandas
     from warmer.sample.importer import import_logs
 
+    preload_pandas()  # pyarrow will want it: let it load while the logs are read
     options = build_options(app, opts)
-    # This process only imports: pyarrow need not load pandas (0.4 s) along the way.
-    with pandas_deferred():
-        report = import_logs(logs, output, options, on_source=_announce)
+    report = import_logs(logs, output, options, on_source=_announce)
     click.echo(render_summary(report), err=True)
     click.echo(str(output))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from warmer.config.schema import Config
 from warmer.errors import ConfigError
 
 CONFIG_NAME = "warmer.toml"
+SECTIONS = frozenset(field.name for field in dataclasses.fields(Config))
+"""The top-level tables of ``warmer.toml``."""
 
 
 def find_config_file(start: Path | None = None) -> Path | None:
@@ -29,21 +32,49 @@ def find_config_file(start: Path | None = None) -> Path | None:
 
 
 def load_config(
-    path: Path | None = None, env: Mapping[str, str] | None = None
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    sections: Collection[str] | None = None,
 ) -> tuple[Config, Path | None]:
-    """Load the config file at ``path`` (or the discovered one); defaults when there is none."""
+    """Load the config file at ``path`` (or the discovered one); defaults when there is none.
+
+    ``sections`` (names of :class:`Config` fields) are the ones the caller uses: only they
+    must be valid. Another section that does not load (a typo in ``[gate] checks`` while
+    running ``warmer observe``, an unset ``${VAR}`` only the gate needs) is left at its
+    defaults instead of failing a command that never reads it. None checks every section.
+    """
     path = path if path is not None else find_config_file()
     if path is None:
         return Config(), None
     tree = _read_toml(path)
     if path.name == "pyproject.toml":
         tree = tree.get("tool", {}).get("warmer", {})
-    return config_from_tree(tree, env), path
+    return config_from_tree(tree, env, sections=sections), path
 
 
-def config_from_tree(tree: dict[str, Any], env: Mapping[str, str] | None = None) -> Config:
+def config_from_tree(
+    tree: dict[str, Any],
+    env: Mapping[str, str] | None = None,
+    *,
+    sections: Collection[str] | None = None,
+) -> Config:
     """Build a :class:`Config` from a parsed TOML tree, substituting ``${ENV}`` first."""
-    return build(Config, substitute_tree(tree, env))
+    if sections is None or not isinstance(tree, dict):
+        return build(Config, substitute_tree(tree, env))
+    unknown = sorted(set(tree) - SECTIONS)
+    if unknown:  # a misspelt section is an error whoever reads the file
+        return build(Config, substitute_tree(tree, env))
+    used = {name: value for name, value in tree.items() if name in sections}
+    config = build(Config, substitute_tree(used, env))
+    for name, value in tree.items():
+        if name not in sections:
+            try:
+                config = build(Config, substitute_tree({**used, name: value}, env))
+            except ConfigError:
+                continue  # not this command's concern: that section keeps its defaults
+            used[name] = value
+    return config
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -121,15 +121,24 @@ def _cache_reason(check: Check, evidence: Evidence) -> str:
 
 def _ceiling(check: Check, evidence: Evidence) -> str | None:
     ceiling = evidence.metrics.get("ceiling.hit_rate")
-    if ceiling is None or check.op not in (">", ">=") or check.unit != "ratio":
+    if ceiling is None or not above_ceiling(check, ceiling, evidence.tiers):
         return None
-    first = evidence.tiers[0] if evidence.tiers else None
+    return f"ceiling {ceiling:.2f} < {check.threshold:.2f}: unreachable with this sample"
+
+
+def above_ceiling(check: Check, ceiling: float, tiers: Sequence[str]) -> bool:
+    """Whether ``check`` asks for more than the sample's warmable ``ceiling`` allows.
+
+    The ceiling bounds the effective hit rate, the backend offload and the first tier's
+    hit rate (every request reaches it); deeper tiers see only the misses above them.
+    """
+    if check.op not in (">", ">=") or check.unit != "ratio":
+        return False
+    first = tiers[0] if tiers else None
     bounded = check.metric.removeprefix("warm.") in ("hit_rate.effective", "backend.offload")
     if not (bounded or (check.tier is not None and check.tier == first)):
-        return None
-    if ceiling < check.threshold:
-        return f"ceiling {ceiling:.2f} < {check.threshold:.2f}: unreachable with this sample"
-    return None
+        return False
+    return ceiling < check.threshold
 
 
 _LOSSES = (("evictions", "evicted", "capacity"), ("expirations", "expired", "TTL"))
