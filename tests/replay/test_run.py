@@ -96,3 +96,15 @@ def test_protected_target_is_refused_before_any_job(tmp_path: Path) -> None:
     )
     with pytest.raises(UnsafeTargetError):
         _run(tmp_path, plan, records(["/a"]))
+
+
+def test_limit_counts_requests_sent_not_records_skipped(tmp_path: Path) -> None:
+    records = [
+        SampleRecord(float(i), "POST" if i % 2 else "GET", f"/{i}", f"/{i}") for i in range(40)
+    ]
+    plan = ReplayPlan(target="http://127.0.0.1:9", pacing="max", limit=10)
+    _, summary = _run(tmp_path, plan, records)
+    assert summary.sent == 10  # ten GETs, although 19 records were read to find them
+    assert summary.skipped == {"method": 9}
+    rows = open_results(tmp_path / "r.parquet").to_table(["target"]).column("target")
+    assert sorted(rows.to_pylist(), key=lambda t: int(t[1:])) == [f"/{i}" for i in range(0, 20, 2)]

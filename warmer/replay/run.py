@@ -106,8 +106,10 @@ class ReplayPlan:
 
     def engine_settings(self, target: Target) -> EngineSettings:
         """What the engine needs to know of this plan."""
-        if self.concurrency < 1 or self.timeout_s <= 0 or self.retries < 0:
+        if self.concurrency < 1 or not self.timeout_s > 0 or self.retries < 0:
             raise UsageError("--concurrency and --timeout must be positive, --retries >= 0")
+        if self.limit is not None and self.limit < 0:
+            raise UsageError("--limit must not be negative")
         return EngineSettings(
             target=target,
             concurrency=self.concurrency,
@@ -240,9 +242,9 @@ def replay(
         order=plan.order,
         repeat=plan.repeat,
         window=plan.window,
-        count=plan.limit,
     )
-    jobs = _jobs(arranged, policy, pacer, sink.origin, skipped, plan.shard)
+    # --limit counts requests sent, so it applies after the skips.
+    jobs = _jobs(arranged, policy, pacer, sink.origin, skipped, plan.shard, plan.limit)
     if on_event is not None:
         on_event(ReplayStarted(phase, target.address, engine.name, plan.pacing, recorder.expected))
     with _quiet_gc():
@@ -345,10 +347,13 @@ def _jobs(
     origin: float,
     skipped: Counter[str],
     shard: tuple[int, int] | None,
+    limit: int | None = None,
 ) -> Iterator[Job]:
     def kept() -> Iterator[tuple[int, SampleRecord]]:
         position = 0
         for record in records:
+            if limit is not None and position >= limit:
+                return
             reason = policy.skip_reason(record)
             if reason is not None:
                 if shard is None or shard[0] == 0:  # each shard sees every record
