@@ -38,7 +38,7 @@ def test_a_command_checks_only_the_sections_it_reads(tmp_path: Path) -> None:
     (tmp_path / "warmer.toml").write_text(
         '[gate]\nchecks = ["hit_rate.l0 => 0.9"]\n'
         '[replay]\ntarget = "${UNSET_CANDIDATE_URL}"\n'
-        '[sample]\nwarm_fraction = 0.5\n'
+        "[sample]\nwarm_fraction = 0.5\n"
         '[tiers.l0]\nsource = "cache-status"\ncache = "l0"\n'
     )
     sample = Path(__file__).parents[2] / "traffic_samples" / "demo.jsonl.gz"

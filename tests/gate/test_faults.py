@@ -452,3 +452,47 @@ def _wait_for_file(path: Path, timeout: float = 30) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"{path} never appeared")
         time.sleep(0.05)
+
+
+# ------------------------------------------------------------------ the disk fills up
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount tmpfs file systems of a given size (root only; skipped elsewhere)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounts: list[Path] = []
+
+    def mount(size: str) -> Path:
+        point = tmp_path / f"disk-{len(mounts)}"
+        point.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)])
+        if done.returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        mounts.append(point)
+        return point
+
+    yield mount
+    for point in mounts:
+        subprocess.run(["umount", str(point)], check=False)
+
+
+@pytest.mark.parametrize("size", ["1000k", "2200k"])  # the sample copy, then the results
+def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_file(
+    tmp_path: Path, candidate: CandidateServer, small_disk: Callable[[str], Path], size: str
+) -> None:
+    disk = small_disk(size)
+    run_dir = disk / "run"
+    args = ["gate", "--target", candidate.url, "--sample", str(DEMO_SAMPLE)]
+    args += ["--run-dir", str(run_dir), "--settle", "0.1", "--check", "errors.rate < 0.5"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARMER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "warmer", *args], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "No space left on device" in done.stderr and "Traceback" not in done.stderr
+    assert_no_leftovers(run_dir)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["verdict"] == "error" and "No space left" in report["error"]

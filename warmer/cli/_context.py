@@ -22,9 +22,7 @@ class AppContext:
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config, self._loaded_from = load_config(
-                self.config_path, sections=self.sections
-            )
+            self._config, self._loaded_from = load_config(self.config_path, sections=self.sections)
         return self._config
 
     @property

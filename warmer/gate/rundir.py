@@ -188,13 +188,19 @@ def _write_slice(path: Path, parts: Mapping[str, SampleSource]) -> None:
     fields = [f.with_nullable(True) for f in SAMPLE_ARROW_SCHEMA]
     schema = pa.schema([*fields, pa.field("phase", pa.string())])
     tmp = path.with_name(path.name + ".part")
+    # The file is opened here so that it is closed on every path: a writer that failed on
+    # a full disk may not close its own file, and an open file keeps its space.
     try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for phase, part in parts.items():
-                for batch in part.batches(SAMPLE_ARROW_SCHEMA.names):
-                    tag = pa.array([phase] * batch.num_rows, pa.string())
-                    table = pa.Table.from_batches([batch]).append_column("phase", tag)
-                    writer.write_table(table.cast(schema))
+        with open(tmp, "wb") as sink:
+            writer = pq.ParquetWriter(sink, schema, compression="zstd")
+            try:
+                for phase, part in parts.items():
+                    for batch in part.batches(SAMPLE_ARROW_SCHEMA.names):
+                        tag = pa.array([phase] * batch.num_rows, pa.string())
+                        table = pa.Table.from_batches([batch]).append_column("phase", tag)
+                        writer.write_table(table.cast(schema))
+            finally:
+                writer.close()
         tmp.replace(path)
     except (OSError, pa.ArrowException) as exc:
         tmp.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ after SIGINT, because the replay flushes and closes before it raises ``Interrupt
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -73,8 +74,11 @@ class ResultsWriter:
         self._tmp = self.path.with_name(self.path.name + ".part")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # The file is opened here, not by pyarrow, so that it is closed (and its space
+            # freed) on every path, also after a write failed on a full disk.
+            self._sink = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/_discard()
             self._writer: pq.ParquetWriter | None = pq.ParquetWriter(
-                self._tmp, RESULTS_ARROW_SCHEMA, compression="zstd"
+                self._sink, RESULTS_ARROW_SCHEMA, compression="zstd"
             )
             self._failure: Exception | None = None
             self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(_QUEUE_BATCHES)
@@ -119,20 +123,43 @@ class ResultsWriter:
         return batch
 
     def close(self) -> Path:
-        """Write the metadata, close the file and move it into place (idempotent)."""
-        if self._writer is not None:
-            self._queue.put(None)
-            self._thread.join()
+        """Write the metadata, close the file and move it into place (idempotent).
+
+        When writing failed (a full disk), the partial file is removed and InputError
+        raised: a results file that exists is always complete and readable.
+        """
+        writer = self._writer
+        if writer is None:
+            return self.path
+        self._queue.put(None)
+        self._thread.join()  # the writer thread writes the last row group with ``_writer``
+        self._writer = None
+        try:
             self._raise_failure()
-            self._writer.add_key_value_metadata({META_KEY: json.dumps(self._meta, default=str)})
-            self._writer.close()
-            self._writer = None
+            writer.add_key_value_metadata({META_KEY: json.dumps(self._meta, default=str)})
+            writer.close()
+            self._sink.close()
             os.replace(self._tmp, self.path)
+        except (OSError, pa.ArrowException, InputError) as exc:
+            self._discard(writer)
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"cannot write results file {self.path}: {exc}") from exc
         return self.path
+
+    def _discard(self, writer: pq.ParquetWriter) -> None:
+        """Close everything and remove the partial file, whatever still fails."""
+        for close in (writer.close, self._sink.close):
+            with contextlib.suppress(OSError, pa.ArrowException):
+                close()
+        self._tmp.unlink(missing_ok=True)
 
     def _raise_failure(self) -> None:
         if self._failure is not None:
-            raise InputError(f"cannot write results file {self.path}: {self._failure}")
+            raise InputError(
+                f"cannot write results file {self.path}: {_describe(self._failure)}",
+                "is the disk full?",
+            )
 
     def _write_loop(self) -> None:
         pending: list[pa.RecordBatch] = []
@@ -206,3 +233,10 @@ def open_results(path: str | os.PathLike[str]) -> ResultsFile:
     if not p.exists():
         raise InputError(f"results file {os.fspath(path)!r} does not exist")
     return ResultsFile(p)
+
+
+def _describe(exc: BaseException) -> str:
+    """An OS error's own words (``No space left on device``), else the exception's."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or repr(exc)

@@ -155,6 +155,15 @@ class RunState:
         return self.writer
 
     def end_traffic(self) -> bool:
-        """Stop sampling and close the results file; True when any traffic was recorded."""
-        self._traffic.close()
+        """Stop sampling and close the results file; True when a results file was written.
+
+        A results file that could not be written (a full disk) is a fault of the run.
+        """
+        from warmer.errors import WarmerError
+
+        try:
+            self._traffic.close()
+        except WarmerError as exc:
+            self.fail(exc)
+            return False
         return self.writer is not None
