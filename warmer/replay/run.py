@@ -73,6 +73,8 @@ class ReplayPlan:
     """Locust engine: number of worker processes under the master."""
     shard: tuple[int, int] | None = None
     """``(i, n)``: send only the records whose position is ``i`` modulo ``n`` (rate / n)."""
+    capture_headers: tuple[str, ...] = ()
+    """Response headers to record beyond the standard ones (those configured tiers read)."""
 
     def parsed_target(self) -> Target:
         """The target, parsed and checked against the protected hosts."""
@@ -101,6 +103,7 @@ class ReplayPlan:
             verify_tls=self.verify_tls,
             ca_file=self.ca_file,
             http2=self.http2,
+            extra_headers=self.capture_headers,
         )
 
 
@@ -321,7 +324,8 @@ def _jobs(
             # and the first read of the sample do not make the first requests late.
             start = time.perf_counter() - origin
         seq = positions.popleft()
-        yield Job(seq, None if offset is None else start + offset, policy.prepare(record))
+        due = None if offset is None else start + offset
+        yield Job(seq, due, policy.prepare(record), record.ts)
 
 
 def _summarize(
