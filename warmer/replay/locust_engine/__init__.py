@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from warmer.errors import RunError, UsageError
-from warmer.model.results import RESPONSE_HEADERS
+from warmer.model.results import RESPONSE_HEADERS, SINGLE_VALUED
 from warmer.replay.engine import EngineSettings, Job, Sink
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -164,12 +164,22 @@ def _row(
     scheduled = due - origin_epoch if due is not None else None
     from_schedule = (row["end"] - due) * 1000 if ok and due is not None else None
     # The workers record the standard headers and the extra ones by name; no body digest.
-    extra = [(k.removeprefix("extra:"), v) for k, v in row.items() if k.startswith("extra:") and v]
+    extra = [
+        (k[6:], _joined(k[6:], v)) for k, v in row.items() if k.startswith("extra:") and v
+    ]
     return (
         row["seq"], phase, row["method"], row["path"], row["key"], row.get("ts"), scheduled,
         sent, latency, from_schedule, row["status"], row["bytes"], None, row["error"],
-        *(row.get(name) for name in RESPONSE_HEADERS), extra or None,
+        *(_joined(name, row.get(name)) for name in RESPONSE_HEADERS), extra or None,
     )  # fmt: skip
+
+
+def _joined(name: str, value: Any) -> str | None:
+    """geventhttpclient gives a header sent on several lines as a list: join it like
+    the other engines (first line of a single-valued one)."""
+    if not isinstance(value, list):
+        return value if value is None else str(value)
+    return str(value[0]) if name in SINGLE_VALUED else ", ".join(map(str, value))
 
 
 class _Tail:
