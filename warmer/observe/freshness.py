@@ -71,7 +71,9 @@ def parse_cache_control(value: str | None) -> Directives:
 
 def _split(value: str) -> list[str]:
     """Split on commas outside quoted strings (``no-cache="a, b"`` is one directive)."""
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in value:
         if char == '"':
             quoted = not quoted

@@ -19,8 +19,8 @@ from collections.abc import Iterator, Sequence
 
 import httptools
 
-from warmer.replay._driver import Driver, run_loop
 from warmer.model.results import RESPONSE_HEADERS, SINGLE_VALUED
+from warmer.replay._driver import Driver, run_loop
 from warmer.replay.engine import (
     ConnectFailed,
     Connection,
@@ -35,7 +35,6 @@ from warmer.replay.target import Target
 _RECORDED = {name.encode(): slot for slot, name in enumerate(RESPONSE_HEADERS)}
 _SINGLE = frozenset(name.encode() for name in SINGLE_VALUED)
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
-
 
 
 def header_slots(extra: Sequence[str] = ()) -> dict[bytes, int]:
@@ -296,9 +295,7 @@ class FastEngine:
         slots = header_slots(settings.extra_headers)
 
         async def connect() -> Connection:
-            return await open_connection(
-                settings.target, settings.timeout_s, context, conns, slots
-            )
+            return await open_connection(settings.target, settings.timeout_s, context, conns, slots)
 
         async def main() -> None:
             sweeper = asyncio.ensure_future(watch_timeouts(conns, settings.timeout_s))

@@ -164,9 +164,7 @@ def _row(
     scheduled = due - origin_epoch if due is not None else None
     from_schedule = (row["end"] - due) * 1000 if ok and due is not None else None
     # The workers record the standard headers and the extra ones by name; no body digest.
-    extra = [
-        (k[6:], _joined(k[6:], v)) for k, v in row.items() if k.startswith("extra:") and v
-    ]
+    extra = [(k[6:], _joined(k[6:], v)) for k, v in row.items() if k.startswith("extra:") and v]
     return (
         row["seq"], phase, row["method"], row["path"], row["key"], row.get("ts"), scheduled,
         sent, latency, from_schedule, row["status"], row["bytes"], None, row["error"],
