@@ -96,6 +96,19 @@ class TierMetrics:
     """The observer gave no usable numbers for this phase."""
     note: str | None = None
     """Why data is missing or what is odd about it, in one sentence."""
+    expirations: int | None = None
+    """Keys expired (live sources), or re-misses after the object's freshness ran out
+    (header tiers, inferred from the responses)."""
+    stale_rate: float | None = None
+    """Header tiers: share of lookups served stale or revalidated (grace, SWR)."""
+    recorded_pace_hit_rate: float | None = None
+    """Header tiers: the hit rate this traffic would get at its recorded pace."""
+    keys_held: int | None = None
+    """Header tiers: estimated keys the tier held (where evictions begin)."""
+    restarted: str | None = None
+    """How a restart of the tier during the phase showed, when one did."""
+    cross_check_hit_rate: float | None = None
+    """The hit rate the tier's ``cross_check`` source counted for the same phase."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,13 @@ class PhaseReport:
     error_rate: float | None = None
     """Share of requests that got no response or a 5xx."""
     latency: LatencySummary = field(default_factory=LatencySummary)
+    """From the scheduled send under open-model pacing (coordinated-omission safe), else
+    from the actual send (see ``latency_from``)."""
+    latency_from: Literal["schedule", "send"] = "send"
+    service_time: LatencySummary = field(default_factory=LatencySummary)
+    """From the actual send to the last byte of the response (no queueing before it)."""
+    compression: float | None = None
+    """Recorded span of the phase's requests ÷ the time the replay took to send them."""
     tiers: tuple[TierMetrics, ...] = ()
     """Tiers in lookup order (L0 first)."""
     effective_hit_rate: float | None = None

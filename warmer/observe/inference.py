@@ -98,6 +98,8 @@ class TierFindings:
 
 def analyse(results: pa.Table, rule: HeaderRule) -> dict[str, TierFindings]:
     """Phase → :class:`TierFindings` of ``rule``'s tier, ``results`` in send order."""
+    if not {"key", "sent_s"} <= set(results.column_names):
+        return {}
     rows = _Rows.read(results, rule)
     if not len(rows.code):
         return {}
