@@ -10,8 +10,8 @@ import pytest
 from tests.observe.conftest import Endpoint
 from warmer.demo.services import PrometheusServer, free_port
 from warmer.errors import ConfigError, ObserverUnreachableError
-from warmer.observe.interface import TierSnapshot
 from warmer.observe._http import HttpClient
+from warmer.observe.interface import TierSnapshot
 from warmer.observe.promql import PromQLObserver, QueryRejected, _targets, result_value
 
 QUERIES = {

@@ -69,7 +69,8 @@ V2_ONLY = {"recorded_s", "body_digest", "cache_control", "expires", "date", "eta
 V1_ROW = {"seq": 0, "phase": "warm", "method": "GET", "target": "/", "key": "k",
           "scheduled_s": None, "sent_s": 0.1, "latency_ms": 1.0,
           "latency_from_schedule_ms": None, "status": 200, "response_bytes": 3, "error": None,
-          "cache_status": "l0; hit", "x_cache": None, "x_cache_status": None, "age": "3"}  # fmt: skip
+          "cache_status": "l0; hit", "x_cache": None, "x_cache_status": None,
+          "age": "3"}  # fmt: skip
 
 
 def test_open_results_errors(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from warmer.errors import ExitCode, UsageError, WarmerError
 from warmer.gate.checks import Check, NoData, parse_checks
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
+from warmer.gate.findings import findings
 from warmer.gate.judge import check_results, exit_code_for, judge
 from warmer.gate.metrics import flatten, traffic_stats
 from warmer.gate.observation import Observation
@@ -194,6 +195,7 @@ def _check_replay_options(config: Config) -> None:
 
 def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
     """The replay stage's plan for one phase, from the effective config."""
+    from warmer.observe.build import extra_headers
     from warmer.replay.run import ReplayPlan
 
     replay = config.replay
@@ -212,6 +214,7 @@ def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
         drop_headers=replay.drop_headers,
         preserve_host=replay.preserve_host,
         protected_hosts=config.safety.protected_hosts,
+        capture_headers=extra_headers(config),
     )
 
 
@@ -353,6 +356,7 @@ class _Run:
             backend_gap=gap,
             tolerance=self.options.config.observe.consistency_tolerance,
             error_kinds=_error_kinds(phases),
+            findings=findings(draft),
         )
         outcomes = tuple(
             judge(self.prepared.checks, metrics, evidence, no_data=self.options.no_data)
@@ -392,6 +396,7 @@ class _Run:
                 tiers=seen.tiers,
                 effective_hit_rate=seen.effective_hit_rate,
                 backend=seen.backend,
+                compression=seen.compression,
             )
             phases.append(phase)
             prefix = "warm." if name == "warm" else ""
@@ -425,6 +430,7 @@ class _Run:
             ceilings=prepared.ceilings or Ceilings(),
             timelines=self._timelines(phases, figures),
             config=config_document(self.options.config, list(self.options.checks)),
+            warnings=figures.warnings,
         )
 
     def _timelines(self, phases: Sequence[PhaseReport], figures: RunFigures) -> Timelines:

@@ -188,6 +188,7 @@ def evidence_document(evidence: Evidence) -> dict[str, Any]:
         "backend_gap": evidence.backend_gap,
         "tolerance": evidence.tolerance,
         "error_kinds": dict(evidence.error_kinds),
+        "findings": dict(evidence.findings),
     }
 
 
@@ -201,6 +202,7 @@ def evidence_from_document(data: Any, source: str = "evidence.json") -> Evidence
             backend_gap=_opt_float(data.get("backend_gap")),
             tolerance=float(data.get("tolerance", 0.05)),
             error_kinds={str(k): int(v) for k, v in data.get("error_kinds", {}).items()},
+            findings=dict(data.get("findings", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{source} is not usable: {exc!r}", "re-run the gate") from exc

@@ -125,6 +125,9 @@ class BackendMetrics:
     """Whether the backend counter agrees with the tier counts (None: not checked)."""
     consistency_message: str | None = None
     missing_data: bool = False
+    settled: bool | None = None
+    """False when a Prometheus source had not scraped past the phase's boundaries in time
+    (its figures may be short); None when no source needed to."""
 
 
 # --------------------------------------------------------------------------- phases
@@ -293,6 +296,9 @@ class CheckResult:
     unit: str | None = None
     diagnosis: str | None = None
     """One sentence saying why a check did not pass (None when it passed)."""
+    diagnosis_id: str | None = None
+    """Stable id of the diagnosis's kind (``warmer.gate.diagnose.CATALOG``: ``capacity``,
+    ``ttl``, ``restart``, ``stale-hits`` ...), for tooling and the troubleshooting page."""
     allow_no_data: bool = False
     """The check passes when its metric has no data."""
 

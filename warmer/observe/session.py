@@ -413,7 +413,8 @@ class ObserveSession:
             "called consistent"
         )
         check = replace(check, consistent=False, message=message)
-        return replace(metrics, consistent=False, consistency_message=message), check
+        unsettled = replace(metrics, consistent=False, consistency_message=message, settled=False)
+        return unsettled, check
 
     def _unsettled_sources(self, phase: str) -> list[str]:
         found = [

@@ -67,9 +67,9 @@ class _Slot:
         except httpx.HTTPError as exc:
             return Response(None, 0, _classify(exc))
         body = response.content
-        headers, extra = header_values(response.headers.multi_items(), self.extra)
+        recorded, extra = header_values(response.headers.multi_items(), self.extra)
         digest = zlib.crc32(body) if body else None
-        return Response(response.status_code, len(body), None, headers, digest, extra)
+        return Response(response.status_code, len(body), None, recorded, digest, extra)
 
     def close(self) -> None:
         pass
