@@ -174,9 +174,10 @@ class ObserveSession:
             rows = ordered.filter(pc.equal(ordered.column("phase"), name))
             mine = {tier: by_phase[name] for tier, by_phase in found.items() if name in by_phase}
             phases[name] = self.phase(name, rows, losses.get(name, {}), mine)
-        warnings = [
-            w for name in ("warm", "verify") if name in phases for w in phases[name].warnings
-        ]
+        # The verify phase is the one judged; warm's own figures only warn when unsettled.
+        warnings = [*(phases["verify"].warnings if "verify" in phases else ())]
+        if "warm" in phases and phases["warm"].backend.settled is False:
+            warnings.append(phases["warm"].backend.consistency_message or "")
         return RunFigures(
             phases=phases,
             curves=self.curves(ordered) if ordered.num_rows else (),
