@@ -81,7 +81,7 @@ def origin_for() -> Iterator[Any]:
     started: list[Any] = []
 
     def make(kind: str, case: Case, root: Path) -> tuple[Origin, str]:
-        origin = Origin(case.max_age)
+        origin = Origin(case.max_age, body_bytes=8192)  # 1m of Varnish holds ~100
         started.append(origin)
         size = SIZES[kind][case.size]
         if kind == "nginx":
