@@ -133,7 +133,9 @@ def varnishd() -> str | None:
 class VarnishCache:
     """varnishd with ``-s malloc,{storage}`` and ``beresp.grace`` of ``grace``."""
 
-    def __init__(self, root: Path, origin: Origin, storage: str = "256m", grace: str = "0s") -> None:
+    def __init__(
+        self, root: Path, origin: Origin, storage: str = "256m", grace: str = "0s"
+    ) -> None:
         self.port = free_port()
         root.mkdir(parents=True, exist_ok=True)
         vcl = root / "default.vcl"

@@ -69,6 +69,9 @@ RECORDED_GAPS = Case(
 )  # fmt: skip
 
 SIZES = {"nginx": {"": "10m", "small": "32k"}, "varnish": {"": "256m", "small": "1m"}}
+HELD = {"nginx": (100, 260), "varnish": (64, 200)}
+"""Keys a small cache holds: 32k of keys_zone took 100-200 keys when probed by hand,
+1m of malloc holds about 128 bodies of 8 KB."""
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +159,7 @@ def test_nginx_proxy_cache(case: Case, origin_for: Any, sample: Path, tmp_path: 
     origin, url = origin_for("nginx", case, tmp_path)
     done, report = gate("nginx", case, url, origin, sample, tmp_path)
     _judge(case, done, report)
+    _held("nginx", case, report)
 
 
 @pytest.mark.parametrize("case", [HEALTHY, UNDERSIZED, SHORT_TTL, GRACE, RECORDED_GAPS], ids=str)
@@ -164,3 +168,12 @@ def test_varnish(case: Case, origin_for: Any, sample: Path, tmp_path: Path) -> N
     origin, url = origin_for("varnish", case, tmp_path)
     done, report = gate("varnish", case, url, origin, sample, tmp_path)
     _judge(case, done, report)
+    _held("varnish", case, report)
+
+
+def _held(kind: str, case: Case, report: dict[str, Any]) -> None:
+    if case is not UNDERSIZED:
+        return
+    (edge,) = report["phases"][-1]["tiers"]
+    low, high = HELD[kind]
+    assert low <= edge["keys_held"] <= high, edge

@@ -10,8 +10,8 @@ expired too. A re-miss whose object carried no freshness at all is counted as
 header itself calls stale or revalidated, is **stale** (grace, stale-while-revalidate).
 
 **Keys held**: under LRU a key misses again exactly when more distinct keys were used since
-its last use than the tier holds, so the reuse distance at which evictions begin estimates
-the tier's size: the median distance of the evictions with the shortest reuse times.
+its last use than the tier holds, so the reuse distance that best separates re-lookups that
+hit from those evicted estimates the tier's size in keys.
 
 **Restart**: a cache that restarts loses everything at once, so right after it most
 lookups are re-misses of keys that should still be fresh. A window of ``RESTART_WINDOW``
@@ -57,6 +57,8 @@ SLACK_S = 1.0
 RESTART_SHARE = 0.3
 RESTART_WINDOW = 100
 """Lookups per window in which a restart burst is looked for."""
+_SIZE_SAMPLES = 400
+_SIZE_WINDOW = 20_000
 _STEP_KEYS = 64
 """Simulation steps done for every key at once; longer tails are walked per key."""
 
@@ -357,19 +359,38 @@ def _restart_in(restart: _Restart | None, rows: _Rows, mine: Bools) -> dict[str,
 
 
 def _keys_held(rows: _Rows, lost: _Lost, restart: _Restart | None) -> int | None:
-    """Median reuse distance (distinct keys) of the evictions with the shortest reuse times."""
+    """The reuse distance (distinct keys between two lookups of a key) that best separates
+    re-lookups that hit from those evicted: the tier's size in keys.
+
+    For an exact LRU that is where evictions begin; for the approximate LRUs real caches
+    run (Varnish moves an object to the front at most every ``lru_interval``) it is where
+    they become the rule. Computed on at most ``_SIZE_SAMPLES`` re-lookups, each window
+    capped at ``_SIZE_WINDOW`` lookups (a lower bound beyond it).
+    """
     import numpy as np
 
-    evicted = np.flatnonzero(lost.evicted)
+    again = lost.previous >= 0
+    hit = again & ((rows.code == OUTCOME_HIT) | (rows.code == OUTCOME_STALE))
+    candidates = np.flatnonzero(hit | lost.evicted)
     if restart is not None:
-        evicted = evicted[(evicted < restart.start) | (evicted >= restart.end)]
-    if len(evicted) < 20:
+        candidates = candidates[(candidates < restart.start) | (candidates >= restart.end)]
+    if int(lost.evicted[candidates].sum()) < 20 or not hit[candidates].any():
         return None
-    gaps = evicted - lost.previous[evicted]
-    shortest = evicted[np.argsort(gaps, kind="stable")]
-    low = shortest[len(shortest) // 50 : max(len(shortest) // 10, len(shortest) // 50 + 1)][:32]
-    distances = [len(np.unique(rows.key[lost.previous[i] + 1 : i])) for i in low]
-    return int(np.median(distances))
+    picked = candidates[np.linspace(0, len(candidates) - 1, _SIZE_SAMPLES).astype(np.intp)]
+    picked = np.unique(picked)
+    distances = np.array(
+        [len(np.unique(rows.key[max(lost.previous[i] + 1, i - _SIZE_WINDOW) : i])) for i in picked]
+    )
+    order = np.argsort(distances, kind="stable")
+    evicted = lost.evicted[picked][order]
+    # Errors of the threshold before position k: evictions below it plus hits from it on.
+    below = np.concatenate(([0], np.cumsum(evicted)))
+    above = np.concatenate((np.cumsum((~evicted)[::-1])[::-1], [0]))
+    best = int(np.argmin(below + above))
+    sorted_distances = distances[order]
+    if best == len(sorted_distances):
+        return int(sorted_distances[-1])
+    return int(sorted_distances[best])
 
 
 # --------------------------------------------------------------------------- recorded pace
