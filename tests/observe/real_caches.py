@@ -33,9 +33,10 @@ class Origin:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+            def do_GET(self) -> None:
                 if self.path == "/metrics":
-                    text = f"# TYPE origin_requests_total counter\norigin_requests_total {origin.requests}\n"
+                    text = "# TYPE origin_requests_total counter\n"
+                    text += f"origin_requests_total {origin.requests}\n"
                     self._send(text.encode(), {"Content-Type": "text/plain; version=0.0.4"})
                     return
                 with origin._lock:
