@@ -89,6 +89,7 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
 
 
 def _plan(app: AppContext, options: dict[str, Any]) -> Any:
+    from warmer.observe.build import extra_headers
     from warmer.replay import ReplayPlan
     from warmer.replay.order import parse_duration, parse_time_slice
     from warmer.replay.shards import parse_shard
@@ -124,6 +125,7 @@ def _plan(app: AppContext, options: dict[str, Any]) -> Any:
         http2=options["http2"],
         shard=parse_shard(options["shard"]) if options["shard"] else None,
         locust_workers=options["processes"] if options["engine"] == "locust" else 1,
+        capture_headers=extra_headers(app.config),  # the headers [tiers] read
     )
 
 
