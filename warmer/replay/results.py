@@ -156,7 +156,7 @@ def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:
     if not rows:
         columns: list[Any] = [[] for _ in RESULTS_ARROW_SCHEMA]
     else:
-        columns = [list(col) for col in zip(*rows, strict=True)]
+        columns = list(zip(*rows, strict=True))  # pa.array takes the tuples as they are
     arrays = [
         pa.array(col, type=field.type)
         for col, field in zip(columns, RESULTS_ARROW_SCHEMA, strict=True)
