@@ -71,8 +71,9 @@ def make_table(path: Path, rows: int) -> None:
             "sent_s": np.linspace(0, 60, rows),
             "latency_ms": rng.uniform(0.2, 3, rows),
             "status": np.full(rows, 200, dtype=np.int32),
-            "cache_status": [f"l0; {'hit' if s == 'HIT' else 'fwd=uri-miss; stored'}"
-                             for s in status],  # fmt: skip
+            "cache_status": [
+                f"l0; {'hit' if s == 'HIT' else 'fwd=uri-miss; stored'}" for s in status
+            ],  # fmt: skip
             "x_cache_status": status,
             "cache_control": np.where(rng.random(rows) < 0.5, "max-age=60", "max-age=3600"),
             "age": [str(a) if s == "HIT" else "0" for a, s in zip(ages.tolist(), status)],
@@ -96,9 +97,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--baseline", default=None, help="git ref (default: merge-base with main)")
     args = parser.parse_args()
-    ref = args.baseline or subprocess.run(
-        ["git", "merge-base", "HEAD", "main"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()[:12]
+    ref = (
+        args.baseline
+        or subprocess.run(
+            ["git", "merge-base", "HEAD", "main"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()[:12]
+    )
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -107,7 +115,9 @@ def main() -> None:
         base = tmp / "baseline"
         subprocess.run(["git", "worktree", "add", "--detach", str(base), ref], cwd=ROOT,
                        check=True, capture_output=True)  # fmt: skip
-        old_columns = "seq,phase,method,target,key,sent_s,latency_ms,status,cache_status,x_cache_status,age"
+        old_columns = (
+            "seq,phase,method,target,key,sent_s,latency_ms,status,cache_status,x_cache_status,age"
+        )
         try:
             now, then = [], []
             for _ in range(args.rounds):

@@ -270,8 +270,10 @@ def bench_schema(url: str, tmp: Path, seconds: int, ref: str, rounds: int = 5) -
     print("schema      (fast engine, 1 core, 64 in flight; medians of "
           f"{rounds} alternating runs: wall req/s | requests per client CPU-second)")  # fmt: skip
     for name, label in (("current", "results schema 2 (this tree)"), (ref, f"schema 1 ({ref})")):
-        print(f"  {label:<32} {statistics.median(rates[name]):>9,.0f} | "
-              f"{statistics.median(per_cpu[name]):>9,.0f}   {rates[name]} | {per_cpu[name]}")
+        print(
+            f"  {label:<32} {statistics.median(rates[name]):>9,.0f} | "
+            f"{statistics.median(per_cpu[name]):>9,.0f}   {rates[name]} | {per_cpu[name]}"
+        )
     wall = statistics.median(rates["current"]) / statistics.median(rates[ref])
     cpu = statistics.median(per_cpu["current"]) / statistics.median(per_cpu[ref])
     print(f"ratio schema 2 / schema 1: wall {wall:.3f}, per CPU-second {cpu:.3f}   "
@@ -292,7 +294,9 @@ def main() -> None:
     parser.add_argument("--only", default="throughput,pacing,recorded,memory")
     parser.add_argument("--seconds", type=int, default=15, help="throughput run length")
     parser.add_argument(
-        "--baseline", default=None, help="schema: git ref to compare (default: merge-base with main)"
+        "--baseline",
+        default=None,
+        help="schema: git ref to compare (default: merge-base with main)",
     )
     args = parser.parse_args()
     if not shutil.which("taskset") or not os.path.exists("/usr/sbin/nginx"):
