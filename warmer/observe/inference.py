@@ -31,6 +31,8 @@ at once, and loops per key only over the hottest keys' long tails.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,8 +59,8 @@ SLACK_S = 1.0
 RESTART_SHARE = 0.3
 RESTART_WINDOW = 100
 """Lookups per window in which a restart burst is looked for."""
-_SIZE_SAMPLES = 400
-_SIZE_WINDOW = 20_000
+_SIZE_SAMPLES = 128
+_SIZE_WINDOW = 10_000
 _STEP_KEYS = 64
 """Simulation steps done for every key at once; longer tails are walked per key."""
 
@@ -100,14 +102,30 @@ class TierFindings:
 
 def analyse(results: pa.Table, rule: HeaderRule) -> dict[str, TierFindings]:
     """Phase → :class:`TierFindings` of ``rule``'s tier, ``results`` in send order."""
-    if not {"key", "sent_s"} <= set(results.column_names):
+    return analyse_all(results, {rule.tier: rule}).get(rule.tier, {})
+
+
+def analyse_all(
+    results: pa.Table, rules: Mapping[str, HeaderRule]
+) -> dict[str, dict[str, TierFindings]]:
+    """Source name → phase → :class:`TierFindings`, the table's columns read once for all."""
+    if not rules or not {"key", "sent_s"} <= set(results.column_names):
         return {}
-    rows = _Rows.read(results, rule)
-    if not len(rows.code):
-        return {}
+    columns = _Columns.read(results)
+    found = {}
+    for name, rule in rules.items():
+        rows = _Rows.of(columns, results, rule)
+        if len(rows.code):
+            found[name] = _findings(rows)
+    return found
+
+
+def _findings(rows: _Rows) -> dict[str, TierFindings]:
     lost = _losses(rows)
     stale = _stale(rows)
-    simulated = simulate_recorded_pace(rows.key, rows.recorded, rows.code, rows.lifetime, rows.age)
+    simulated = simulate_recorded_pace(
+        rows.key, rows.recorded, rows.code, rows.lifetime, rows.age, rows.order
+    )
     restart = _restart(rows, lost)
     held = _keys_held(rows, lost, restart)
     found = {}
@@ -133,14 +151,57 @@ def _timed(rows: _Rows, mine: Bools) -> int:
     return int((mine & ~np.isnan(rows.recorded)).sum())
 
 
+class _Columns:
+    """What every tier's inference reads from the table, decoded once (rows in table order)."""
+
+    def __init__(self, **arrays: Any) -> None:
+        self.__dict__.update(arrays)
+
+    key: Ints
+    order: Ints
+    """Stable argsort of ``key``: every tier's key order is a subset of it."""
+    phase: Ints
+    phases: list[str]
+    sent: Floats
+    received: Floats
+    recorded: Floats
+    lifetime: Floats
+    storable: Bools
+    age: Floats
+
+    @classmethod
+    def read(cls, table: pa.Table) -> _Columns:
+        import numpy as np
+
+        lifetime, storable, age = freshness_arrays(table)
+        phase, phases = _phases(table)
+        sent = _floats(table, "sent_s")
+        latency = np.nan_to_num(_floats(table, "latency_ms")) / 1000.0
+        key = _codes(table.column("key"))
+        return cls(
+            key=key,
+            order=np.argsort(key, kind="stable"),
+            phase=phase,
+            phases=phases,
+            sent=sent,
+            received=sent + latency,
+            recorded=_floats(table, "recorded_s"),
+            lifetime=lifetime,
+            storable=storable,
+            age=age,
+        )
+
+
 class _Rows:
-    """The tier's lookups in send order, with everything the inference reads per row."""
+    """One tier's lookups in send order, with everything the inference reads per row."""
 
     def __init__(self, **arrays: Any) -> None:
         self.__dict__.update(arrays)
 
     code: Ints
     key: Ints
+    order: Ints
+    """Stable argsort of ``key``."""
     phase: Ints
     phases: list[str]
     sent: Floats
@@ -153,63 +214,80 @@ class _Rows:
     storable: Bools
 
     @classmethod
-    def read(cls, results: pa.Table, rule: HeaderRule) -> _Rows:
+    def of(cls, columns: _Columns, table: pa.Table, rule: HeaderRule) -> _Rows:
         import numpy as np
 
-        codes = outcomes(results, rule)
-        looked = np.isin(codes, (OUTCOME_HIT, OUTCOME_STALE, OUTCOME_MISS, OUTCOME_REVALIDATED))
-        table = results.filter(looked)
-        lifetime, storable, age = freshness_arrays(table)
+        codes = outcomes(table, rule)
+        mask = np.isin(codes, (OUTCOME_HIT, OUTCOME_STALE, OUTCOME_MISS, OUTCOME_REVALIDATED))
+        looked = np.flatnonzero(mask)
+        position = np.cumsum(mask) - 1  # row → its index among the lookups
+        order = position[columns.order[mask[columns.order]]]
+        lifetime, age = columns.lifetime[looked], columns.age[looked]
         left = lifetime - np.nan_to_num(age)
         if rule.reading == "cache-status":
-            ttl = _member_ttl(table, rule)
+            ttl = _member_ttl(table, rule)[looked]
             left = np.where(np.isnan(ttl), left, ttl)
-        phase, phases = _phases(table)
-        sent = _floats(table, "sent_s")
-        latency = np.nan_to_num(_floats(table, "latency_ms")) / 1000.0
         return cls(
             code=codes[looked],
-            key=_codes(table.column("key")),
-            phase=phase,
-            phases=phases,
-            sent=sent,
-            received=sent + latency,
-            recorded=_floats(table, "recorded_s"),
+            key=columns.key[looked],
+            order=order,
+            phase=columns.phase[looked],
+            phases=columns.phases,
+            sent=columns.sent[looked],
+            received=columns.received[looked],
+            recorded=columns.recorded[looked],
             lifetime=lifetime,
             age=age,
             left=left,
-            storable=storable,
+            storable=columns.storable[looked],
         )
 
 
 def freshness_arrays(table: pa.Table) -> tuple[Floats, Bools, Floats]:
-    """(freshness lifetime, storable, Age) per row; NaN where the headers do not tell."""
+    """(freshness lifetime, storable, Age) per row; NaN where the headers do not tell.
+
+    Each distinct ``Cache-Control`` is parsed once; ``Expires − Date`` is only worked out
+    for the rows whose ``Cache-Control`` gives no lifetime and that carry ``Expires``.
+    """
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     from warmer.observe.freshness import freshness_lifetime, parse_cache_control
     from warmer.observe.parsers.legacy import parse_age
 
-    n = table.num_rows
-    columns = [_text(table, name) for name in FRESHNESS_COLUMNS[:3]]
-    # One distinct (Cache-Control, Expires, Date) triple is parsed once.
-    joined = pc.binary_join_element_wise(*columns, "\x00", null_handling="replace")
-    encoded = pc.dictionary_encode(pa.array(joined, pa.string()))
-    lifetimes, storables = [], []
-    for text in encoded.dictionary.to_pylist():
-        cc, expires, date = (part or None for part in text.split("\x00"))
-        life = freshness_lifetime(cc, expires, date)
-        lifetimes.append(np.nan if life is None else life)
-        storables.append(parse_cache_control(cc).storable)
-    index = np.asarray(encoded.indices.fill_null(0), dtype=np.intp) if n else np.zeros(0, int)
-    lifetime = np.array(lifetimes, dtype=np.float64)[index] if lifetimes else np.full(n, np.nan)
-    storable = np.array(storables, dtype=bool)[index] if storables else np.ones(n, bool)
-    ages = pc.dictionary_encode(_text(table, "age"))
-    parsed = [parse_age(v) for v in ages.dictionary.to_pylist()] + [None]
-    age_values = np.array([np.nan if a is None else float(a) for a in parsed], dtype=np.float64)
-    age_index = np.asarray(ages.indices.fill_null(len(parsed) - 1), dtype=np.intp)
-    return lifetime, storable, age_values[age_index]
+    cc_index, cc_values = _distinct(table, "cache_control")
+    directives = [parse_cache_control(v) for v in cc_values] + [parse_cache_control(None)]
+    cc_life = np.array([np.nan if d.lifetime_s is None else d.lifetime_s for d in directives])
+    storable = np.array([d.storable for d in directives], dtype=bool)[cc_index]
+    lifetime = np.where(storable, cc_life[cc_index], 0.0)
+    pending = np.flatnonzero(np.isnan(lifetime) & _present(table, "expires"))
+    if len(pending):
+        rest = table.take(pending)
+        pairs = zip(*(_text(rest, c).to_pylist() for c in ("expires", "date")), strict=True)
+        lifetime[pending] = [
+            np.nan if (life := freshness_lifetime(None, e, d)) is None else life for e, d in pairs
+        ]
+    age_index, age_values = _distinct(table, "age")
+    parsed = [parse_age(v) for v in age_values] + [None]
+    ages = np.array([np.nan if a is None else float(a) for a in parsed], dtype=np.float64)
+    return lifetime, storable, ages[age_index]
+
+
+def _distinct(table: pa.Table, name: str) -> tuple[Ints, list[Any]]:
+    """(index of each row's value, distinct values); a null (or missing column) indexes the
+    entry just past the values."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(_text(table, name))
+    values = encoded.dictionary.to_pylist()
+    return np.asarray(encoded.indices.fill_null(len(values)), dtype=np.intp), values
+
+
+def _present(table: pa.Table, name: str) -> Bools:
+    import numpy as np
+    import pyarrow.compute as pc
+
+    return np.asarray(pc.is_valid(_text(table, name)), dtype=bool)
 
 
 def _text(table: pa.Table, name: str) -> pa.Array:
@@ -280,11 +358,13 @@ class _Lost:
     """Index of the same key's previous lookup (-1: none)."""
 
 
-def previous_of_key(key: Ints) -> Ints:
-    """For each row, the index of the previous row with the same key, or -1."""
+def previous_of_key(key: Ints, order: Ints | None = None) -> Ints:
+    """For each row, the index of the previous row with the same key, or -1 (``order``:
+    ``key``'s stable argsort, when the caller has it)."""
     import numpy as np
 
-    order = np.argsort(key, kind="stable")
+    if order is None:
+        order = np.argsort(key, kind="stable")
     previous = np.full(len(key), -1, dtype=np.intp)
     same = key[order][1:] == key[order][:-1]
     previous[order[1:][same]] = order[:-1][same]
@@ -294,7 +374,7 @@ def previous_of_key(key: Ints) -> Ints:
 def _losses(rows: _Rows) -> _Lost:
     import numpy as np
 
-    previous = previous_of_key(rows.key)
+    previous = previous_of_key(rows.key, rows.order)
     has = previous >= 0
     p = np.where(has, previous, 0)
     code, prev_code = rows.code, rows.code[p]
@@ -397,7 +477,12 @@ def _keys_held(rows: _Rows, lost: _Lost, restart: _Restart | None) -> int | None
 
 
 def simulate_recorded_pace(
-    key: Ints, recorded: Floats, code: Any, lifetime: Floats, age: Floats
+    key: Ints,
+    recorded: Floats,
+    code: Any,
+    lifetime: Floats,
+    age: Floats,
+    order: Ints | None = None,
 ) -> Bools | None:
     """Which lookups would still be hits at the recorded pace (rows in send order).
 
@@ -405,12 +490,14 @@ def simulate_recorded_pace(
     hit whose recorded time since the fill exceeds what was left is a miss and refills it
     with the full ``lifetime``; a hit on an object not seen filled starts the clock there.
     Unknown lifetimes never turn a hit into a miss. None when no row has a recorded time.
+    ``order`` is ``key``'s stable argsort, when the caller has it already.
     """
     import numpy as np
 
     if len(key) == 0 or np.isnan(recorded).all():
         return None
-    order = np.argsort(key, kind="stable")
+    if order is None:
+        order = np.argsort(key, kind="stable")
     k, r = key[order], recorded[order]
     hit = np.isin(code[order], (OUTCOME_HIT, OUTCOME_STALE))
     life, got = lifetime[order], np.nan_to_num(age[order])
@@ -420,9 +507,12 @@ def simulate_recorded_pace(
     result = np.zeros(len(k), dtype=bool)
     fill = np.full(len(starts), np.nan)
     left = np.full(len(starts), np.nan)
-    for step in range(min(_STEP_KEYS, int(occurrence.max()) + 1)):
-        rows = np.flatnonzero(occurrence == step)
-        result[rows] = _step(rows, run[rows], r, hit, life, got, fill, left)
+    by_step = np.argsort(occurrence, kind="stable")
+    bounds = np.searchsorted(occurrence[by_step], np.arange(_STEP_KEYS + 1))
+    for step in range(_STEP_KEYS):
+        rows = by_step[bounds[step] : bounds[step + 1]]
+        if len(rows):
+            result[rows] = _step(rows, run[rows], r, hit, life, got, fill, left)
     ends = np.append(starts[1:], len(k))
     for tail in np.flatnonzero(occurrence == _STEP_KEYS):
         key_run = run[tail]
@@ -468,7 +558,50 @@ def _walk(
     got: Floats,
     result: Bools,
 ) -> None:
-    """The rest of one hot key's lookups (``span`` of the sorted rows), one by one."""
+    """The rest of one hot key's lookups (``span`` of the sorted rows).
+
+    Between two refills every hit stays a hit until its recorded time passes the fill's
+    freshness, so with recorded times in order the walk jumps from refill to refill
+    (``searchsorted``) instead of visiting every row; out of order, it goes row by row.
+    """
+    import numpy as np
+
+    begin, end = span
+    times = r[begin:end]
+    if len(times) > 1 and (np.diff(times) < 0).any():
+        _walk_rows(span, state, r, hit, life, got, result)
+        return
+    hits, lives, ages = hit[begin:end], life[begin:end], got[begin:end]
+    misses = np.flatnonzero(~hits).tolist()
+    at_times = times.tolist()
+    count = len(at_times)
+    fill, left = state
+    keeps = np.ones(count, dtype=bool)
+    at = 0
+    while at < count:  # scalar bisect: numpy's per-call overhead dominates here
+        following = bisect.bisect_left(misses, at)
+        next_miss = misses[following] if following < len(misses) else count
+        expiry = count if left != left else bisect.bisect_right(at_times, fill + left)
+        stop = min(next_miss, max(expiry, at))
+        if stop >= count:
+            break
+        keeps[stop] = False
+        fill = at_times[stop]
+        left = float(lives[stop] if hits[stop] else lives[stop] - ages[stop])
+        at = stop + 1
+    result[begin:end] = keeps & hits
+
+
+def _walk_rows(
+    span: tuple[int, int],
+    state: tuple[float, float],
+    r: Floats,
+    hit: Bools,
+    life: Floats,
+    got: Floats,
+    result: Bools,
+) -> None:
+    """The same walk one row at a time (recorded times out of order: hot-first warm)."""
     begin, end = span
     fill, left = state
     times, hits = r[begin:end].tolist(), hit[begin:end].tolist()

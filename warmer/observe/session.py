@@ -36,7 +36,7 @@ from warmer.observe.findings import (
     same_cache_warnings,
 )
 from warmer.observe.headers import HeaderRule, header_counts, header_curves, in_send_order
-from warmer.observe.inference import TierFindings, analyse
+from warmer.observe.inference import TierFindings, analyse_all
 from warmer.observe.interface import TierSnapshot
 from warmer.observe.losses import LOSS_COLUMNS, Losses, TierMemory, header_losses
 from warmer.observe.metrics import Consistency, backend_metrics, effective_hit_rate, tier_metrics
@@ -302,8 +302,8 @@ class ObserveSession:
 
     def _findings(self, results: pa.Table) -> dict[str, dict[str, TierFindings]]:
         """Header source (tiers and cross-checks) → phase → what its responses show."""
-        return {name: analyse(results, rule) for name, rule in self.observers.headers.items()
-                if name != BACKEND and results.num_rows}  # fmt: skip
+        rules = {n: r for n, r in self.observers.headers.items() if n != BACKEND}
+        return analyse_all(results, rules) if results.num_rows else {}
 
     def _tier(
         self,
