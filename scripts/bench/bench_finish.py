@@ -73,10 +73,12 @@ def make_table(path: Path, rows: int) -> None:
             "status": np.full(rows, 200, dtype=np.int32),
             "cache_status": [
                 f"l0; {'hit' if s == 'HIT' else 'fwd=uri-miss; stored'}" for s in status
-            ],  # fmt: skip
+            ],
             "x_cache_status": status,
             "cache_control": np.where(rng.random(rows) < 0.5, "max-age=60", "max-age=3600"),
-            "age": [str(a) if s == "HIT" else "0" for a, s in zip(ages.tolist(), status)],
+            "age": [
+                str(a) if s == "HIT" else "0" for a, s in zip(ages.tolist(), status, strict=True)
+            ],
         }
     )
     pq.write_table(table, path)
