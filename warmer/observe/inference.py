@@ -502,22 +502,21 @@ def simulate_recorded_pace(
     hit = np.isin(code[order], (OUTCOME_HIT, OUTCOME_STALE))
     life, got = lifetime[order], np.nan_to_num(age[order])
     starts = np.flatnonzero(np.concatenate(([True], k[1:] != k[:-1])))
-    run = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(k))))
-    occurrence = np.arange(len(k)) - starts[run]
     result = np.zeros(len(k), dtype=bool)
     fill = np.full(len(starts), np.nan)
     left = np.full(len(starts), np.nan)
-    by_step = np.argsort(occurrence, kind="stable")
-    bounds = np.searchsorted(occurrence[by_step], np.arange(_STEP_KEYS + 1))
-    for step in range(_STEP_KEYS):
-        rows = by_step[bounds[step] : bounds[step + 1]]
-        if len(rows):
-            result[rows] = _step(rows, run[rows], r, hit, life, got, fill, left)
-    ends = np.append(starts[1:], len(k))
-    for tail in np.flatnonzero(occurrence == _STEP_KEYS):
-        key_run = run[tail]
+    lengths = np.diff(np.append(starts, len(k)))
+    alive = np.arange(len(starts))
+    for step in range(_STEP_KEYS):  # the step-th lookup of every key that has one
+        alive = alive[lengths[alive] > step]
+        if not len(alive):
+            break
+        rows = starts[alive] + step
+        result[rows] = _step(rows, alive, r, hit, life, got, fill, left)
+    for key_run in np.flatnonzero(lengths > _STEP_KEYS):  # the hottest keys' long tails
+        span = (int(starts[key_run]) + _STEP_KEYS, int(starts[key_run] + lengths[key_run]))
         state = (float(fill[key_run]), float(left[key_run]))
-        _walk((int(tail), int(ends[key_run])), state, r, hit, life, got, result)
+        _walk(span, state, r, hit, life, got, result)
     simulated = np.zeros(len(k), dtype=bool)
     simulated[order] = result
     return simulated
