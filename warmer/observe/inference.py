@@ -59,7 +59,7 @@ SLACK_S = 1.0
 RESTART_SHARE = 0.3
 RESTART_WINDOW = 100
 """Lookups per window in which a restart burst is looked for."""
-_SIZE_SAMPLES = 128
+_SIZE_SAMPLES = 256
 _SIZE_WINDOW = 10_000
 _STEP_KEYS = 64
 """Simulation steps done for every key at once; longer tails are walked per key."""
