@@ -8,7 +8,7 @@ extras="${1:-dev}"
 if [ "$extras" = "dev" ]; then
   missing=()
   for pair in redis-server:redis-server memcached:memcached prometheus:prometheus \
-              chromium:chromium nginx:nginx goaccess:goaccess; do
+              chromium:chromium nginx:nginx goaccess:goaccess varnishd:varnish; do
     cmd="${pair%%:*}" pkg="${pair##*:}"
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
   done
@@ -18,7 +18,9 @@ if [ "$extras" = "dev" ]; then
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
       # Debian starts the daemons it installs; the tests start their own on free ports.
-      for svc in memcached prometheus nginx; do service "$svc" stop >/dev/null 2>&1 || true; done
+      for svc in memcached prometheus nginx varnish varnishncsa; do
+        service "$svc" stop >/dev/null 2>&1 || true
+      done
     else
       echo "bootstrap: missing ${missing[*]} (tests that need them are skipped)" >&2
     fi

@@ -3,6 +3,7 @@
 Run from the repository root::
 
     .venv/bin/python scripts/bench/bench_replay.py [--only throughput,pacing,recorded,memory]
+    .venv/bin/python scripts/bench/bench_replay.py --only schema [--baseline main]
 
 Everything runs against one nginx started here (temp config, ``worker_processes 1``,
 a small static response, pinned to CPU 1). Throughput clients are pinned with
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +47,10 @@ http {{
     fastcgi_temp_path {root}; uwsgi_temp_path {root}; scgi_temp_path {root};
     server {{
         listen 127.0.0.1:{port} backlog=4096;
-        location / {{ add_header X-Cache HIT; add_header Age 3; return 200 "warm\\n"; }}
+        location / {{ add_header X-Cache HIT; add_header Age 3; add_header ETag '"v1"';
+                     add_header Cache-Control "public, max-age=60";
+                     add_header Last-Modified "Wed, 30 Nov 2026 10:00:00 GMT";
+                     return 200 "warm\\n"; }}
     }}
 }}
 """
@@ -134,10 +139,11 @@ def parse_time(stderr: str) -> dict[str, float]:
     return {}
 
 
-def warmer_replay(args: list[str], cpus: str) -> dict[str, Any]:
+def warmer_replay(args: list[str], cpus: str, cwd: Path = ROOT) -> dict[str, Any]:
+    """``warmer replay`` of the tree at ``cwd`` (``python -m`` imports that tree's code)."""
     cmd = ["taskset", "-c", cpus, *TIME]
     cmd += [PY, "-m", "warmer", "replay", *args, "--no-progress", "--json"]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"warmer replay failed ({done.returncode}): {done.stderr[-2000:]}")
     data: dict[str, Any] = json.loads(done.stdout)
@@ -227,6 +233,53 @@ def bench_recorded(url: str, tmp: Path) -> None:
           f"{summary['sent']} requests")  # fmt: skip
 
 
+def merge_base() -> str:
+    """Where this branch left main: the schema it replaces."""
+    done = subprocess.run(["git", "merge-base", "HEAD", "main"], cwd=ROOT, check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return done.stdout.strip()[:12]
+
+
+def baseline_tree(ref: str, tmp: Path) -> Path:
+    """A checkout of ``ref`` (the schema before this one) to run side by side."""
+    where = tmp / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(where), ref], cwd=ROOT,
+                   check=True, capture_output=True)  # fmt: skip
+    return where
+
+
+def bench_schema(url: str, tmp: Path, seconds: int, ref: str, rounds: int = 5) -> None:
+    """Replay throughput recording the current results schema against ``ref``'s, alternating
+    runs on the same core so load drifts hit both alike."""
+    sample = make_sample("replay-2m", 2_000_000)
+    base = baseline_tree(ref, tmp)
+    try:
+        rates: dict[str, list[float]] = {"current": [], ref: []}
+        per_cpu: dict[str, list[float]] = {"current": [], ref: []}
+        for round_ in range(rounds):
+            for name, cwd in (("current", ROOT), (ref, base)):
+                out = tmp / f"schema-{round_}-{len(rates[name])}.parquet"
+                args = [str(sample), "--target", url, "--concurrency", "64",
+                        "--duration", f"{seconds}s", "-o", str(out)]  # fmt: skip
+                run = warmer_replay(args, "0", cwd=cwd)
+                rates[name].append(round(run["rate"]))
+                per_cpu[name].append(round(run["sent"] / run["cpu_s"]))
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT,
+                       check=False, capture_output=True)  # fmt: skip
+    print("schema      (fast engine, 1 core, 64 in flight; medians of "
+          f"{rounds} alternating runs: wall req/s | requests per client CPU-second)")  # fmt: skip
+    for name, label in (("current", "results schema 2 (this tree)"), (ref, f"schema 1 ({ref})")):
+        print(
+            f"  {label:<32} {statistics.median(rates[name]):>9,.0f} | "
+            f"{statistics.median(per_cpu[name]):>9,.0f}   {rates[name]} | {per_cpu[name]}"
+        )
+    wall = statistics.median(rates["current"]) / statistics.median(rates[ref])
+    cpu = statistics.median(per_cpu["current"]) / statistics.median(per_cpu[ref])
+    print(f"ratio schema 2 / schema 1: wall {wall:.3f}, per CPU-second {cpu:.3f}   "
+          "(target >= 0.95)")  # fmt: skip
+
+
 def bench_memory(url: str, tmp: Path) -> None:
     sample = make_sample("replay-5m", 5_000_000)
     args = [str(sample), "--target", url, "--concurrency", "64", "-o", str(tmp / "mem.parquet")]
@@ -240,6 +293,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="throughput,pacing,recorded,memory")
     parser.add_argument("--seconds", type=int, default=15, help="throughput run length")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        help="schema: git ref to compare (default: merge-base with main)",
+    )
     args = parser.parse_args()
     if not shutil.which("taskset") or not os.path.exists("/usr/sbin/nginx"):
         raise SystemExit("needs taskset and /usr/sbin/nginx")
@@ -251,6 +309,8 @@ def main() -> None:
             for section in args.only.split(","):
                 if section == "throughput":
                     bench_throughput(url, tmp, args.seconds)
+                elif section == "schema":
+                    bench_schema(url, tmp, args.seconds, args.baseline or merge_base())
                 else:
                     globals()[f"bench_{section}"](url, tmp)
         finally:

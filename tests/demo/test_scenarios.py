@@ -113,7 +113,7 @@ def test_l2_keys_threshold_separates_short_ttl_by_the_sample_not_by_timing() -> 
 
 # scenario -> {failing metric: (words its diagnosis must contain)}
 DIAGNOSES = {
-    "undersized-l0": {"hit_rate.l0": ("L0 evicted", "during verify: capacity")},
+    "undersized-l0": {"hit_rate.l0": ("L0 evicted", "during verify", "keys): capacity")},
     "short-ttl": {
         "hit_rate.l0": ("L0 expired", ": TTL"),
         "hit_rate.effective": ("expired", ": TTL"),

@@ -8,7 +8,7 @@ from warmer.checks.grammar import parse_check
 from warmer.gate.diagnose import Evidence, diagnose
 from warmer.gate.evaluate import evaluate
 
-TIERS = ("l0", "l1", "l2")
+TIERS = ("l0", "l1", "l2", "nginx", "varnish")
 
 
 @pytest.mark.parametrize(
@@ -29,8 +29,55 @@ TIERS = ("l0", "l1", "l2")
         (
             "hit_rate.l1 >= 0.85",
             {"hit_rate.l1": 0.6, "ceiling.hit_rate": 0.71},
+            {"findings": {"rising": {"l1": True, "l0": False}}},
+            "L1 still warming: the hit rate was still rising when warm ended; warm longer",
+        ),
+        (
+            "hit_rate.l1 >= 0.85",  # the curve had flattened: "warm longer" would be a guess
+            {"hit_rate.l1": 0.6, "ceiling.hit_rate": 0.71},
+            {"findings": {"rising": {"l1": False}}},
+            "cause unknown: no loss, restart, error or ceiling explains it and the warm curve "
+            "had flattened",
+        ),
+        (
+            "hit_rate.l1 >= 0.85",
+            {"hit_rate.l1": 0.6, "l1.evictions": 900},
+            {"findings": {"verify": {"restarts": {"l1": "its counters went back to zero"}}}},
+            "L1 restarted during verify (its counters went back to zero): restart",
+        ),
+        (
+            "hit_rate.nginx >= 0.85",
+            {"hit_rate.nginx": 0.6, "nginx.evictions": 900},
+            {"findings": {"verify": {"keys_held": {"nginx": 1200}}}},
+            "nginx evicted 900 keys during verify (it held about 1,200 keys): capacity",
+        ),
+        (
+            "hit_rate.nginx.recorded_pace >= 0.85",
+            {"hit_rate.nginx.recorded_pace": 0.467, "hit_rate.nginx": 0.986},
             {},
-            "no capacity, TTL or ceiling evidence: the caches were not warm yet; warm longer",
+            "at the recorded pace nginx's objects expire between their repeats (46.7% against "
+            "98.6% at replay speed): TTL",
+        ),
+        (
+            "backend.offload >= 0.9",
+            {"backend.offload": 0.72, "varnish.stale_rate": 0.3},
+            {"backend_gap": 0.26, "findings": {"verify": {"stale_share": {"varnish": 0.29}}}},
+            "varnish served 29% of requests stale (grace / stale-while-revalidate) and "
+            "refreshed them from the backend behind the hits, which explains the 26% gap "
+            "between the backend counter and the tier counts: stale hits",
+        ),
+        (
+            "backend.offload >= 0.9",
+            {"backend.offload": 0.5},
+            {"findings": {"verify": {"unsettled": "Prometheus had not scraped backend"}}},
+            "Prometheus had not scraped backend: unsettled",
+        ),
+        (
+            "latency.p99_ms < 200",
+            {"latency.p99_ms": 1400, "service_time.p99_ms": 104},
+            {},
+            "p99 from the scheduled send 1,400 ms against 104 ms from the actual send: "
+            "requests queued behind a target that could not keep up",
         ),
         (
             "hit_rate.effective >= 0.9",
@@ -55,7 +102,8 @@ TIERS = ("l0", "l1", "l2")
             "backend.offload >= 0.9",
             {"backend.offload": 0.5},
             {"backend_gap": 0.01},
-            "no capacity, TTL or ceiling evidence: the caches were not warm yet; warm longer",
+            "cause unknown: no loss, restart, error or ceiling explains it and the warm curve "
+            "had flattened",
         ),
         (
             "backend.rps_peak < 100",
@@ -193,3 +241,13 @@ def test_losses_explain_few_keys_and_fall_back_on_warm(
     outcomes = evaluate([parse_check(check, TIERS)], metrics)
     [outcome] = diagnose(outcomes, Evidence(metrics, tiers=TIERS))
     assert outcome.diagnosis == expected
+
+
+def test_every_diagnosis_names_a_catalog_kind_with_advice() -> None:
+    from warmer.gate.diagnose import BY_ID, CATALOG
+
+    assert len(BY_ID) == len(CATALOG) and all(d.advice and d.title for d in CATALOG)
+    metrics = {"hit_rate.l0": 0.6, "l0.evictions": 5.0}
+    [outcome] = diagnose(evaluate([parse_check("hit_rate.l0 > 0.9", TIERS)], metrics),
+                         Evidence(metrics, tiers=TIERS))  # fmt: skip
+    assert outcome.diagnosis_id == "capacity" and outcome.diagnosis_id in BY_ID

@@ -165,3 +165,34 @@ def test_to_target_via_flatten_and_missing_curve() -> None:
     assert metrics["warm.requests_to_target"] == 10.0
     alone = flatten(_report((_curve("l0", [0.9]),)), checks[:1])
     assert math.isnan(alone.get("warm.requests_to_target") or math.nan)
+
+
+def test_latency_counts_from_the_schedule_under_open_pacing_and_service_time_from_the_send() -> (
+    None
+):
+    import pyarrow as pa
+
+    from warmer.gate.metrics import traffic_stats
+
+    # A target that queues: 100 ms of service, but the last requests waited a second.
+    open_model = pa.table({
+        "sent_s": [0.0, 0.1, 0.2, 1.0], "status": [200] * 4, "error": [None] * 4,
+        "latency_ms": [100.0] * 4, "latency_from_schedule_ms": [100.0, 100.0, 1100.0, 1400.0],
+    })  # fmt: skip
+    phase = traffic_stats("verify", open_model)
+    assert phase.latency_from == "schedule" and phase.latency.max_ms == 1400.0
+    assert phase.service_time.max_ms == 100.0
+    closed = open_model.set_column(4, "latency_from_schedule_ms", pa.nulls(4, pa.float64()))
+    phase = traffic_stats("verify", closed)
+    assert phase.latency_from == "send" and phase.latency.max_ms == 100.0
+
+
+def test_a_warm_curve_still_rising_at_its_end_is_told_from_a_flat_one() -> None:
+    from warmer.gate.findings import still_rising
+    from warmer.model.run import CurvePoint
+
+    rising = [CurvePoint(i * 100, i, min(0.9, i / 50)) for i in range(1, 61)]
+    flat = [CurvePoint(i * 100, i, min(0.9, i / 20)) for i in range(1, 61)]
+    assert still_rising(rising, warm_requests=4000) is True  # still climbing at 4000
+    assert still_rising(flat, warm_requests=4000) is False  # flat since 2000
+    assert still_rising(rising[:2], warm_requests=4000) is None

@@ -16,7 +16,7 @@ from warmer.gate import GateOptions, build_observation, prepare, run_gate
 from warmer.gate.run import PhaseStarted
 from warmer.model.sample import SampleMeta, SampleRecord
 from warmer.replay.engine import Job, Sink
-from warmer.replay.results import ResultsWriter, open_results
+from warmer.replay.results import ResultsWriter, make_row, open_results
 from warmer.replay.run import ReplayFinished, ReplayPlan, replay
 from warmer.sample.store import SampleWriter, open_sample
 
@@ -96,8 +96,9 @@ class _AnswerAll:
         for job in jobs:
             req = job.request
             sink.add(
-                (job.seq, sink.phase, req.method, req.path, req.key, None, 0.0, 1.0, None, 200,
-                 0, None, "l0; hit", None, None, None)
+                make_row(seq=job.seq, phase=sink.phase, method=req.method, target=req.path,
+                         key=req.key, sent_s=0.0, latency_ms=1.0, status=200, response_bytes=0,
+                         cache_status="l0; hit")
             )  # fmt: skip
         sink.tick()
 

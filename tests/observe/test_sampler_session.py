@@ -129,7 +129,7 @@ def test_observed_run_combines_header_and_live_tiers(
     assert seen.effective_hit_rate == pytest.approx(0.8)
     assert seen.backend.requests == 2 and seen.backend.offload == pytest.approx(0.8)
     assert seen.backend.consistent is True and seen.backend_gap == pytest.approx(0.0)
-    assert "l1.expirations" in seen.extra
+    assert l1.expirations == 0  # from INFO expired_keys
     assert figures.missing == {}
     # l0 per response, l1 per sampling interval; no effective curve: Cache-Status names no l1
     assert [c.tier for c in figures.curves] == ["l0", "l1"]
@@ -177,6 +177,6 @@ def test_cache_status_losses_carry_what_warm_stored_into_verify() -> None:
     figures = session.figures(run)
     assert [t.evictions for t in figures.phases["warm"].tiers] == [0]
     assert [t.evictions for t in figures.phases["verify"].tiers] == [2]
-    assert figures.phases["verify"].extra["l0.expirations"] == 0
+    assert figures.phases["verify"].tiers[0].expirations == 0
     # one phase alone does not know what warm stored
     assert session.phase("verify", verify).tiers[0].evictions == 0

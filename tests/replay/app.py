@@ -62,6 +62,13 @@ async def _hit(scope: Scope, query: dict[str, list[str]], send: Any) -> None:
             ("x-cache", "HIT"),
             ("x-cache-status", "HIT"),
             ("age", "7"),
+            ("cache-control", "public"),
+            ("cache-control", "max-age=60, s-maxage=30"),  # two lines: joined when recorded
+            ("expires", "Thu, 01 Dec 2026 16:00:00 GMT"),
+            ("etag", '"v1"'),
+            ("last-modified", "Wed, 30 Nov 2026 10:00:00 GMT"),
+            ("x-served-by", "cache-a"),
+            ("x-served-by", "cache-b"),
         ],
     )
 

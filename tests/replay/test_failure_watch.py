@@ -12,7 +12,7 @@ from tests.replay.conftest import Uvicorn, records, write_jsonl
 from warmer.errors import TargetFailedError
 from warmer.replay import ReplayPlan, ResultsWriter, replay
 from warmer.replay.faults import FailurePolicy, FailureWatch
-from warmer.replay.results import rows_to_batch
+from warmer.replay.results import make_row, rows_to_batch
 
 
 def batch(outcomes: str, start: float = 0.0):  # type: ignore[no-untyped-def]
@@ -22,8 +22,11 @@ def batch(outcomes: str, start: float = 0.0):  # type: ignore[no-untyped-def]
         status = {".": 200, "4": 404, "5": 503}.get(o)
         error = {"r": "refused", "t": "timeout"}.get(o)
         rows.append(
-            (i, None, "GET", "/", "/", None, start + i * 0.01, None if error else 1.0, None,
-             status, None if error else 0, error, None, None, None, None)
+            make_row(
+                seq=i, method="GET", target="/", key="/", sent_s=start + i * 0.01,
+                latency_ms=None if error else 1.0, status=status,
+                response_bytes=None if error else 0, error=error,
+            )
         )  # fmt: skip
     return rows_to_batch(rows)
 

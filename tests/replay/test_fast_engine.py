@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,26 @@ def test_records_status_bytes_and_cache_headers(
     assert rows["/big?n=300000"]["response_bytes"] == 300000
     assert rows["/status/404"]["status"] == 404
     assert server.stats()["seen"]["GET /close"] == 20
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_records_freshness_headers_digest_named_headers_and_recorded_time(
+    server: Uvicorn, tmp_path: Path, engine: str
+) -> None:
+    recs = records(["/hit/1", "/chunked", "/status/404"])
+    _, rows = run(
+        tmp_path, recs, server.url, engine=engine, capture_headers=("x-served-by", "x-absent")
+    )
+    hit = rows["/hit/1"]
+    assert hit["cache_control"] == "public, max-age=60, s-maxage=30"
+    assert hit["expires"] == "Thu, 01 Dec 2026 16:00:00 GMT"  # one value, commas and all
+    assert hit["date"] is not None and "," not in hit["date"][5:]  # uvicorn's own Date
+    assert (hit["etag"], hit["last_modified"]) == ('"v1"', "Wed, 30 Nov 2026 10:00:00 GMT")
+    assert hit["headers"] == [("x-served-by", "cache-a, cache-b")]
+    assert hit["body_digest"] == zlib.crc32(b"hello")
+    assert rows["/chunked"]["headers"] is None and rows["/chunked"]["cache_control"] is None
+    assert rows["/chunked"]["body_digest"] == zlib.crc32(b"a" * 1000 + b"b" * 2000 + b"c" * 3000)
+    assert [rows[r.target]["recorded_s"] for r in recs] == [r.ts for r in recs]
 
 
 def test_head_requests_do_not_wait_for_a_body(server: Uvicorn, tmp_path: Path) -> None:

@@ -31,6 +31,8 @@ def test_locust_replays_and_records_every_response(server: Uvicorn, tmp_path: Pa
     assert summary.sent == 60 and summary.status_classes == {"2xx": 40, "3xx": 20}
     rows = {row["target"]: row for row in open_results(out).to_table().to_pylist()}
     assert rows["/hit/1"]["x_cache"] == "HIT" and rows["/hit/1"]["phase"] == "warm"
+    assert rows["/hit/1"]["cache_control"] == "public, max-age=60, s-maxage=30"
+    assert rows["/hit/1"]["recorded_s"] in {r.ts for r in recs}
     assert rows["/chunked"]["response_bytes"] == 6000
     assert sorted(r["seq"] for r in open_results(out).to_table(["seq"]).to_pylist()) == list(
         range(60)

@@ -15,8 +15,9 @@ from warmer.replay.summary import Tally
 
 def _row(seq: int, status: int | None = 200, error: str | None = None) -> tuple[object, ...]:
     latency = None if error else 1.5
-    return (seq, "warm", "GET", f"/{seq}", f"k{seq}", seq * 0.1, seq * 0.1 + 0.001, latency,
-            2.0 if latency else None, status, 5, error, "edge; hit", "HIT", None, "3")  # fmt: skip
+    return (seq, "warm", "GET", f"/{seq}", f"k{seq}", 1.7e9 + seq, seq * 0.1, seq * 0.1 + 0.001,
+            latency, 2.0 if latency else None, status, 5, 123, error, "edge; hit", "HIT", None,
+            "3", "max-age=60", None, None, '"v1"', None, [("x-served-by", "cache-a")])  # fmt: skip
 
 
 def test_rows_round_trip_and_file_appears_only_on_close(tmp_path: Path) -> None:
@@ -34,7 +35,42 @@ def test_rows_round_trip_and_file_appears_only_on_close(tmp_path: Path) -> None:
     ]
     rows = results.to_table().to_pylist()
     assert rows[2]["error"] == "timeout" and rows[2]["status"] is None
-    assert rows[0]["cache_status"] == "edge; hit"
+    assert rows[0]["cache_status"] == "edge; hit" and rows[0]["cache_control"] == "max-age=60"
+    assert rows[0]["recorded_s"] == 1.7e9 and rows[0]["body_digest"] == 123
+    assert rows[0]["headers"] == [("x-served-by", "cache-a")]
+
+
+def test_a_version_1_file_reads_with_the_new_columns_null(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    v1 = [f for f in RESULTS_ARROW_SCHEMA if f.name not in V2_ONLY]
+    table = pa.table(
+        {f.name: pa.array([values[f.name]], f.type) for f in v1 for values in [V1_ROW]},
+        schema=pa.schema(v1),
+    )
+    meta = {b"warmer_results": b'{"schema_version": 1}'}
+    pq.write_table(table.replace_schema_metadata(meta), tmp_path / "v1.parquet")
+    results = open_results(tmp_path / "v1.parquet")
+    assert results.schema_version == 1
+    whole = results.to_table()
+    assert set(whole.column_names) == set(RESULTS_ARROW_SCHEMA.names)
+    row = whole.to_pylist()[0]
+    assert row["cache_status"] == "l0; hit" and row["recorded_s"] is None
+    assert row["cache_control"] is None and row["headers"] is None
+    some = results.to_table(["key", "age", "expires"]).to_pylist()
+    assert some == [{"key": "k", "age": "3", "expires": None}]
+    batch = next(iter(results.iter_batches(columns=["key", "etag"])))
+    assert batch.to_pylist() == [{"key": "k", "etag": None}]
+
+
+V2_ONLY = {"recorded_s", "body_digest", "cache_control", "expires", "date", "etag",
+           "last_modified", "headers"}  # fmt: skip
+V1_ROW = {"seq": 0, "phase": "warm", "method": "GET", "target": "/", "key": "k",
+          "scheduled_s": None, "sent_s": 0.1, "latency_ms": 1.0,
+          "latency_from_schedule_ms": None, "status": 200, "response_bytes": 3, "error": None,
+          "cache_status": "l0; hit", "x_cache": None, "x_cache_status": None,
+          "age": "3"}  # fmt: skip
 
 
 def test_open_results_errors(tmp_path: Path) -> None:

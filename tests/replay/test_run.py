@@ -21,6 +21,7 @@ from warmer.replay import (
     replay,
 )
 from warmer.replay.engine import EngineSettings, Job, Sink
+from warmer.replay.results import make_row
 
 
 class FakeEngine:
@@ -39,9 +40,11 @@ class FakeEngine:
             req = job.request
             failed = "err" in req.path
             sink.add(
-                (job.seq, sink.phase, req.method, req.path, req.key, job.due, job.due or 0.0,
-                 None if failed else 1.0, None, None if failed else 200, None if failed else 2,
-                 "reset" if failed else None, None, "HIT", None, None)
+                make_row(seq=job.seq, phase=sink.phase, method=req.method, target=req.path,
+                         key=req.key, recorded_s=job.recorded, scheduled_s=job.due,
+                         sent_s=job.due or 0.0, latency_ms=None if failed else 1.0,
+                         status=None if failed else 200, response_bytes=None if failed else 2,
+                         error="reset" if failed else None, x_cache="HIT")
             )  # fmt: skip
             sink.tick()
 

@@ -8,22 +8,30 @@ which reads the same metric over the warm phase (``warm.hit_rate.l0``).
 metric                         unit     meaning (source)
 =============================  =======  =====================================================
 hit_rate.<tier>                ratio    hits / lookups that reached the tier (tier observer)
+hit_rate.<tier>.recorded_pace  ratio    the hit rate the same traffic would get at its recorded
+                                        pace: objects expire between recorded repeats (header
+                                        tiers: freshness headers and recorded times)
+hit_rate.<tier>.cross_check    ratio    the hit rate the tier's cross_check source counted
 hit_rate.effective             ratio    1 - product of the tiers' miss ratios: share of cacheable
                                         lookups some tier answered (observers)
 backend.requests               count    requests that reached the backend (backend observer)
 backend.rps_mean               rps      mean backend requests per second (backend timeline)
 backend.rps_peak               rps      highest per-interval backend rate (backend timeline)
 backend.offload                ratio    1 - backend requests / requests sent (backend, results)
-latency.p50_ms                 ms       median response latency (results)
-latency.p95_ms                 ms       95th percentile latency (results)
-latency.p99_ms                 ms       99th percentile latency (results)
-latency.max_ms                 ms       slowest response (results)
+latency.p50_ms                 ms       median latency, from the scheduled send under open-model
+                                        pacing (coordinated-omission safe), else from the send
+latency.p95_ms                 ms       95th percentile latency (as latency.p50_ms)
+latency.p99_ms                 ms       99th percentile latency (as latency.p50_ms)
+latency.max_ms                 ms       slowest response (as latency.p50_ms)
+service_time.p50_ms            ms       median time from the actual send to the response's last
+                                        byte (also p95_ms, p99_ms, max_ms; results)
 errors.rate                    ratio    transport errors and 5xx / requests sent (results)
 skipped.rate                   ratio    sample records the phase did not send (method not
                                         allowed, invalid) / its records (replay); the gate
                                         adds ``skipped.rate <= gate.max_skip_rate`` checks
 <tier>.evictions               count    keys evicted during the phase (tier observer)
 <tier>.expirations             count    keys expired during the phase (tier observer)
+<tier>.stale_rate              ratio    lookups served stale or revalidated (header tiers)
 <tier>.keys                    count    keys held at the end of the phase (tier observer)
 <tier>.memory_bytes            bytes    memory used at the end of the phase (tier observer)
 warm.requests_to_target        count    warm requests until the rolling hit rate of every checked
@@ -70,15 +78,28 @@ VOCABULARY: tuple[MetricSpec, ...] = (
     MetricSpec(
         "hit_rate.effective", "ratio", "1 - product of tier miss ratios (lookups answered)", "tier"
     ),
+    MetricSpec(
+        "hit_rate.<tier>.recorded_pace",
+        "ratio",
+        "hit rate of the same traffic at its recorded pace (TTL expiry between repeats)",
+        "tier",
+    ),
+    MetricSpec(
+        "hit_rate.<tier>.cross_check", "ratio", "hit rate its cross_check source counted", "tier"
+    ),
     MetricSpec("hit_rate.<tier>", "ratio", "hits / lookups that reached the tier", "tier"),
     MetricSpec("backend.requests", "count", "requests that reached the backend", "backend"),
     MetricSpec("backend.rps_mean", "rps", "mean backend requests per second", "backend"),
     MetricSpec("backend.rps_peak", "rps", "highest per-interval backend rate", "backend"),
     MetricSpec("backend.offload", "ratio", "1 - backend requests / requests sent", "backend"),
-    MetricSpec("latency.p50_ms", "ms", "median response latency", "results"),
-    MetricSpec("latency.p95_ms", "ms", "95th percentile latency", "results"),
-    MetricSpec("latency.p99_ms", "ms", "99th percentile latency", "results"),
-    MetricSpec("latency.max_ms", "ms", "slowest response", "results"),
+    MetricSpec("latency.p50_ms", "ms", "median latency from the scheduled send", "results"),
+    MetricSpec("latency.p95_ms", "ms", "95th percentile latency from the schedule", "results"),
+    MetricSpec("latency.p99_ms", "ms", "99th percentile latency from the schedule", "results"),
+    MetricSpec("latency.max_ms", "ms", "slowest response from the schedule", "results"),
+    MetricSpec("service_time.p50_ms", "ms", "median send-to-response time", "results"),
+    MetricSpec("service_time.p95_ms", "ms", "95th percentile send-to-response", "results"),
+    MetricSpec("service_time.p99_ms", "ms", "99th percentile send-to-response", "results"),
+    MetricSpec("service_time.max_ms", "ms", "slowest send-to-response", "results"),
     MetricSpec("errors.rate", "ratio", "transport errors and 5xx / requests sent", "results"),
     MetricSpec(
         "skipped.rate",
@@ -88,6 +109,7 @@ VOCABULARY: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("<tier>.evictions", "count", "keys evicted during the phase", "tier"),
     MetricSpec("<tier>.expirations", "count", "keys expired during the phase", "tier"),
+    MetricSpec("<tier>.stale_rate", "ratio", "lookups served stale or revalidated", "tier"),
     MetricSpec("<tier>.keys", "count", "keys held at the end of the phase", "tier"),
     MetricSpec("<tier>.memory_bytes", "bytes", "memory used at the end of the phase", "tier"),
     MetricSpec(

@@ -97,6 +97,7 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
 
 
 def _plan(app: AppContext, options: dict[str, Any]) -> Any:
+    from warmer.observe.build import extra_headers
     from warmer.replay import ReplayPlan
     from warmer.replay.order import parse_duration, parse_time_slice
     from warmer.replay.shards import parse_shard
@@ -135,6 +136,7 @@ def _plan(app: AppContext, options: dict[str, Any]) -> Any:
         fail_after=options["fail_after"],
         fail_share=options["fail_share"],
         fail_window=app.config.replay.fail_window,
+        capture_headers=extra_headers(app.config),  # the headers [tiers] read
     )
 
 

@@ -152,12 +152,14 @@ class ReplayConfig:
     """Requests ``fail_share`` is computed over."""
 
 
-HEADER_SOURCES: tuple[str, ...] = ("x-cache", "x-cache-status", "age")
-"""Response headers a ``header`` tier can read: the ones the replay results record."""
+HEADER_WORDS: tuple[str, ...] = ("hit", "stale", "revalidated", "miss", "bypass")
+"""What a status word of a ``header`` tier may mean (``warmer/observe/presets.py``)."""
+
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz")
 
 SOURCE_NEEDS: dict[str, tuple[str, ...]] = {
     "cache-status": ("cache",),
-    "header": ("header",),
+    "header": (),
     "redis": ("url",),
     "memcached": ("url",),
     "prometheus": ("url",),
@@ -196,10 +198,23 @@ class SourceConfig:
     """The observer that reads this tier (or the backend)."""
     cache: str | None = None
     """``cache-status``: the cache name in the RFC 9211 header."""
+    preset: str | None = None
+    """``header``: a vendor's way of saying hit or miss (``nginx``, ``varnish``,
+    ``cloudflare``, ``fastly``, ``akamai``, ``cloudfront``, ``squid``, ``age``)."""
     header: str | None = None
-    """``header``: ``x-cache``, ``x-cache-status`` or ``age`` (case-insensitive)."""
-    hop: int = -1
-    """``header = "x-cache"``: which hop of a comma chain is this tier (-1: the last one)."""
+    """``header``: the response header to read (any name, case-insensitive); with a
+    preset, overrides the preset's header (nginx's words in ``x-proxy-cache``)."""
+    words: dict[str, Literal["hit", "stale", "revalidated", "miss", "bypass"]] = field(
+        default_factory=dict
+    )
+    """``header``: status word → meaning, added to (or replacing) the preset's words."""
+    hop: int | Literal["any"] = -1
+    """``header``: which hop of a comma chain is this tier (-1: the last one; ``any``: a
+    hit at any hop, as for a CDN whose shield or edge may answer)."""
+    cross_check: SourceConfig | None = None
+    """A second source counting the same cache (``[tiers.NAME.cross_check]``): its hit
+    rate is reported beside the tier's (``hit_rate.NAME.cross_check``), never counted
+    as a tier of its own."""
     url: str | None = None
     """Where to connect; may hold ``${ENV}``. redis: ``redis://``, ``rediss://`` (TLS) or
     ``unix://`` with an optional ``user:password@``; memcached: ``host:port``,
@@ -223,12 +238,22 @@ class SourceConfig:
         for name in SOURCE_NEEDS[self.source]:
             if not getattr(self, name):
                 raise ValueError(f"{name} is required when source = {self.source!r}")
-        if self.source == "header" and (self.header or "").lower() not in HEADER_SOURCES:
-            raise ValueError(f"header must be one of {', '.join(HEADER_SOURCES)}")
+        if self.source == "header":
+            self._check_header()
+        if self.cross_check is not None and self.cross_check.cross_check is not None:
+            raise ValueError("a cross_check cannot have a cross_check of its own")
         if self.source in ("prometheus", "promql") and not (
             self.hits or self.misses or self.requests
         ):
             raise ValueError(f"source = {self.source!r} needs hits/misses or requests")
+
+    def _check_header(self) -> None:
+        # Preset names are checked by the observe stage, which owns the table.
+        if self.preset is None and not self.header:
+            raise ValueError("source = 'header' needs header (a response header) or preset")
+        name = (self.header or "").lower()
+        if name and not set(name) <= _TOKEN_CHARS:
+            raise ValueError(f"header {self.header!r} is not a header name")
 
     def __repr__(self) -> str:
         # The URL may carry a password substituted from the environment.

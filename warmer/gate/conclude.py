@@ -20,6 +20,7 @@ from warmer import __version__
 from warmer.errors import ExitCode, WarmerError
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
+from warmer.gate.findings import findings
 from warmer.gate.judge import check_results, exit_code_for, judge
 from warmer.gate.metrics import flatten, traffic_stats
 from warmer.gate.rundir import config_document, evidence_document
@@ -85,6 +86,7 @@ def conclude(
         tolerance=state.config.observe.consistency_tolerance,
         error_kinds=_error_kinds(phases),
         skipped={p.name: dict(p.skipped) for p in phases},
+        findings=findings(draft),
     )
     outcomes = _judge(state, evidence, {p.name for p in phases if p.requests})
     verdict, code = _verdict(state, outcomes)
@@ -94,7 +96,7 @@ def conclude(
         exit_code=int(code),
         partial=state.fault is not None or state.interrupted is not None,
         checks=check_results(outcomes, state.options.no_data),
-        warnings=tuple(w for r in results.values() for w in r.warnings),
+        warnings=(*figures.warnings, *(w for r in results.values() for w in r.warnings)),
         error=_error(state),
         finished_at=_now(),
     )
@@ -124,7 +126,8 @@ def _judge(state: RunState, evidence: Evidence, phases_sent: set[str]) -> tuple[
     by_check = {outcome.check: outcome for outcome in judged}
     why = f"not evaluated: {_error(state) or 'the run stopped'}"
     return tuple(
-        by_check.get(check) or CheckOutcome(check, "not_evaluated", None, False, why)
+        by_check.get(check)
+        or CheckOutcome(check, "not_evaluated", None, False, why, "not-evaluated")
         for check in checks
     )
 
@@ -169,6 +172,7 @@ def _phases(
             tiers=seen.tiers,
             effective_hit_rate=seen.effective_hit_rate,
             backend=seen.backend,
+            compression=seen.compression,
         )
         phases.append(phase)
         prefix = "warm." if name == "warm" else ""

@@ -1,13 +1,20 @@
 """One-line diagnoses for failing checks, read from the evidence a run gathered.
 
-The rules, in the order they are tried for a hit-rate, offload or backend-load check:
+Every diagnosis is a kind from :data:`CATALOG`: a stable id, a title and one line of
+advice (a troubleshooting page is generated from the catalog). The rules, in the order
+they are tried for a hit-rate, offload or backend-load check:
 
-1. the verify part's warmable ceiling is below the threshold → unreachable with this sample;
-2. a tier evicted or expired keys during verify (else during warm) → capacity (evictions)
-   or TTL (expirations), whichever is larger, naming the tier that lost most;
-3. the backend counter and the last tier's misses disagree → shared backend or missing tier;
-4. requests failed → errors;
-5. otherwise the caches were simply not warm yet → warm longer.
+1. ``ceiling``: the verify part's warmable ceiling is below the threshold;
+2. ``restart``: the check's tier (or any tier) restarted during the phase or warm;
+3. ``stale-hits``: stale hits explain why the backend saw more than the tiers' misses;
+4. ``ttl-recorded-pace``: a ``.recorded_pace`` check — objects expire between repeats;
+5. ``capacity`` / ``ttl``: a tier evicted or expired keys during verify (else warm),
+   whichever is larger, naming the tier that lost most;
+6. ``unsettled``: the backend's Prometheus figures could not settle;
+7. ``counters-disagree``: the backend counter and the tiers' counts disagree;
+8. ``errors``: requests failed;
+9. ``still-warming``: the tier's warm-phase curve was still rising when warm ended;
+10. ``unknown``: nothing in the evidence explains it — said so rather than guessed.
 
 A ``no_data`` outcome names the observer that did not report. Pure: no I/O.
 """
@@ -16,9 +23,75 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from warmer.checks.grammar import Check
 from warmer.gate.evaluate import CheckOutcome
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One kind of diagnosis: what the troubleshooting page lists."""
+
+    id: str
+    title: str
+    advice: str
+
+
+CATALOG: tuple[Diagnosis, ...] = (
+    Diagnosis("ceiling", "The sample cannot reach the threshold",
+              "gate on a longer or less downsampled sample, or lower the threshold to the "
+              "warmable ceiling the report shows"),
+    Diagnosis("restart", "A cache tier restarted during the run",
+              "find why the cache process restarted (OOM kill, deploy, crash loop): no "
+              "warmup survives a restart; gate again once it stays up"),
+    Diagnosis("stale-hits", "Stale hits refresh behind the tier's back",
+              "grace or stale-while-revalidate serve expired objects and refetch them: raise "
+              "max-age (or s-maxage) so fewer objects expire, or shorten the grace period"),
+    Diagnosis("ttl-recorded-pace", "At the recorded pace objects expire between repeats",
+              "raise max-age / s-maxage above the traffic's reuse gaps; replay with "
+              "pacing = \"recorded\" to watch it happen"),
+    Diagnosis("capacity", "The tier evicts keys it still needs",
+              "give the tier more room (maxmemory, keys_zone / max_size, -s malloc, L0 size) "
+              "or store fewer or smaller objects"),
+    Diagnosis("ttl", "Entries expire before they are reused",
+              "raise the TTL (max-age, s-maxage, EX) or warm closer to promotion"),
+    Diagnosis("unsettled", "Prometheus had not scraped the phase's end in time",
+              "scrape the candidate more often (scrape_interval) or make the phases longer "
+              "than a few scrape intervals"),
+    Diagnosis("counters-disagree", "The backend counter and the tiers' counts disagree",
+              "mark tiers that serve other traffic shared = true, observe every tier in the "
+              "lookup path, or count only this candidate's backend requests"),
+    Diagnosis("errors", "Requests failed",
+              "fix the failing requests first: hit rates mean little while they fail"),
+    Diagnosis("still-warming", "The tier was still warming when warm ended",
+              "warm longer: raise gate.warm_fraction or gate with a longer sample"),
+    Diagnosis("unknown", "The evidence does not explain it",
+              "nothing warmer measured (losses, restarts, errors, a rising curve) explains "
+              "the shortfall: look at the tier's own metrics and the report's curves"),
+    Diagnosis("latency-errors", "Latency includes failing requests",
+              "fix the failing requests first"),
+    Diagnosis("latency-queueing", "Requests waited for a free connection",
+              "the candidate could not keep up with the schedule: add capacity, or replay "
+              "with more concurrency if the client was the bottleneck (compare service_time)"),
+    Diagnosis("latency-cold", "Latency is high because caches are cold",
+              "warm longer or fix what keeps the hit rate low"),
+    Diagnosis("latency-candidate", "The candidate is slow with warm caches",
+              "profile the candidate: its caches are warm"),
+    Diagnosis("tier-state", "The tier's own figures are out of range",
+              "compare the tier's size and TTL with what this traffic needs"),
+    Diagnosis("skipped", "The phase did not send much of its sample",
+              "allow the recorded methods ([safety] allow_methods) or import a sample of "
+              "requests warmer can send; the report lists the skip reasons"),
+    Diagnosis("not-evaluated", "The run stopped before the check's phase",
+              "fix what stopped the run (the report's error and steps say what and when), "
+              "then gate again"),
+    Diagnosis("no-data", "The metric had no data",
+              "check the source named: reachable, configured, and used by the candidate"),
+)  # fmt: skip
+"""Every diagnosis warmer gives, by stable id."""
+
+BY_ID: Mapping[str, Diagnosis] = {d.id: d for d in CATALOG}
 
 
 @dataclass(frozen=True)
@@ -39,6 +112,15 @@ class Evidence:
     """Failed requests by kind (``timeout``, ``refused``, ``5xx`` ...) during verify."""
     skipped: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """Phase → sample records it did not send, by reason (``method``, ``invalid`` ...)."""
+    findings: Mapping[str, Any] = field(default_factory=dict)
+    """JSON-ready facts beyond the metrics (``warmer.gate.findings``): per phase, tier
+    restarts, keys held, stale share of requests, unsettled backend; per tier, whether its
+    warm curve was still rising."""
+
+    def phase_facts(self, phase: str, kind: str) -> Mapping[str, Any]:
+        """``findings[phase][kind]`` (tier → value), empty when absent."""
+        value = self.findings.get(phase, {}).get(kind, {})
+        return value if isinstance(value, Mapping) else {}
 
 
 def diagnose(outcomes: Sequence[CheckOutcome], evidence: Evidence) -> list[CheckOutcome]:
@@ -51,8 +133,9 @@ def diagnose(outcomes: Sequence[CheckOutcome], evidence: Evidence) -> list[Check
 
 def _attach(outcome: CheckOutcome, evidence: Evidence) -> CheckOutcome:
     if outcome.status == "no_data":
-        return outcome.with_diagnosis(no_data_reason(outcome.check, evidence))
-    return outcome.with_diagnosis(explain_failure(outcome.check, outcome.value, evidence))
+        return outcome.with_diagnosis(no_data_reason(outcome.check, evidence), "no-data")
+    kind, text = explain(outcome.check, evidence)
+    return outcome.with_diagnosis(text, kind)
 
 
 def tier_label(tier: str) -> str:
@@ -68,6 +151,7 @@ def source_of(check: Check) -> str:
     return {
         "backend": "backend",
         "latency": "results",
+        "service_time": "results",
         "errors": "results",
         "ceiling": "sample",
         "skipped": "results",
@@ -83,6 +167,8 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
         return f"no data: {evidence.missing[source]}"
     if "_to_target" in check.metric:
         return "no data: the rolling hit rate never reached its threshold during warm"
+    if check.metric.endswith(".recorded_pace"):
+        return "no data: the results carry no recorded times or no freshness headers"
     if source == "tiers" and evidence.missing:
         return "no data: " + "; ".join(evidence.missing.values())
     if source == "backend":
@@ -94,36 +180,59 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
 
 def explain_failure(check: Check, value: float | None, evidence: Evidence) -> str:
     """One line on why ``check`` failed (the observed value is shown next to it elsewhere)."""
+    return explain(check, evidence)[1]
+
+
+def explain(check: Check, evidence: Evidence) -> tuple[str, str]:
+    """(catalog id, one line) of why ``check`` failed."""
     root = check.metric.removeprefix("warm.").split(".")[0]
     if root == "skipped":
         return _skipped_reason(check, evidence)
-    if root == "latency":
+    if root in ("latency", "service_time"):
         return _latency_reason(evidence)
     if root == "errors":
-        return _errors_reason(evidence) or "requests failed: errors"
+        return "errors", _errors_reason(evidence) or "requests failed: errors"
     if root.endswith("_to_target"):
-        return f"warmed too slowly: {_cache_reason(check, evidence)}"
+        kind, text = _cache_reason(check, evidence)
+        return kind, f"warmed too slowly: {text}"
     if check.tier is not None and root != "hit_rate":
         return _tier_state_reason(check, evidence)
     return _cache_reason(check, evidence)
 
 
-def _cache_reason(check: Check, evidence: Evidence) -> str:
-    """Rules 1-5 of the module docstring, for hit rates, offload and backend load."""
-    return (
-        _ceiling(check, evidence)
-        or _capacity_or_ttl(check, evidence)
-        or _disagreement(evidence)
-        or _errors_reason(evidence)
-        or "no capacity, TTL or ceiling evidence: the caches were not warm yet; warm longer"
+Reason = tuple[str, str]
+
+
+def _cache_reason(check: Check, evidence: Evidence) -> Reason:
+    """Rules 1-10 of the module docstring, for hit rates, offload and backend load."""
+    for rule in (
+        _ceiling,
+        _restart,
+        _stale_hits,
+        _recorded_pace,
+        _capacity_or_ttl,
+        _unsettled,
+        _disagreement,
+        _errors,
+        _still_warming,
+    ):
+        found = rule(check, evidence)
+        if found is not None:
+            return found
+    return "unknown", (
+        "cause unknown: no loss, restart, error or ceiling explains it and the warm curve "
+        "had flattened"
     )
 
 
-def _ceiling(check: Check, evidence: Evidence) -> str | None:
+def _ceiling(check: Check, evidence: Evidence) -> Reason | None:
     ceiling = evidence.metrics.get("ceiling.hit_rate")
     if ceiling is None or not above_ceiling(check, ceiling, evidence.tiers):
         return None
-    return f"ceiling {ceiling:.2f} < {check.threshold:.2f}: unreachable with this sample"
+    return (
+        "ceiling",
+        f"ceiling {ceiling:.2f} < {check.threshold:.2f}: unreachable with this sample",
+    )
 
 
 def above_ceiling(check: Check, ceiling: float, tiers: Sequence[str]) -> bool:
@@ -141,42 +250,109 @@ def above_ceiling(check: Check, ceiling: float, tiers: Sequence[str]) -> bool:
     return ceiling < check.threshold
 
 
-_LOSSES = (("evictions", "evicted", "capacity"), ("expirations", "expired", "TTL"))
+def _phases(check: Check) -> tuple[str, ...]:
+    return ("warm",) if check.phase == "warm" else ("verify", "warm")
 
 
-def _capacity_or_ttl(check: Check, evidence: Evidence) -> str | None:
+def _tiers(check: Check, evidence: Evidence) -> list[str]:
+    return [check.tier] if check.tier is not None else list(evidence.tiers)
+
+
+def _restart(check: Check, evidence: Evidence) -> Reason | None:
+    for phase in _phases(check):
+        restarts = evidence.phase_facts(phase, "restarts")
+        for tier in _tiers(check, evidence):
+            if tier in restarts:
+                text = f"{tier_label(tier)} restarted during {phase} ({restarts[tier]})"
+                return "restart", f"{text}: restart"
+    return None
+
+
+def _stale_hits(check: Check, evidence: Evidence) -> Reason | None:
+    """Backend requests beyond the tiers' misses, as many as the stale hits refreshed."""
+    if not check.metric.removeprefix("warm.").startswith("backend."):
+        return None
+    gap = evidence.backend_gap
+    phase = "warm" if check.phase == "warm" else "verify"
+    shares = evidence.phase_facts(phase, "stale_share")
+    if gap is None or gap <= evidence.tolerance or not shares:
+        return None
+    tier, share = max(shares.items(), key=lambda item: float(item[1]))
+    if float(share) + evidence.tolerance < gap:
+        return None
+    return "stale-hits", (
+        f"{tier_label(tier)} served {float(share):.0%} of requests stale (grace / "
+        f"stale-while-revalidate) and refreshed them from the backend behind the hits, which "
+        f"explains the {gap:.0%} gap between the backend counter and the tier counts: stale hits"
+    )
+
+
+def _recorded_pace(check: Check, evidence: Evidence) -> Reason | None:
+    if not check.metric.endswith(".recorded_pace") or check.tier is None:
+        return None
+    prefix = "warm." if check.phase == "warm" else ""
+    replayed = evidence.metrics.get(f"{prefix}hit_rate.{check.tier}")
+    slow = evidence.metrics.get(check.metric)
+    if replayed is None or slow is None or slow >= replayed:
+        return None
+    return "ttl-recorded-pace", (
+        f"at the recorded pace {tier_label(check.tier)}'s objects expire between their "
+        f"repeats ({slow:.1%} against {replayed:.1%} at replay speed): TTL"
+    )
+
+
+_LOSSES = (("evictions", "evicted", "capacity"), ("expirations", "expired", "ttl"))
+
+
+def _capacity_or_ttl(check: Check, evidence: Evidence) -> Reason | None:
     """The largest loss of the check's tier (or of any tier), in the check's phase.
 
     A verify check falls back on warm's losses: what was evicted or expired while warming
     (or during the settle, which no phase counts) is missing from verify as well.
     """
-    tiers = [check.tier] if check.tier is not None else list(evidence.tiers)
-    phases = ("warm",) if check.phase == "warm" else ("verify", "warm")
-    return next(filter(None, (_largest_loss(tiers, p, evidence) for p in phases)), None)
+    tiers = _tiers(check, evidence)
+    found = (_largest_loss(tiers, p, evidence) for p in _phases(check))
+    return next(filter(None, found), None)
 
 
-def _largest_loss(tiers: Sequence[str], phase: str, evidence: Evidence) -> str | None:
+def _largest_loss(tiers: Sequence[str], phase: str, evidence: Evidence) -> Reason | None:
     prefix = "warm." if phase == "warm" else ""
     worst: tuple[float, str, str] | None = None
+    held = evidence.phase_facts(phase, "keys_held")
     for tier in tiers:
         for kind, verb, cause in _LOSSES:
             count = evidence.metrics.get(f"{prefix}{tier}.{kind}") or 0.0
             if count > 0 and (worst is None or count > worst[0]):
                 text = f"{tier_label(tier)} {verb} {count:,.0f} keys during {phase}"
+                if cause == "capacity" and tier in held:
+                    text += f" (it held about {int(held[tier]):,} keys)"
                 worst = (count, text, cause)
     if worst is None:
         return None
-    return f"{worst[1]}: {worst[2]}"
+    return worst[2], f"{worst[1]}: {'TTL' if worst[2] == 'ttl' else worst[2]}"
 
 
-def _disagreement(evidence: Evidence) -> str | None:
+def _unsettled(check: Check, evidence: Evidence) -> Reason | None:
+    phase = "warm" if check.phase == "warm" else "verify"
+    message = evidence.findings.get(phase, {}).get("unsettled")
+    if not message:
+        return None
+    return "unsettled", f"{message}: unsettled"
+
+
+def _disagreement(check: Check, evidence: Evidence) -> Reason | None:
     gap = evidence.backend_gap
     if gap is None or gap <= evidence.tolerance:
         return None
-    return (
+    return "counters-disagree", (
         f"backend counter and tier counts disagree by {gap:.0%}: "
         "the backend serves other traffic or a tier is not observed"
     )
+
+
+def _errors(check: Check, evidence: Evidence) -> Reason | None:
+    text = _errors_reason(evidence)
+    return None if text is None else ("errors", text)
 
 
 def _errors_reason(evidence: Evidence) -> str | None:
@@ -188,43 +364,72 @@ def _errors_reason(evidence: Evidence) -> str | None:
     return f"{rate:.1%} of requests failed{detail}: errors"
 
 
-def _skipped_reason(check: Check, evidence: Evidence) -> str:
+def _skipped_reason(check: Check, evidence: Evidence) -> Reason:
     reasons = evidence.skipped.get(check.phase, {})
     if not reasons:
-        return f"{check.phase} skipped records: see the report's skip reasons"
+        return "skipped", f"{check.phase} skipped records: see the report's skip reasons"
     listed = ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
-    return (
+    return "skipped", (
         f"{check.phase} did not send {sum(reasons.values()):,} records ({listed}): "
         "method = not an allowed method ([safety] allow_methods), invalid = not a request "
         "warmer may send as recorded; fix the sample or the settings"
     )
 
 
-def _latency_reason(evidence: Evidence) -> str:
+def _still_warming(check: Check, evidence: Evidence) -> Reason | None:
+    rising = evidence.findings.get("rising", {})
+    tiers = [t for t in _tiers(check, evidence) if rising.get(t)]
+    if check.tier is None and rising.get("effective"):
+        tiers = tiers or ["effective"]
+    if not tiers:
+        return None
+    names = ", ".join(tier_label(t) for t in tiers)
+    return "still-warming", (
+        f"{names} still warming: the hit rate was still rising when warm ended; warm longer"
+    )
+
+
+def _latency_reason(evidence: Evidence) -> Reason:
     errors = _errors_reason(evidence)
     if errors:
-        return errors
+        return "latency-errors", errors
+    queued = evidence.metrics.get("latency.p99_ms")
+    service = evidence.metrics.get("service_time.p99_ms")
+    if queued is not None and service is not None and queued > 2 * service + 10:
+        return "latency-queueing", (
+            f"p99 from the scheduled send {queued:,.0f} ms against {service:,.0f} ms from the "
+            "actual send: requests queued behind a target that could not keep up"
+        )
     offload = evidence.metrics.get("backend.offload")
     if offload is not None and offload < 0.9:
-        return f"the backend still served {1 - offload:.0%} of requests: caches not warm"
-    return "slow with warm caches: the candidate itself is slow"
+        return (
+            "latency-cold",
+            f"the backend still served {1 - offload:.0%} of requests: caches not warm",
+        )
+    return "latency-candidate", "slow with warm caches: the candidate itself is slow"
 
 
-def _tier_state_reason(check: Check, evidence: Evidence) -> str:
+def _tier_state_reason(check: Check, evidence: Evidence) -> Reason:
     label = tier_label(check.tier or "")
     if check.tier is not None and check.tier in evidence.missing:
-        return evidence.missing[check.tier]
+        return "no-data", evidence.missing[check.tier]
     if check.metric.endswith(".evictions"):
-        return f"{label} is too small for this traffic: capacity"
+        return "capacity", f"{label} is too small for this traffic: capacity"
     if check.metric.endswith(".expirations"):
-        return f"{label} entries expire before they are reused: TTL"
+        return "ttl", f"{label} entries expire before they are reused: TTL"
+    if check.metric.endswith(".stale_rate"):
+        return "stale-hits", f"{label} served expired objects (grace / stale-while-revalidate): TTL"
     if check.metric.endswith(".keys") and check.op in ("<", "<="):
-        return f"{label} holds more keys than expected"
+        return "tier-state", f"{label} holds more keys than expected"
     if check.metric.endswith(".keys"):
         # Few keys at the end of a phase: the tier dropped them (TTL or capacity), or was
         # hardly filled. Which one the run's eviction and expiration counts say.
         return (
-            _capacity_or_ttl(check, evidence)
-            or f"{label} holds fewer keys than expected: is the tier in use and warmed?"
+            _restart(check, evidence)
+            or _capacity_or_ttl(check, evidence)
+            or (
+                "tier-state",
+                f"{label} holds fewer keys than expected: is the tier in use and warmed?",
+            )
         )
-    return f"{label} memory outside the expected range"
+    return "tier-state", f"{label} memory outside the expected range"

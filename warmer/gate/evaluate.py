@@ -25,9 +25,11 @@ class CheckOutcome:
     """``status == "pass"``, or ``no_data`` under an ``on no_data pass`` policy."""
     diagnosis: str | None = None
     """One line saying why a check failed (see :mod:`warmer.gate.diagnose`)."""
+    diagnosis_id: str | None = None
+    """The kind of that diagnosis in ``warmer.gate.diagnose.CATALOG``."""
 
-    def with_diagnosis(self, diagnosis: str | None) -> CheckOutcome:
-        return replace(self, diagnosis=diagnosis)
+    def with_diagnosis(self, diagnosis: str | None, kind: str | None = None) -> CheckOutcome:
+        return replace(self, diagnosis=diagnosis, diagnosis_id=kind)
 
 
 def evaluate(

@@ -36,6 +36,7 @@ def check_results(
             outcome=o.status,
             unit=o.check.written_unit,
             diagnosis=o.diagnosis,
+            diagnosis_id=o.diagnosis_id,
             allow_no_data=(o.check.on_no_data or no_data) == "pass",
         )
         for o in outcomes

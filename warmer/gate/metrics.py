@@ -15,7 +15,7 @@ Three steps, each usable alone:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from warmer.checks.grammar import Check
 from warmer.model.run import (
@@ -46,6 +46,7 @@ def traffic_stats(name: str, table: pa.Table, started_s: float | None = None) ->
     duration = float(sent.max() - start) if requests else 0.0
     status = _column(table, "status")
     errors = _error_counts(table)
+    latency, service, basis = latency_columns(table)
     server_errors = int(np.count_nonzero(status >= 500))
     return PhaseReport(
         name=name,
@@ -56,8 +57,30 @@ def traffic_stats(name: str, table: pa.Table, started_s: float | None = None) ->
         status_classes=_status_classes(status),
         errors=errors,
         error_rate=(sum(errors.values()) + server_errors) / requests if requests else None,
-        latency=latency_summary(_column(table, "latency_ms")),
+        latency=latency_summary(latency),
+        latency_from=basis,
+        service_time=latency_summary(service),
     )
+
+
+def latency_columns(table: pa.Table) -> tuple[np.ndarray, np.ndarray, Literal["schedule", "send"]]:
+    """(latency checks read, send-to-response latency, what the first counts from).
+
+    Under open-model pacing every request has a scheduled send time, and latency counts
+    from it: a request that waited for a free connection waited in the user's stead
+    (coordinated omission, as wrk2 and k6 correct for). Without a schedule (pacing max:
+    the next request goes when one finishes) both are the send-to-response time.
+    """
+    import numpy as np
+
+    service = _column(table, "latency_ms")
+    if "latency_from_schedule_ms" not in table.column_names:
+        return service, service, "send"
+    scheduled = _column(table, "latency_from_schedule_ms")
+    answered = ~np.isnan(service)
+    if not answered.any() or np.isnan(scheduled[answered]).any():
+        return service, service, "send"
+    return scheduled, service, "schedule"
 
 
 def _column(table: pa.Table, name: str) -> np.ndarray:
@@ -125,10 +148,18 @@ def phase_metrics(phase: PhaseReport) -> Metrics:
         "latency.p95_ms": latency.p95_ms,
         "latency.p99_ms": latency.p99_ms,
         "latency.max_ms": latency.max_ms,
+        "service_time.p50_ms": phase.service_time.p50_ms,
+        "service_time.p95_ms": phase.service_time.p95_ms,
+        "service_time.p99_ms": phase.service_time.p99_ms,
+        "service_time.max_ms": phase.service_time.max_ms,
         "errors.rate": phase.error_rate,
     }
     for tier in phase.tiers:
         metrics[f"hit_rate.{tier.name}"] = tier.hit_rate
+        metrics[f"hit_rate.{tier.name}.recorded_pace"] = tier.recorded_pace_hit_rate
+        metrics[f"hit_rate.{tier.name}.cross_check"] = tier.cross_check_hit_rate
+        metrics[f"{tier.name}.stale_rate"] = tier.stale_rate
+        metrics[f"{tier.name}.expirations"] = _num(tier.expirations)
         metrics[f"{tier.name}.evictions"] = _num(tier.evictions)
         metrics[f"{tier.name}.keys"] = _num(tier.keys)
         metrics[f"{tier.name}.memory_bytes"] = _num(tier.memory_bytes)

@@ -218,6 +218,7 @@ def evidence_document(evidence: Evidence, steps: Mapping[str, Any] | None = None
         "error_kinds": dict(evidence.error_kinds),
         "skipped": {phase: dict(reasons) for phase, reasons in evidence.skipped.items()},
         "steps": dict(steps or {}),
+        "findings": dict(evidence.findings),
     }
 
 
@@ -235,6 +236,7 @@ def evidence_from_document(data: Any, source: str = "evidence.json") -> Evidence
                 str(phase): {str(k): int(v) for k, v in reasons.items()}
                 for phase, reasons in data.get("skipped", {}).items()
             },
+            findings=dict(data.get("findings", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{source} is not usable: {exc!r}", "re-run the gate") from exc

@@ -19,15 +19,54 @@ last byte of the response; ``latency_from_schedule_ms`` from the scheduled send
 (open-model pacing only), so queueing behind a slow target shows instead of being hidden
 (coordinated omission). ``response_bytes`` counts the body (after chunked decoding). A
 request that got no response has ``status``, ``latency_ms`` and ``response_bytes`` null
-and an ``error`` kind. The cache columns are the raw response header values, parsed by
-observe. Redirects are never followed: a 3xx is recorded as it came.
+and an ``error`` kind. ``recorded_s`` is the sample row's recorded time (its ``ts``, epoch
+seconds), so the observe stage can replay the run's cache outcomes at the recorded pace.
+``body_digest`` is the CRC-32 of the body as received (null without a body or response):
+two responses of one key with different digests carried different content.
+
+The header columns hold the raw response header values (``RESPONSE_HEADERS``; a list
+header sent on several lines is joined with ``", "`` as RFC 9110 §5.3 allows, of a
+``SINGLE_VALUED`` one the first line is kept), parsed by observe;
+``headers`` holds any other response header a configured tier names (``x-served-by``,
+``cf-cache-status`` ...), null when none was asked for or sent. Redirects are never
+followed: a 3xx is recorded as it came.
+
+Version history: 1 had the four cache headers only; 2 added ``recorded_s``,
+``body_digest``, the freshness headers and ``headers``. Readers fill the columns an older
+file lacks with nulls (``warmer.replay.results.ResultsFile.to_table``).
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2
+
+RESPONSE_HEADERS: tuple[str, ...] = (
+    "cache-status",
+    "x-cache",
+    "x-cache-status",
+    "age",
+    "cache-control",
+    "expires",
+    "date",
+    "etag",
+    "last-modified",
+)
+"""Response headers every engine records, each in its own column (``header_column``)."""
+
+
+SINGLE_VALUED: frozenset[str] = frozenset(
+    {"age", "date", "etag", "expires", "last-modified", "x-cache-status"}
+)
+"""Headers that are not lists: sent twice, the first line is kept (RFC 9111 §4.2.1 allows
+using the first ``Expires``); list-valued ones are comma-joined (RFC 9110 §5.3)."""
+
+
+def header_column(name: str) -> str:
+    """The results column of a recorded response header: ``Cache-Control`` → ``cache_control``."""
+    return name.lower().replace("-", "_")
+
 
 RESULTS_ARROW_SCHEMA = pa.schema(
     [
@@ -36,17 +75,17 @@ RESULTS_ARROW_SCHEMA = pa.schema(
         pa.field("method", pa.string(), nullable=False),
         pa.field("target", pa.string(), nullable=False),
         pa.field("key", pa.string(), nullable=False),
+        pa.field("recorded_s", pa.float64()),  # the sample row's ts (epoch seconds)
         pa.field("scheduled_s", pa.float64()),  # null under closed-model pacing (max)
         pa.field("sent_s", pa.float64(), nullable=False),
         pa.field("latency_ms", pa.float64()),  # from the actual send; null on error
         pa.field("latency_from_schedule_ms", pa.float64()),  # from the scheduled send time
         pa.field("status", pa.int32()),  # null when no response arrived
         pa.field("response_bytes", pa.int64()),
+        pa.field("body_digest", pa.int64()),  # CRC-32 of the body
         pa.field("error", pa.string()),  # refused, reset, timeout, tls, protocol, other
-        pa.field("cache_status", pa.string()),  # raw response headers, parsed by observe
-        pa.field("x_cache", pa.string()),
-        pa.field("x_cache_status", pa.string()),
-        pa.field("age", pa.string()),
+        *(pa.field(header_column(name), pa.string()) for name in RESPONSE_HEADERS),
+        pa.field("headers", pa.map_(pa.string(), pa.string())),  # tier-named extra headers
     ]
 )
 """Column layout of a results file."""

@@ -101,6 +101,19 @@ class TierMetrics:
     """The observer gave no usable numbers for this phase."""
     note: str | None = None
     """Why data is missing or what is odd about it, in one sentence."""
+    expirations: int | None = None
+    """Keys expired (live sources), or re-misses after the object's freshness ran out
+    (header tiers, inferred from the responses)."""
+    stale_rate: float | None = None
+    """Header tiers: share of lookups served stale or revalidated (grace, SWR)."""
+    recorded_pace_hit_rate: float | None = None
+    """Header tiers: the hit rate this traffic would get at its recorded pace."""
+    keys_held: int | None = None
+    """Header tiers: estimated keys the tier held (where evictions begin)."""
+    restarted: str | None = None
+    """How a restart of the tier during the phase showed, when one did."""
+    cross_check_hit_rate: float | None = None
+    """The hit rate the tier's ``cross_check`` source counted for the same phase."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,9 @@ class BackendMetrics:
     """Whether the backend counter agrees with the tier counts (None: not checked)."""
     consistency_message: str | None = None
     missing_data: bool = False
+    settled: bool | None = None
+    """False when a Prometheus source had not scraped past the phase's boundaries in time
+    (its figures may be short); None when no source needed to."""
 
 
 # --------------------------------------------------------------------------- phases
@@ -145,6 +161,13 @@ class PhaseReport:
     error_rate: float | None = None
     """Share of requests that got no response or a 5xx."""
     latency: LatencySummary = field(default_factory=LatencySummary)
+    """From the scheduled send under open-model pacing (coordinated-omission safe), else
+    from the actual send (see ``latency_from``)."""
+    latency_from: Literal["schedule", "send"] = "send"
+    service_time: LatencySummary = field(default_factory=LatencySummary)
+    """From the actual send to the last byte of the response (no queueing before it)."""
+    compression: float | None = None
+    """Recorded span of the phase's requests ÷ the time the replay took to send them."""
     tiers: tuple[TierMetrics, ...] = ()
     """Tiers in lookup order (L0 first)."""
     effective_hit_rate: float | None = None
@@ -282,6 +305,9 @@ class CheckResult:
     unit: str | None = None
     diagnosis: str | None = None
     """One sentence saying why a check did not pass (None when it passed)."""
+    diagnosis_id: str | None = None
+    """Stable id of the diagnosis's kind (``warmer.gate.diagnose.CATALOG``: ``capacity``,
+    ``ttl``, ``restart``, ``stale-hits`` ...), for tooling and the troubleshooting page."""
     allow_no_data: bool = False
     """The check passes when its metric has no data."""
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 
 from warmer.config.schema import Config, ObserveConfig, SourceConfig
 from warmer.errors import ConfigError, ObserverUnreachableError
+from warmer.model.results import RESPONSE_HEADERS
 from warmer.observe.headers import HeaderRule
 from warmer.observe.interface import Observer
 from warmer.observe.parsers.selector import Selector, parse_selector
+from warmer.observe.presets import preset
 
 BACKEND = "backend"
 """Name of the backend's source in observer sets, timelines and tables."""
@@ -30,7 +32,9 @@ class ObserverSet:
     live: dict[str, Observer] = field(default_factory=dict)
     headers: dict[str, HeaderRule] = field(default_factory=dict)
     sources: dict[str, SourceConfig] = field(default_factory=dict)
-    """The config of every source, tiers and ``backend``."""
+    """The config of every source: tiers, ``backend`` and cross-checks."""
+    cross_checks: dict[str, str] = field(default_factory=dict)
+    """Tier → the name of its cross-check source (``l1.cross_check``), counted apart."""
 
     @property
     def has_backend(self) -> bool:
@@ -43,9 +47,7 @@ class ObserverSet:
 
 def build_observers(config: Config) -> ObserverSet:
     """Observers for the config's tiers and backend; ConfigError (with its path) if one is bad."""
-    sources = dict(config.tiers)
-    if config.backend is not None:
-        sources[BACKEND] = config.backend
+    sources = _all_sources(config)
     live: dict[str, Observer] = {}
     headers: dict[str, HeaderRule] = {}
     for name, source in sources.items():
@@ -53,14 +55,54 @@ def build_observers(config: Config) -> ObserverSet:
             live[name] = make_observer(name, source, config.observe)
         else:
             headers[name] = header_rule(name, source)
-    return ObserverSet(tuple(config.tiers), live, headers, sources)
+    checks = {t: cross_name(t) for t, source in config.tiers.items() if source.cross_check}
+    return ObserverSet(tuple(config.tiers), live, headers, sources, checks)
+
+
+def cross_name(tier: str) -> str:
+    """The source name of ``tier``'s cross-check."""
+    return f"{tier}.cross_check"
+
+
+def _all_sources(config: Config) -> dict[str, SourceConfig]:
+    sources = dict(config.tiers)
+    for tier, source in config.tiers.items():
+        if source.cross_check is not None:
+            sources[cross_name(tier)] = source.cross_check
+    if config.backend is not None:
+        sources[BACKEND] = config.backend
+    return sources
 
 
 def header_rule(name: str, source: SourceConfig) -> HeaderRule:
-    """The rule reading tier ``name`` from a recorded response header."""
+    """The rule reading tier ``name`` from a recorded response header (preset applied)."""
     if source.source == "cache-status":
         return HeaderRule(name, "cache-status", cache=source.cache)
-    return HeaderRule(name, (source.header or "").lower(), hop=source.hop)
+    words = {w.upper(): m for w, m in source.words.items()}
+    if source.preset is None:
+        header = (source.header or "").lower()
+        return HeaderRule(name, header, hop=source.hop, words=words or None)
+    try:
+        row = preset(source.preset)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0]), path=f"{_path(name)}.preset") from exc
+    hop = row.hop if source.hop == -1 else source.hop
+    merged = {**row.words, **words} if row.kind == "words" else None
+    header = (source.header or row.header).lower()
+    return HeaderRule(name, header, hop=hop, words=merged, kind=row.kind)
+
+
+def extra_headers(config: Config) -> tuple[str, ...]:
+    """Response headers the configured header tiers read beyond the standard recorded ones
+    (and the ones their presets show with them): what the replay must record."""
+    names: list[str] = []
+    for name, source in _all_sources(config).items():
+        if source.source != "header":
+            continue
+        rule = header_rule(name, source)
+        also = preset(source.preset).also if source.preset else ()
+        names.extend(h for h in (rule.header, *also) if h not in RESPONSE_HEADERS)
+    return tuple(dict.fromkeys(names))
 
 
 def make_observer(name: str, source: SourceConfig, options: ObserveConfig) -> Observer:
@@ -104,7 +146,7 @@ def _selectors(name: str, source: SourceConfig) -> dict[str, Selector]:
 
 
 def _path(name: str) -> str:
-    return BACKEND if name == BACKEND else f"tiers.{name}"
+    return BACKEND if name == BACKEND else f"tiers.{name}"  # l1.cross_check reads right too
 
 
 @dataclass(frozen=True)

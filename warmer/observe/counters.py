@@ -48,6 +48,8 @@ class SnapshotDelta:
     seconds: float | None = None
     reset: bool = False
     """A counter reset (restarted process) was seen inside the interval."""
+    new_instance: bool = False
+    """The source's process identity changed (Redis ``run_id``, Memcached pid/uptime)."""
     missing: bool = False
     """One endpoint (or every sample) had no data."""
     end: TierSnapshot | None = None
@@ -71,6 +73,7 @@ def snapshot_delta(before: TierSnapshot | None, after: TierSnapshot | None) -> S
         seconds=after.at - before.at,
         reset=any(d.reset for d in deltas.values()),
         end=after,
+        new_instance=restarted,
     )
 
 
@@ -85,10 +88,11 @@ def timeline_delta(snapshots: Iterable[TierSnapshot | None]) -> SnapshotDelta:
     if len(present) < 2:
         return SnapshotDelta(missing=True, end=present[-1] if present else None)
     totals: dict[str, float | None] = dict.fromkeys(COUNTERS, 0.0)
-    reset = False
+    reset = new_instance = False
     for before, after in itertools.pairwise(present):
         step = snapshot_delta(before, after)
         reset = reset or step.reset
+        new_instance = new_instance or step.new_instance
         for name in COUNTERS:
             value, total = getattr(step, name), totals[name]
             totals[name] = None if value is None or total is None else total + value
@@ -98,6 +102,7 @@ def timeline_delta(snapshots: Iterable[TierSnapshot | None]) -> SnapshotDelta:
         reset=reset,
         missing=len(present) < len(readings),
         end=present[-1],
+        new_instance=new_instance,
     )
 
 
@@ -108,6 +113,7 @@ def _delta(
     reset: bool,
     end: TierSnapshot,
     missing: bool = False,
+    new_instance: bool = False,
 ) -> SnapshotDelta:
     return SnapshotDelta(
         hits=values["hits"],
@@ -117,6 +123,7 @@ def _delta(
         requests=values["requests"],
         seconds=seconds,
         reset=reset,
+        new_instance=new_instance,
         missing=missing,
         end=end,
     )

@@ -5,42 +5,52 @@ the tier's counts and its warmup curve (rolling hit rate by request index) come 
 from the results file, phase by phase. Each distinct header value is parsed once (values
 repeat heavily), then mapped back onto the rows with numpy.
 
-Outcome per response (``OUTCOME_*`` codes)::
+Outcome per response (``OUTCOME_*`` codes; STALE counts as a hit, REVALIDATED as a miss)::
 
-    cache-status  the member named ``cache``: hit → HIT, fwd=bypass|method → NONE (not a
-                  lookup), other fwd → MISS, neither → UNKNOWN; no such member → NONE
-                  (the request never reached this tier, e.g. a closer tier answered)
-    x-cache       hop ``hop`` of the chain (default the last); absent header or hop → NONE
-    x-cache-status nginx value: HIT/STALE/UPDATING → HIT, MISS/EXPIRED/REVALIDATED → MISS,
-                  BYPASS → NONE
+    cache-status  the member named ``cache``: hit → HIT (STALE when its ttl < 0),
+                  fwd=stale → REVALIDATED, fwd=bypass|method → NONE (not a lookup), other
+                  fwd → MISS, neither → UNKNOWN; no such member → NONE (the request never
+                  reached this tier, e.g. a closer tier answered)
+    words         hop ``hop`` of a comma chain (``any``: a hit anywhere), its status word
+                  looked up in the tier's words (``presets.py``): hit, stale,
+                  revalidated, miss, bypass (NONE); an absent header or hop → NONE
+    x-cache       without words: hop ``hop`` read by ``parse_x_cache``
+    x-cache-status without words: nginx's ``$upstream_cache_status`` words
+    x-varnish     two transaction ids → HIT, one → MISS (varnishd's own header)
     age           present → HIT, absent → MISS (RFC 9111 §5.1)
     any tier      a request without a response (transport error) → NONE
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from warmer.model.results import RESPONSE_HEADERS, header_column
 from warmer.model.run import CurvePoint, TierCurve
 from warmer.observe.parsers.cache_status import BYPASS, HIT, MISS, parse_cache_status
-from warmer.observe.parsers.legacy import age_outcome, parse_x_cache, parse_x_cache_status
+from warmer.observe.parsers.legacy import age_outcome, parse_x_cache
+from warmer.observe.presets import BY_NAME, Kind, Word
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
 OUTCOME_NONE, OUTCOME_HIT, OUTCOME_MISS, OUTCOME_UNKNOWN = 0, 1, 2, 3
+OUTCOME_STALE, OUTCOME_REVALIDATED = 4, 5
+"""A hit served past its freshness; a stale copy revalidated with the origin (a miss)."""
 _CODES = {HIT: OUTCOME_HIT, MISS: OUTCOME_MISS, BYPASS: OUTCOME_NONE}
-
-COLUMNS = {
-    "cache-status": "cache_status",
-    "x-cache": "x_cache",
-    "x-cache-status": "x_cache_status",
-    "age": "age",
+_WORD_CODES: dict[Word, int] = {
+    "hit": OUTCOME_HIT,
+    "stale": OUTCOME_STALE,
+    "revalidated": OUTCOME_REVALIDATED,
+    "miss": OUTCOME_MISS,
+    "bypass": OUTCOME_NONE,
 }
-"""Header → results column holding its raw value."""
+
+COLUMNS = {name: header_column(name) for name in RESPONSE_HEADERS}
+"""Recorded header → results column holding its raw value (others: the ``headers`` map)."""
 
 
 @dataclass(frozen=True)
@@ -49,37 +59,135 @@ class HeaderRule:
 
     tier: str
     header: str
-    """``cache-status``, ``x-cache``, ``x-cache-status`` or ``age``."""
+    """The response header, lower case (``cache-status``, ``x-cache``, ``x-varnish`` ...)."""
     cache: str | None = None
     """``cache-status``: the cache name of this tier's member."""
-    hop: int = -1
-    """``x-cache``: which hop of the chain."""
+    hop: int | Literal["any"] = -1
+    """Which hop of a comma chain; ``any``: a hit at any hop is a hit."""
+    words: Mapping[str, Word] | None = None
+    """Status word (upper case) → meaning; None: the header's built-in reading."""
+    kind: Kind | Literal["cache-status"] | None = None
+    """How the value is read; None: from ``header`` (``x-varnish``, ``age``, else words)."""
 
     @property
     def column(self) -> str:
-        return COLUMNS[self.header]
+        """The results column of the header (the ``headers`` map for the others)."""
+        return COLUMNS.get(self.header, "headers")
+
+    @property
+    def reading(self) -> str:
+        """``cache-status``, ``x-varnish``, ``age`` or ``words``."""
+        if self.kind is not None:
+            return self.kind
+        if self.header in ("cache-status", "x-varnish", "age"):
+            return self.header
+        return "words"
+
+    def values(self, table: pa.Table) -> pa.Array:
+        """The raw header value of every row (null where it was not sent)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        column = self.column
+        if column not in table.column_names:
+            return pa.nulls(table.num_rows, pa.string())
+        values = table.column(column).combine_chunks()
+        if column == "headers":
+            return pc.map_lookup(values, pa.scalar(self.header), "first")
+        return values
 
     def classifier(self) -> Callable[[str | None], int]:
         """Outcome code of one raw header value (None: the header was absent)."""
-        if self.header == "cache-status":
+        reading = self.reading
+        if reading == "cache-status":
             return self._cache_status
-        if self.header == "x-cache":
+        if reading == "x-varnish":
+            return lambda v: OUTCOME_NONE if v is None else _x_varnish(v, self.hop)
+        if reading == "age":
+            return lambda v: _code(age_outcome(v))
+        words = self.words
+        if words is None and self.header == "x-cache-status":
+            words = BY_NAME["nginx"].words
+        if words is None:
             return self._x_cache
-        if self.header == "x-cache-status":
-            return lambda v: OUTCOME_NONE if v is None else _code(parse_x_cache_status(v))
-        return lambda v: _code(age_outcome(v))
+        table = _WordTable(words)
+        return lambda v: OUTCOME_NONE if v is None else table.outcome(v, self.hop)
 
     def _cache_status(self, value: str | None) -> int:
         if value is None:
             return OUTCOME_NONE
         entry = parse_cache_status(value).find(self.cache or "")
-        return OUTCOME_NONE if entry is None else _code(entry.outcome)
+        if entry is None:
+            return OUTCOME_NONE
+        if entry.hit and entry.ttl is not None and entry.ttl < 0:
+            return OUTCOME_STALE
+        if not entry.hit and entry.fwd == "stale":
+            return OUTCOME_REVALIDATED
+        return _code(entry.outcome)
 
     def _x_cache(self, value: str | None) -> int:
         hops = parse_x_cache(value) if value is not None else ()
-        if not hops or not -len(hops) <= self.hop < len(hops):
+        if not hops:
+            return OUTCOME_NONE
+        if self.hop == "any":
+            codes = [_code(h) for h in hops]
+            return OUTCOME_HIT if OUTCOME_HIT in codes else _worst(codes)
+        if not -len(hops) <= self.hop < len(hops):
             return OUTCOME_NONE
         return _code(hops[self.hop])
+
+
+class _WordTable:
+    """Status words of one tier, matched whole then as a ``_WORD`` suffix (longest first)."""
+
+    def __init__(self, words: Mapping[str, Word]) -> None:
+        self.exact = {w.upper(): _WORD_CODES[m] for w, m in words.items()}
+        self.suffixes = sorted(self.exact.items(), key=lambda item: -len(item[0]))
+
+    def word(self, hop: str) -> int:
+        token = hop.strip().split(" ", 1)[0].split("/", 1)[0].upper()
+        if not token:
+            return OUTCOME_NONE
+        code = self.exact.get(token)
+        if code is not None:
+            return code
+        for word, code in self.suffixes:
+            if token.endswith("_" + word):
+                return code
+        return OUTCOME_UNKNOWN
+
+    def outcome(self, value: str, hop: int | Literal["any"]) -> int:
+        codes = [self.word(part) for part in value.split(",")]
+        if hop == "any":
+            for best in (OUTCOME_HIT, OUTCOME_STALE):
+                if best in codes:
+                    return best
+            return _worst(codes)
+        if not -len(codes) <= hop < len(codes):
+            return OUTCOME_NONE
+        return codes[hop]
+
+
+def _worst(codes: Sequence[int]) -> int:
+    """The outcome of a chain none of whose hops served it: a miss beats a bypass."""
+    for code in (OUTCOME_REVALIDATED, OUTCOME_MISS, OUTCOME_UNKNOWN):
+        if code in codes:
+            return code
+    return OUTCOME_NONE
+
+
+def _x_varnish(value: str, hop: int | Literal["any"]) -> int:
+    """One vxid: a miss or pass; two (request, object): a hit; several layers comma-joined."""
+    layers = [part.split() for part in value.split(",")]
+    codes = [
+        OUTCOME_UNKNOWN
+        if not ids or len(ids) > 2 or not all(i.isdigit() for i in ids)
+        else (OUTCOME_HIT if len(ids) == 2 else OUTCOME_MISS)
+        for ids in layers
+    ]
+    if hop == "any":
+        return OUTCOME_HIT if OUTCOME_HIT in codes else _worst(codes)
+    return codes[hop] if -len(codes) <= hop < len(codes) else OUTCOME_NONE
 
 
 def _code(outcome: str) -> int:
@@ -91,13 +199,18 @@ class HeaderCounts:
     """What one header tier saw over some rows of a results table."""
 
     hits: int
+    """Served from the tier, stale ones included."""
     misses: int
+    """Forwarded past the tier, revalidations of stale copies included."""
     not_looked_up: int
     """Responses that never reached this tier (or had no response at all)."""
     unknown: int
     """Responses whose header for this tier was garbage (skipped and counted)."""
     malformed_members: int = 0
     """Cache-Status members skipped as malformed, over every response."""
+    stale: int = 0
+    """Hits served stale plus revalidated stale copies, as the header says (the freshness
+    headers can show more: ``inference.py``)."""
 
     @property
     def lookups(self) -> int:
@@ -114,10 +227,7 @@ def outcomes(table: pa.Table, rule: HeaderRule) -> np.ndarray:
     import numpy as np
     import pyarrow.compute as pc
 
-    if rule.column not in table.column_names:
-        return np.zeros(table.num_rows, dtype=np.int8)
-    column = table.column(rule.column).combine_chunks()
-    encoded = pc.dictionary_encode(column)
+    encoded = pc.dictionary_encode(rule.values(table))
     classify = rule.classifier()
     codes = np.array([classify(v) for v in encoded.dictionary.to_pylist()] + [classify(None)])
     indices = encoded.indices.fill_null(len(codes) - 1)
@@ -128,18 +238,25 @@ def outcomes(table: pa.Table, rule: HeaderRule) -> np.ndarray:
     return result
 
 
+def hits_and_lookups(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(served from the tier, looked up in it) per row of outcome codes."""
+    hit = (codes == OUTCOME_HIT) | (codes == OUTCOME_STALE)
+    return hit, hit | (codes == OUTCOME_MISS) | (codes == OUTCOME_REVALIDATED)
+
+
 def header_counts(table: pa.Table, rule: HeaderRule) -> HeaderCounts:
     """Hits, misses and skipped responses of ``rule``'s tier over every row of ``table``."""
     import numpy as np
 
     codes = outcomes(table, rule)
-    counts = np.bincount(codes, minlength=4)
+    counts = np.bincount(codes, minlength=6)
     return HeaderCounts(
-        hits=int(counts[OUTCOME_HIT]),
-        misses=int(counts[OUTCOME_MISS]),
+        hits=int(counts[OUTCOME_HIT] + counts[OUTCOME_STALE]),
+        misses=int(counts[OUTCOME_MISS] + counts[OUTCOME_REVALIDATED]),
         not_looked_up=int(counts[OUTCOME_NONE]),
         unknown=int(counts[OUTCOME_UNKNOWN]),
-        malformed_members=_malformed_members(table) if rule.header == "cache-status" else 0,
+        malformed_members=_malformed_members(table) if rule.reading == "cache-status" else 0,
+        stale=int(counts[OUTCOME_STALE] + counts[OUTCOME_REVALIDATED]),
     )
 
 
@@ -213,10 +330,8 @@ def header_curves(
     seconds = np.asarray(table.column("sent_s").to_numpy(zero_copy_only=False), dtype=float)
     curves, any_hit = [], np.zeros(table.num_rows, dtype=bool)
     for rule in rules:
-        codes = outcomes(table, rule)
-        hit = codes == OUTCOME_HIT
+        hit, lookups = hits_and_lookups(outcomes(table, rule))
         any_hit |= hit
-        lookups = (codes == OUTCOME_HIT) | (codes == OUTCOME_MISS)
         curves.append(rolling_curve(rule.tier, hit, lookups, seconds, window=window))
     answered = np.asarray(pc.is_valid(table.column("status")), dtype=bool)
     curves.append(rolling_curve("effective", any_hit, answered, seconds, window=window))

@@ -77,12 +77,23 @@ def tier_metrics(
         lookups=lookups,
         hit_rate=hit_rate(hits, misses),
         evictions=_count(delta.evictions),
+        expirations=_count(delta.expirations),
+        restarted=restart_note(delta),
         keys=end.keys if end else None,
         memory_bytes=end.memory_bytes if end else None,
         shared=shared,
         missing_data=hits is None or misses is None,
         note="; ".join(notes) or None,
     )
+
+
+def restart_note(delta: SnapshotDelta) -> str | None:
+    """How a restart of the source showed in ``delta``, or None when none did."""
+    if delta.new_instance:
+        return "its process changed (Redis run_id / Memcached pid) during the phase"
+    if delta.reset:
+        return "its counters went back to zero during the phase"
+    return None
 
 
 def effective_hit_rate(tiers: Sequence[TierMetrics]) -> float | None:

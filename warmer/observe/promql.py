@@ -5,11 +5,15 @@ e.g. ``sum(candidate_backend_requests_total)`` — not a rate — so deltas betw
 mean what they mean for every other source. A vector result is summed; an empty vector is
 no data. A query Prometheus rejects (``bad_data``) is a configuration error found at
 preflight. Prometheus only knows what it scraped, so its figures trail by up to one scrape
-interval: wait that long after traffic stops before the final snapshot.
+interval: at each phase boundary the session calls :meth:`PromQLObserver.wait_for_scrape`,
+which waits until every healthy target Prometheus scrapes (``/api/v1/targets``) has a
+sample taken after the boundary, at most two of the slowest target's scrape intervals.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -93,6 +97,32 @@ class PromQLObserver:
             requests=values.get("requests"),
         )
 
+    def wait_for_scrape(self, after: float, *, poll_s: float = 0.05) -> bool:
+        """Wait until Prometheus holds a sample of every healthy target newer than ``after``
+        (epoch seconds); False when that did not happen within two scrape intervals (plus
+        the observer's timeout). A separate connection: the sampler thread owns the other.
+        """
+        client = HttpClient(self._url, self._timeout_s)
+        deadline: float | None = None
+        try:
+            while True:
+                try:
+                    targets = _targets(client, urlsplit(self._url).path)
+                except (HttpError, ValueError, KeyError, TypeError):
+                    return False
+                if not targets:
+                    return True  # nothing scraped: nothing to wait for
+                if deadline is None:
+                    slowest = max(interval for _, interval, _ in targets)
+                    deadline = time.monotonic() + 2 * slowest + self._timeout_s
+                if all(up and last > after for last, _, up in targets):
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(poll_s)
+        finally:
+            client.close()
+
     def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
@@ -116,3 +146,38 @@ class PromQLObserver:
 def _reason(exc: HttpError) -> str:
     # The messages hold no URL, but a password must never reach a log line.
     return masked(str(exc))
+
+
+def _targets(client: HttpClient, prefix: str) -> list[tuple[float, float, bool]]:
+    """(last scrape epoch, scrape interval s, healthy) of every active target."""
+    response = client.get(f"{prefix}/api/v1/targets?state=active")
+    response.raise_for_status()
+    payload = response.json()
+    found = []
+    for target in payload["data"]["activeTargets"]:
+        last = _rfc3339(str(target.get("lastScrape", "")))
+        interval = parse_duration(str(target.get("scrapeInterval", "1m")))
+        found.append((last, interval, target.get("health") == "up"))
+    return found
+
+
+def _rfc3339(text: str) -> float:
+    """Prometheus' ``lastScrape`` (nanosecond RFC 3339) as epoch seconds; 0 if never."""
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", text)
+    if match is None:
+        return 0.0
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    moment = dt.datetime.fromisoformat(match.group(1) + zone)
+    return moment.timestamp() + float(match.group(2) or 0.0)
+
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """A Prometheus duration (``1s``, ``500ms``, ``1m30s``) in seconds; 60 if unreadable."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        return 60.0
+    return sum(int(n) * _UNITS[u] for n, u in parts)

@@ -19,6 +19,7 @@ offload the tiers imply.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -28,9 +29,16 @@ from warmer.config.schema import Config
 from warmer.model.run import BackendMetrics, CurvePoint, LoadPoint, TierCurve, TierMetrics
 from warmer.observe.build import BACKEND, ObserverSet, build_observers, preflight
 from warmer.observe.counters import MISSING, SnapshotDelta, timeline_delta
+from warmer.observe.findings import (
+    compression,
+    cross_check_warnings,
+    recorded_pace_warnings,
+    same_cache_warnings,
+)
 from warmer.observe.headers import HeaderRule, header_counts, header_curves, in_send_order
+from warmer.observe.inference import TierFindings, analyse_all
 from warmer.observe.interface import TierSnapshot
-from warmer.observe.losses import LOSS_COLUMNS, Losses, header_losses
+from warmer.observe.losses import LOSS_COLUMNS, Losses, TierMemory, header_losses
 from warmer.observe.metrics import Consistency, backend_metrics, effective_hit_rate, tier_metrics
 from warmer.observe.sampler import Sampler
 
@@ -54,6 +62,9 @@ class PhaseFigures:
     backend_gap: float | None = None
     """``|offload implied by the tiers − offload from the backend counter|``."""
     consistency: Consistency | None = None
+    compression: float | None = None
+    """Recorded span ÷ replay span of the phase's requests."""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,9 @@ class RunFigures:
     """Source → why it gave no data (empty when every source reported)."""
     timelines: list[dict[str, object]] = field(default_factory=list)
     """The raw samples over time, JSON-ready (the gate writes ``timelines.json``)."""
+    warnings: tuple[str, ...] = ()
+    """What a report must say whatever the verdict: TTLs hidden by the replay's speed,
+    one cache counted as two tiers, a disagreeing cross-check, unsettled Prometheus."""
 
 
 class ObserveSession:
@@ -82,6 +96,8 @@ class ObserveSession:
         self._unreached: dict[str, str] = {}
         self._notes: dict[str, str] = {}
         """Source → why it gave no data, found while computing phases."""
+        self._unsettled: dict[str, list[str]] = {}
+        """Boundary → PromQL sources whose Prometheus had not scraped past it in time."""
 
     @property
     def sampler(self) -> Sampler:
@@ -133,7 +149,17 @@ class ObserveSession:
             self.stop()
 
     def boundary(self, name: str) -> None:
-        """Snapshot every live source now, labelled ``name`` (``warm_start`` ...)."""
+        """Snapshot every live source now, labelled ``name`` (``warm_start`` ...).
+
+        A source that reads a Prometheus server (PromQL) is first given time to scrape
+        past this instant, so the snapshot holds everything sent before it; one that could
+        not within its bound is recorded as unsettled.
+        """
+        now = time.time()
+        for source, observer in self.observers.live.items():
+            wait = getattr(observer, "wait_for_scrape", None)
+            if wait is not None and source not in self._unreached and not wait(now):
+                self._unsettled.setdefault(name, []).append(source)
         self.sampler.snapshot_all(label=name)
 
     def figures(self, results: pa.Table) -> RunFigures:
@@ -142,16 +168,23 @@ class ObserveSession:
 
         ordered = in_send_order(results)
         losses = self._losses(ordered)
+        found = self._findings(ordered)
         phases = {}
         for name in self.phase_names():
             rows = ordered.filter(pc.equal(ordered.column("phase"), name))
-            phases[name] = self.phase(name, rows, losses.get(name, {}))
+            mine = {tier: by_phase[name] for tier, by_phase in found.items() if name in by_phase}
+            phases[name] = self.phase(name, rows, losses.get(name, {}), mine)
+        # The verify phase is the one judged; warm's own figures only warn when unsettled.
+        warnings = [*(phases["verify"].warnings if "verify" in phases else ())]
+        if "warm" in phases and phases["warm"].backend.settled is False:
+            warnings.append(phases["warm"].backend.consistency_message or "")
         return RunFigures(
             phases=phases,
             curves=self.curves(ordered) if ordered.num_rows else (),
             backend_load=tuple(self.backend_load()),
             missing=self.missing(),
             timelines=self.timelines(),
+            warnings=tuple(dict.fromkeys(warnings)),
         )
 
     def phase_names(self) -> list[str]:
@@ -160,31 +193,45 @@ class ObserveSession:
         return [label.removesuffix("_start") for label in labels if label.endswith("_start")]
 
     def phase(
-        self, name: str, results: pa.Table, losses: Mapping[str, Losses] | None = None
+        self,
+        name: str,
+        results: pa.Table,
+        losses: Mapping[str, Losses] | None = None,
+        found: Mapping[str, TierFindings] | None = None,
     ) -> PhaseFigures:
         """Tier and backend figures of phase ``name`` from its rows of the results table.
 
-        ``losses`` (tier → re-misses of ``Cache-Status`` tiers) default to those in
-        ``results`` alone; :meth:`figures` passes the whole run's, so keys stored while
+        ``losses`` (tier → re-misses of ``Cache-Status`` tiers that report ``stored``) and
+        ``found`` (source → what its responses show, ``inference.py``) default to those
+        in ``results`` alone; :meth:`figures` passes the whole run's, so keys filled while
         warming count when verify misses them.
         """
         if losses is None:
             losses = self._losses(results).get(name, {})
+        if found is None:
+            found = {t: by_phase[name] for t, by_phase in self._findings(results).items()
+                     if name in by_phase}  # fmt: skip
         answered = _answered(results)
         tiers = tuple(
-            self._tier(tier, name, results, answered, losses.get(tier))
+            self._tier(tier, name, results, answered, losses.get(tier), found)
             for tier in self.observers.tiers
         )
         effective = effective_hit_rate(tiers)
-        extra: dict[str, float | None] = {}
-        for tier in self.observers.tiers:
-            if tier in self.observers.live:
-                extra[f"{tier}.expirations"] = self.delta(tier, name).expirations
-            elif tier in losses:
-                extra[f"{tier}.expirations"] = float(losses[tier].expirations)
         implied = implied_offload(effective, tiers, answered)
         backend, check = self._backend(name, results, answered, implied)
-        return PhaseFigures(tiers, effective, backend, extra, check.gap, check)
+        squeeze = compression(results)
+        warnings = [
+            *recorded_pace_warnings(name, tiers, results, squeeze),
+            *same_cache_warnings(name, tiers),
+            *cross_check_warnings(
+                name, tiers, self.observers.cross_checks, self.config.observe.consistency_tolerance
+            ),
+        ]
+        if check.message and self._unsettled_sources(name):
+            warnings.append(check.message)
+        return PhaseFigures(
+            tiers, effective, backend, {}, check.gap, check, squeeze, tuple(warnings)
+        )
 
     def delta(self, name: str, phase: str) -> SnapshotDelta:
         """What live source ``name`` counted between ``{phase}_start`` and ``{phase}_end``."""
@@ -262,22 +309,54 @@ class ObserveSession:
         return [headers[t] for t in self.observers.tiers if t in headers]
 
     def _losses(self, results: pa.Table) -> dict[str, dict[str, Losses]]:
-        """Phase → ``Cache-Status`` tier → what it lost (evictions, expirations)."""
+        """Phase → ``Cache-Status`` tier → what it lost, for tiers that report ``stored``
+        (what the cache says wins over what freshness headers imply)."""
         caches = {
             rule.tier: rule.cache or rule.tier
             for rule in self._rules()
-            if rule.header == "cache-status"
+            if rule.reading == "cache-status"
         }
         if not caches or not set(results.column_names) >= LOSS_COLUMNS:
             return {}
-        return header_losses(results, caches)
+        memory: dict[str, TierMemory] = {}
+        losses = header_losses(results, caches, memory)
+        told = {tier for tier, seen in memory.items() if seen.stored_at}
+        return {phase: {t: v for t, v in by_tier.items() if t in told}
+                for phase, by_tier in losses.items()}  # fmt: skip
+
+    def _findings(self, results: pa.Table) -> dict[str, dict[str, TierFindings]]:
+        """Header source (tiers and cross-checks) → phase → what its responses show."""
+        rules = {n: r for n, r in self.observers.headers.items() if n != BACKEND}
+        return analyse_all(results, rules) if results.num_rows else {}
 
     def _tier(
-        self, tier: str, phase: str, results: pa.Table, answered: int, lost: Losses | None
+        self,
+        tier: str,
+        phase: str,
+        results: pa.Table,
+        answered: int,
+        lost: Losses | None,
+        found: Mapping[str, TierFindings],
+    ) -> TierMetrics:
+        metrics = self._one_source(tier, phase, results, answered, lost, found.get(tier))
+        check = self.observers.cross_checks.get(tier)
+        if check is None:
+            return metrics
+        other = self._one_source(check, phase, results, answered, None, found.get(check))
+        return replace(metrics, cross_check_hit_rate=other.hit_rate)
+
+    def _one_source(
+        self,
+        tier: str,
+        phase: str,
+        results: pa.Table,
+        answered: int,
+        lost: Losses | None,
+        found: TierFindings | None,
     ) -> TierMetrics:
         rule = self.observers.headers.get(tier)
         if rule is not None:
-            return self._header_tier(rule, results, answered, lost)
+            return self._header_tier(rule, results, answered, lost, found)
         source = self.observers.sources[tier]
         delta = self.delta(tier, phase)
         metrics = tier_metrics(
@@ -293,10 +372,17 @@ class ObserveSession:
         return metrics
 
     def _header_tier(
-        self, rule: HeaderRule, results: pa.Table, answered: int, lost: Losses | None
+        self,
+        rule: HeaderRule,
+        results: pa.Table,
+        answered: int,
+        lost: Losses | None,
+        found: TierFindings | None,
     ) -> TierMetrics:
         source = self.observers.sources[rule.tier]
         counts = header_counts(results, rule)
+        if lost is None and found is not None:
+            lost = Losses(found.evictions, found.expirations)
         delta = SnapshotDelta(
             hits=counts.hits,
             misses=counts.misses,
@@ -315,8 +401,10 @@ class ObserveSession:
             note = f"no response carried a lookup of {_what(rule)}"
             self._notes.setdefault(rule.tier, note)
             return replace(metrics, missing_data=True, note=note)
+        if found is not None:
+            metrics = _with_findings(metrics, found)
         if lost is not None:
-            inferred = "evictions inferred from Cache-Status: misses on keys stored earlier"
+            inferred = "evictions and expirations inferred from re-misses and freshness"
             return replace(metrics, note="; ".join(filter(None, [metrics.note, inferred])))
         return metrics
 
@@ -333,7 +421,7 @@ class ObserveSession:
             delta = self.delta(BACKEND, phase)
             rates = [p.rps for p in self._load(f"{phase}_start", f"{phase}_end")]
             peak = max(rates) if rates else None
-        return backend_metrics(
+        metrics, check = backend_metrics(
             source.source if source else None,
             delta,
             answered,
@@ -341,6 +429,24 @@ class ObserveSession:
             tolerance=self.config.observe.consistency_tolerance,
             rps_peak=peak,
         )
+        late = self._unsettled_sources(phase)
+        if not late:
+            return metrics, check
+        message = (
+            f"Prometheus had not scraped {', '.join(late)} past the {phase} boundaries within "
+            "two scrape intervals: its figures for the phase may be short, so they are not "
+            "called consistent"
+        )
+        check = replace(check, consistent=False, message=message)
+        unsettled = replace(metrics, consistent=False, consistency_message=message, settled=False)
+        return unsettled, check
+
+    def _unsettled_sources(self, phase: str) -> list[str]:
+        found = [
+            *self._unsettled.get(f"{phase}_start", []),
+            *self._unsettled.get(f"{phase}_end", []),
+        ]
+        return list(dict.fromkeys(found))
 
     def _load(self, start: str | None = None, end: str | None = None) -> list[LoadPoint]:
         if BACKEND not in self.observers.live or BACKEND in self._unreached:
@@ -361,6 +467,22 @@ class ObserveSession:
         if any(header_counts(results, rule).lookups == 0 for rule in rules):
             return []
         return [c for c in header_curves(results, rules) if c.tier == "effective"]
+
+
+def _with_findings(metrics: TierMetrics, found: TierFindings) -> TierMetrics:
+    restarted = None
+    if found.restart_at_s is not None:
+        restarted = (
+            f"{found.restart_misses} lookups of keys that should still have been fresh "
+            f"missed at {found.restart_at_s:.1f} s"
+        )
+    return replace(
+        metrics,
+        stale_rate=found.stale_rate,
+        recorded_pace_hit_rate=found.recorded_pace_hit_rate,
+        keys_held=found.keys_held,
+        restarted=restarted,
+    )
 
 
 def _what(rule: HeaderRule) -> str:

@@ -182,17 +182,17 @@ class _Lane:
                 request.method,
                 request.path,
                 request.key,
+                job.recorded,
                 scheduled,
                 sent - origin,
                 latency,
                 from_schedule,
                 response.status,
                 response.nbytes if response.error is None else None,
+                response.digest if response.error is None else None,
                 response.error,
-                response.cache_status,
-                response.x_cache,
-                response.x_cache_status,
-                response.age,
+                *response.headers,
+                response.extra,
             )
         )
 

@@ -9,10 +9,11 @@ open a :class:`Connection`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
+from warmer.model.results import RESPONSE_HEADERS, SINGLE_VALUED
 from warmer.replay.results import Row
 from warmer.replay.safety import PreparedRequest
 from warmer.replay.target import Target
@@ -25,6 +26,11 @@ class Job:
     seq: int
     due: float | None
     request: PreparedRequest
+    recorded: float | None = None
+    """The sample row's recorded time (epoch seconds), carried into the results."""
+
+
+NO_HEADERS: tuple[str | None, ...] = (None,) * len(RESPONSE_HEADERS)
 
 
 class Response(NamedTuple):
@@ -37,10 +43,32 @@ class Response(NamedTuple):
     status: int | None
     nbytes: int
     error: str | None
-    cache_status: str | None = None
-    x_cache: str | None = None
-    x_cache_status: str | None = None
-    age: str | None = None
+    headers: tuple[str | None, ...] = NO_HEADERS
+    """Values of ``RESPONSE_HEADERS``, in that order (None: not sent)."""
+    digest: int | None = None
+    """CRC-32 of the body (None without a body)."""
+    extra: list[tuple[str, str]] | None = None
+    """Other headers named in ``EngineSettings.extra_headers`` that were sent."""
+
+
+def header_values(
+    lines: Sequence[tuple[str, str]], extra: Sequence[str]
+) -> tuple[tuple[str | None, ...], list[tuple[str, str]] | None]:
+    """(``RESPONSE_HEADERS`` values, sent ``extra`` headers) from a response's header lines.
+
+    List headers sent on several lines are comma-joined, single-valued ones keep the first
+    (``SINGLE_VALUED``), as the fast engine records them.
+    """
+    seen: dict[str, str] = {}
+    for name, value in lines:
+        lower = name.lower()
+        if lower not in seen:
+            seen[lower] = value
+        elif lower not in SINGLE_VALUED:
+            seen[lower] = f"{seen[lower]}, {value}"
+    values = tuple(seen.get(name) for name in RESPONSE_HEADERS)
+    found = [(name, seen[name]) for name in extra if name in seen]
+    return values, found or None
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,9 @@ class EngineSettings:
     ca_file: str | None = None
     http2: bool = False
     """httpx engine only."""
+    extra_headers: tuple[str, ...] = ()
+    """Response headers to record beyond ``RESPONSE_HEADERS`` (lower case), e.g. the
+    ``x-served-by`` a Fastly tier reads; they land in the results' ``headers`` column."""
 
 
 class Sink(Protocol):

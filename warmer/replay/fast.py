@@ -14,17 +14,35 @@ import asyncio
 import errno
 import ssl
 import threading
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterator, Sequence
 
 import httptools
 
+from warmer.model.results import RESPONSE_HEADERS, SINGLE_VALUED
 from warmer.replay._driver import Driver, run_loop
-from warmer.replay.engine import ConnectFailed, Connection, EngineSettings, Job, Response, Sink
+from warmer.replay.engine import (
+    ConnectFailed,
+    Connection,
+    EngineSettings,
+    Job,
+    Response,
+    Sink,
+)
 from warmer.replay.safety import PreparedRequest
 from warmer.replay.target import Target
 
-_CACHE_HEADERS = {b"cache-status": 0, b"x-cache": 1, b"x-cache-status": 2, b"age": 3}
+_RECORDED = {name.encode(): slot for slot, name in enumerate(RESPONSE_HEADERS)}
+_SINGLE = frozenset(name.encode() for name in SINGLE_VALUED)
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
+
+
+def header_slots(extra: Sequence[str] = ()) -> dict[bytes, int]:
+    """Lower-case header name → slot in a response's captured values (standard ones first)."""
+    slots = dict(_RECORDED)
+    for name in extra:
+        slots.setdefault(name.lower().encode("latin-1"), len(slots))
+    return slots
 
 
 def make_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
@@ -40,7 +58,12 @@ def make_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSL
 class H1Connection(asyncio.Protocol):
     """One HTTP/1.1 connection; also the httptools parser's callback object."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, timeout_s: float) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        timeout_s: float,
+        slots: dict[bytes, int] | None = None,
+    ) -> None:
         self.loop = loop
         self.timeout_s = timeout_s
         self.transport: asyncio.Transport | None = None
@@ -55,7 +78,10 @@ class H1Connection(asyncio.Protocol):
         self._framed = False
         self._status: int | None = None
         self._nbytes = 0
-        self._cache: list[str | None] = [None, None, None, None]
+        self._slots = slots or _RECORDED
+        self._empty: list[str | None] = [None] * len(self._slots)
+        self._values = list(self._empty)
+        self._digest = 0
 
     # ------------------------------------------------------------ Connection API
 
@@ -73,7 +99,8 @@ class H1Connection(asyncio.Protocol):
         self._received = self._headers_done = self._framed = False
         self._status = None
         self._nbytes = 0
-        self._cache = [None, None, None, None]
+        self._values = self._empty.copy()
+        self._digest = 0
         if self.parser is None:
             self.parser = httptools.HttpResponseParser(self)
         if request.body is None:
@@ -121,9 +148,14 @@ class H1Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         lower = name.lower()
-        slot = _CACHE_HEADERS.get(lower)
+        slot = self._slots.get(lower)
         if slot is not None:
-            self._cache[slot] = value.decode("latin-1")
+            text = value.decode("latin-1")
+            seen = self._values[slot]
+            if seen is None:
+                self._values[slot] = text
+            elif lower not in _SINGLE:  # a list sent on several lines (RFC 9110 §5.3)
+                self._values[slot] = f"{seen}, {text}"
         elif lower in _FRAMING:
             self._framed = True
 
@@ -140,6 +172,7 @@ class H1Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._nbytes += len(body)
+        self._digest = zlib.crc32(body, self._digest)
 
     def on_message_complete(self) -> None:
         if self.parser is not None and self.waiter is not None:
@@ -148,12 +181,20 @@ class H1Connection(asyncio.Protocol):
     # ------------------------------------------------------------ internals
 
     def _complete(self, keep_alive: bool = False) -> None:
-        cache = self._cache
-        self._finish(
-            Response(self._status, self._nbytes, None, cache[0], cache[1], cache[2], cache[3])
-        )
+        self._finish(self._response())
         if not keep_alive:
             self.close()
+
+    def _response(self) -> Response:
+        values = self._values
+        width = len(RESPONSE_HEADERS)
+        headers = tuple(values[:width])
+        extra = None
+        if len(values) > width:
+            names = list(self._slots)[width:]
+            extra = [(n.decode(), v) for n, v in zip(names, values[width:], strict=True) if v]
+        digest = self._digest if self._nbytes else None
+        return Response(self._status, self._nbytes, None, headers, digest, extra or None)
 
     def _finish(self, response: Response) -> None:
         waiter, self.waiter = self.waiter, None
@@ -190,13 +231,15 @@ async def open_connection(
     timeout_s: float,
     ssl_context: ssl.SSLContext | None,
     registry: set[H1Connection] | None = None,
+    slots: dict[bytes, int] | None = None,
 ) -> H1Connection:
     """Connect to ``target``; failures raise :class:`ConnectFailed` with an error kind.
 
-    The connection joins ``registry``, the set :func:`watch_timeouts` sweeps.
+    The connection joins ``registry``, the set :func:`watch_timeouts` sweeps; ``slots``
+    (:func:`header_slots`) names the response headers it records.
     """
     loop = asyncio.get_running_loop()
-    conn = H1Connection(loop, timeout_s)
+    conn = H1Connection(loop, timeout_s, slots)
     server_hostname = target.host if ssl_context is not None else None
     try:
         if target.unix_socket:
@@ -249,9 +292,10 @@ class FastEngine:
             context = make_ssl_context(settings.verify_tls, settings.ca_file)
 
         conns: set[H1Connection] = set()
+        slots = header_slots(settings.extra_headers)
 
         async def connect() -> Connection:
-            return await open_connection(settings.target, settings.timeout_s, context, conns)
+            return await open_connection(settings.target, settings.timeout_s, context, conns, slots)
 
         async def main() -> None:
             sweeper = asyncio.ensure_future(watch_timeouts(conns, settings.timeout_s))

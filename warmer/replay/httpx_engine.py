@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from warmer.errors import UsageError
 from warmer.replay._driver import Driver, run_loop
-from warmer.replay.engine import Connection, EngineSettings, Job, Response, Sink
+from warmer.replay.engine import (
+    Connection,
+    EngineSettings,
+    Job,
+    Response,
+    Sink,
+    header_values,
+)
 from warmer.replay.fast import make_ssl_context
 from warmer.replay.safety import PreparedRequest
 
@@ -41,9 +49,10 @@ class _Slot:
 
     closed = False
 
-    def __init__(self, client: Any, base: str) -> None:
+    def __init__(self, client: Any, base: str, extra: tuple[str, ...] = ()) -> None:
         self.client = client
         self.base = base
+        self.extra = extra
 
     async def request(self, request: PreparedRequest) -> Response:
         import httpx
@@ -57,16 +66,10 @@ class _Slot:
             )
         except httpx.HTTPError as exc:
             return Response(None, 0, _classify(exc))
-        h = response.headers
-        return Response(
-            response.status_code,
-            len(response.content),
-            None,
-            h.get("cache-status"),
-            h.get("x-cache"),
-            h.get("x-cache-status"),
-            h.get("age"),
-        )
+        body = response.content
+        recorded, extra = header_values(response.headers.multi_items(), self.extra)
+        digest = zlib.crc32(body) if body else None
+        return Response(response.status_code, len(body), None, recorded, digest, extra)
 
     def close(self) -> None:
         pass
@@ -106,7 +109,7 @@ class HttpxEngine:
             async with httpx.AsyncClient(
                 transport=transport, timeout=timeout, follow_redirects=False, trust_env=True
             ) as client:
-                slot = _Slot(client, base)
+                slot = _Slot(client, base, settings.extra_headers)
 
                 async def connect() -> Connection:
                     return slot

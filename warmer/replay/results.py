@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from warmer.errors import InputError
-from warmer.model.results import RESULTS_ARROW_SCHEMA, RESULTS_SCHEMA_VERSION
+from warmer.model.results import RESPONSE_HEADERS, RESULTS_ARROW_SCHEMA, RESULTS_SCHEMA_VERSION
 
 _ROW_GROUP = 65536
 _QUEUE_BATCHES = 64  # bounded: a slow disk makes the replay wait rather than grow
@@ -35,24 +35,8 @@ Row = tuple[Any, ...]
 """One results row, fields in ``RESULTS_ARROW_SCHEMA`` order."""
 
 
-_WARMUP_ROW: Row = (
-    0,
-    None,
-    "GET",
-    "/",
-    "/",
-    0.0,
-    0.0,
-    0.0,
-    0.0,
-    200,
-    0,
-    None,
-    None,
-    None,
-    None,
-    None,
-)
+_WARMUP_ROW: Row = (0, None, "GET", "/", "/", None, 0.0, 0.0, 0.0, 0.0, 200, 0, None, None,
+                    *(None for _ in RESPONSE_HEADERS), [("x", "y")])  # fmt: skip
 
 
 class ResultsWriter:
@@ -180,12 +164,26 @@ class ResultsWriter:
                 return
 
 
+_NAMES = tuple(RESULTS_ARROW_SCHEMA.names)
+
+
+def make_row(**values: Any) -> Row:
+    """A row from column values by name (others null), for engines and tests that build few.
+
+    ``make_row(seq=0, method="GET", target="/", key="GET /", sent_s=0.0, status=200)``.
+    """
+    unknown = set(values) - set(_NAMES)
+    if unknown:
+        raise ValueError(f"not results columns: {', '.join(sorted(unknown))}")
+    return tuple(values.get(name) for name in _NAMES)
+
+
 def rows_to_batch(rows: Sequence[Row]) -> pa.RecordBatch:
     """Transpose row tuples into an Arrow record batch in the results schema."""
     if not rows:
         columns: list[Any] = [[] for _ in RESULTS_ARROW_SCHEMA]
     else:
-        columns = [list(col) for col in zip(*rows, strict=True)]
+        columns = list(zip(*rows, strict=True))  # pa.array takes the tuples as they are
     arrays = [
         pa.array(col, type=field.type)
         for col, field in zip(columns, RESULTS_ARROW_SCHEMA, strict=True)
@@ -218,13 +216,37 @@ class ResultsFile:
         """Number of requests recorded."""
         return int(self._file.metadata.num_rows)
 
+    @property
+    def schema_version(self) -> int:
+        """The results schema version the file was written with."""
+        return int(self.meta.get("schema_version", 1))
+
     def iter_batches(self, batch_size: int = 65536, columns: list[str] | None = None) -> Any:
-        """Record batches in file order, in bounded memory."""
-        return self._file.iter_batches(batch_size=batch_size, columns=columns)
+        """Record batches in file order, in bounded memory (columns an older file lacks: null)."""
+        present = set(self._file.schema_arrow.names)
+        wanted = columns or RESULTS_ARROW_SCHEMA.names
+        stored = [c for c in wanted if c in present]
+        for batch in self._file.iter_batches(batch_size=batch_size, columns=stored):
+            yield upgrade(pa.Table.from_batches([batch]), columns).to_batches()[0]
 
     def to_table(self, columns: list[str] | None = None) -> pa.Table:
-        """The whole file (or some columns) as one table."""
-        return self._file.read(columns=columns)
+        """The whole file (or some columns) as one table (columns an older file lacks: null)."""
+        present = set(self._file.schema_arrow.names)
+        stored = None if columns is None else [c for c in columns if c in present]
+        return upgrade(self._file.read(columns=stored), columns)
+
+
+def upgrade(table: pa.Table, columns: list[str] | None = None) -> pa.Table:
+    """``table`` with every results column (or ``columns``) it lacks added as nulls.
+
+    Files of schema version 1 have no ``recorded_s``, ``body_digest``, freshness headers
+    or ``headers``; readers downstream see one layout whatever the version.
+    """
+    for name in columns or RESULTS_ARROW_SCHEMA.names:
+        if name not in table.column_names and name in RESULTS_ARROW_SCHEMA.names:
+            field = RESULTS_ARROW_SCHEMA.field(name)
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    return table
 
 
 def open_results(path: str | os.PathLike[str]) -> ResultsFile:

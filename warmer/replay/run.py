@@ -89,6 +89,9 @@ class ReplayPlan:
         except ValueError as exc:
             raise UsageError(str(exc), "e.g. --fail-after 100 --fail-share 0.5") from exc
 
+    capture_headers: tuple[str, ...] = ()
+    """Response headers to record beyond the standard ones (those configured tiers read)."""
+
     def parsed_target(self) -> Target:
         """The target, parsed and checked against the protected hosts."""
         target = parse_target(self.target, self.unix_socket)
@@ -119,6 +122,7 @@ class ReplayPlan:
             verify_tls=self.verify_tls,
             ca_file=self.ca_file,
             http2=self.http2,
+            extra_headers=self.capture_headers,
         )
 
 
@@ -377,7 +381,8 @@ def _jobs(
             # and the first read of the sample do not make the first requests late.
             start = time.perf_counter() - origin
         seq = positions.popleft()
-        yield Job(seq, None if offset is None else start + offset, policy.prepare(record))
+        due = None if offset is None else start + offset
+        yield Job(seq, due, policy.prepare(record), record.ts)
 
 
 def _summarize(

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from warmer.errors import RunError, UsageError
+from warmer.model.results import RESPONSE_HEADERS, SINGLE_VALUED
 from warmer.replay.engine import EngineSettings, Job, Sink
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-_CACHE = ("cache-status", "x-cache", "x-cache-status", "age")
 _START_TIMEOUT_S = 60.0
 
 
@@ -90,6 +90,8 @@ class LocustEngine:
         worker = [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
         env = dict(os.environ, WARMER_SPOOL=str(work / "jobs.jsonl"), WARMER_PARTS=str(work),
                    WARMER_WORKERS=str(self.workers))  # fmt: skip
+        if settings.extra_headers:
+            env["WARMER_CAPTURE"] = ",".join(settings.extra_headers)
         if settings.duration_s is not None:
             env["WARMER_DURATION"] = str(settings.duration_s)
         quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -145,7 +147,7 @@ def _spool(jobs: Iterator[Job], path: Path) -> float:
                 due = job.due - first
             record = {
                 "seq": job.seq, "due": due, "method": req.method, "path": req.path,
-                "key": req.key, "headers": list(req.headers),
+                "key": req.key, "headers": list(req.headers), "ts": job.recorded,
                 "body": req.body.decode("latin-1") if req.body is not None else None,
             }  # fmt: skip
             out.write(json.dumps(record) + "\n")
@@ -161,11 +163,21 @@ def _row(
     latency = (row["end"] - row["sent"]) * 1000 if ok else None
     scheduled = due - origin_epoch if due is not None else None
     from_schedule = (row["end"] - due) * 1000 if ok and due is not None else None
+    # The workers record the standard headers and the extra ones by name; no body digest.
+    extra = [(k[6:], _joined(k[6:], v)) for k, v in row.items() if k.startswith("extra:") and v]
     return (
-        row["seq"], phase, row["method"], row["path"], row["key"], scheduled, sent, latency,
-        from_schedule, row["status"], row["bytes"], row["error"],
-        *(row.get(name) for name in _CACHE),
+        row["seq"], phase, row["method"], row["path"], row["key"], row.get("ts"), scheduled,
+        sent, latency, from_schedule, row["status"], row["bytes"], None, row["error"],
+        *(_joined(name, row.get(name)) for name in RESPONSE_HEADERS), extra or None,
     )  # fmt: skip
+
+
+def _joined(name: str, value: Any) -> str | None:
+    """geventhttpclient gives a header sent on several lines as a list: join it like
+    the other engines (first line of a single-valued one)."""
+    if not isinstance(value, list):
+        return value if value is None else str(value)
+    return str(value[0]) if name in SINGLE_VALUED else ", ".join(map(str, value))
 
 
 class _Tail:

@@ -9,6 +9,7 @@ in its own processes). Configuration comes from the environment the engine sets:
   ``seq-position % WORKERS == INDEX``;
 - ``WARMER_PARTS``: directory for ``part-INDEX.jsonl`` (one result row per line) and the
   ``done-INDEX`` marker; a ``stop`` file there asks every user to stop;
+- ``WARMER_CAPTURE``: comma-separated extra response headers to record (optional);
 - ``WARMER_DURATION``: stop taking jobs this many seconds after the start (optional).
 
 Times in the rows are epoch seconds; the parent converts them to its own origin.
@@ -32,7 +33,10 @@ _INDEX = int(os.environ.get("WARMER_WORKER_INDEX", "0"))
 _WORKERS = int(os.environ.get("WARMER_WORKERS", "1"))
 _PARTS = os.environ.get("WARMER_PARTS", ".")
 _DURATION = float(os.environ["WARMER_DURATION"]) if os.environ.get("WARMER_DURATION") else None
-_CACHE = ("cache-status", "x-cache", "x-cache-status", "age")
+# warmer.model.results.RESPONSE_HEADERS (this file imports nothing of warmer's).
+_CACHE = ("cache-status", "x-cache", "x-cache-status", "age", "cache-control", "expires",
+          "date", "etag", "last-modified")  # fmt: skip
+_EXTRA = tuple(h for h in os.environ.get("WARMER_CAPTURE", "").split(",") if h)
 _KINDS = (
     ("refused", "refused"),
     ("reset", "reset"),
@@ -133,6 +137,7 @@ class Replay(FastHttpUser):
         ok = error is None or bool(response.status_code)
         row = {
             "seq": job["seq"], "method": job["method"], "path": job["path"], "key": job["key"],
+            "ts": job.get("ts"),
             "due": due_at, "sent": sent, "end": end,
             "status": response.status_code if ok else None,
             "bytes": len(response.content or b"") if ok else None,
@@ -141,4 +146,6 @@ class Replay(FastHttpUser):
         if ok and response.headers:
             for name in _CACHE:
                 row[name] = response.headers.get(name)
+            for name in _EXTRA:
+                row["extra:" + name] = response.headers.get(name)
         SHARE.out.write(json.dumps(row) + "\n")
