@@ -382,27 +382,46 @@ def test_a_gate_that_skips_most_records_fails_with_the_skip_reasons(
     from tests.replay.conftest import write_jsonl
     from warmer.model.sample import SampleRecord
 
-    records = [
-        SampleRecord(
-            ts=1_700_000_000 + i * 0.1,
-            method="POST" if i % 3 else "GET",
-            target=f"/item/{i % 40}",
-            key=f"GET /item/{i % 40}",
-        )
-        for i in range(600)
-    ]
-    sample = write_jsonl(tmp_path / "mostly-post.jsonl", records)
+    def record(i: int) -> SampleRecord:
+        # A third sendable GETs, a third POSTs (skipped by design), a third GETs that
+        # cannot be sent as recorded (a target that is not a path).
+        method = "POST" if i % 3 == 1 else "GET"
+        target = f"item/{i % 40}" if i % 3 == 2 else f"/item/{i % 40}"
+        return SampleRecord(1_700_000_000 + i * 0.1, method, target, f"GET /item/{i % 40}")
+
+    sample = write_jsonl(tmp_path / "mixed.jsonl", [record(i) for i in range(600)])
     run_dir = tmp_path / "run"
     result = warmer(*gate_args(candidate, sample, run_dir, "errors.rate < 0.5"), cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     report = json.loads((run_dir / "report.json").read_text())
     by_text = {c["expression"]: c for c in report["checks"]}
     skipped = by_text["skipped.rate <= 5%"]
-    assert skipped["outcome"] == "fail" and skipped["observed"] > 0.6
-    assert "method" in skipped["diagnosis"] and "allow_methods" in skipped["diagnosis"]
+    # Only the unsendable third counts against the phase; the POSTs are shown apart.
+    assert skipped["outcome"] == "fail" and 0.25 < skipped["observed"] < 0.42
+    assert "invalid" in skipped["diagnosis"] and "method" in skipped["diagnosis"]
     verify = report["phases"][1]
-    assert verify["skipped"]["method"] > 0 and verify["skip_rate"] > 0.6
+    assert verify["skipped"]["method"] > 0 and verify["skip_rate"] == skipped["observed"]
     assert "| Skipped |" in (run_dir / "report.md").read_text()
+
+
+def test_records_of_methods_not_replayed_do_not_fail_the_gate(
+    tmp_path: Path, candidate: CandidateServer
+) -> None:
+    from tests.replay.conftest import write_jsonl
+    from warmer.model.sample import SampleRecord
+
+    records = [
+        SampleRecord(1_700_000_000 + i * 0.1, "POST" if i % 2 else "GET", f"/item/{i % 40}",
+                     f"GET /item/{i % 40}")
+        for i in range(400)
+    ]  # fmt: skip
+    sample = write_jsonl(tmp_path / "half-post.jsonl", records)
+    run_dir = tmp_path / "run"
+    result = warmer(*gate_args(candidate, sample, run_dir, "errors.rate < 0.5"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["phases"][1]["skipped"]["method"] > 0
+    assert report["phases"][1]["skip_rate"] == 0.0
 
 
 def test_debug_never_changes_the_exit_code(tmp_path: Path, small_sample: Path) -> None:

@@ -26,9 +26,10 @@ latency.max_ms                 ms       slowest response (as latency.p50_ms)
 service_time.p50_ms            ms       median time from the actual send to the response's last
                                         byte (also p95_ms, p99_ms, max_ms; results)
 errors.rate                    ratio    transport errors and 5xx / requests sent (results)
-skipped.rate                   ratio    sample records the phase did not send (method not
-                                        allowed, invalid) / its records (replay); the gate
-                                        adds ``skipped.rate <= gate.max_skip_rate`` checks
+skipped.rate                   ratio    sample records the phase could not send as recorded
+                                        (invalid target, refused header; not the methods the
+                                        safety rules skip by design) / its records (replay);
+                                        the gate adds ``skipped.rate <= gate.max_skip_rate``
 <tier>.evictions               count    keys evicted during the phase (tier observer)
 <tier>.expirations             count    keys expired during the phase (tier observer)
 <tier>.stale_rate              ratio    lookups served stale or revalidated (header tiers)

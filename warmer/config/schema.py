@@ -312,9 +312,9 @@ class GateConfig:
     no_data: Literal["pass", "fail"] = "fail"
     """What a check whose metric has no data means, unless it says ``on no_data ...``."""
     max_skip_rate: float = 0.05
-    """Largest share of a phase's records that may be skipped (not an allowed method, not
-    sendable as recorded): the gate checks ``skipped.rate`` and ``warm.skipped.rate``
-    against it unless a check names them. 1 turns the checks off."""
+    """Largest share of a phase's records that may be skipped as not sendable as recorded
+    (methods the safety rules skip do not count): the gate checks ``skipped.rate`` and
+    ``warm.skipped.rate`` against it unless a check names them. 1 turns the checks off."""
 
     def __post_init__(self) -> None:
         # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;

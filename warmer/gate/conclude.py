@@ -24,6 +24,7 @@ from warmer.gate.findings import findings
 from warmer.gate.judge import check_results, exit_code_for, judge
 from warmer.gate.metrics import flatten, traffic_stats
 from warmer.gate.rundir import config_document, evidence_document
+from warmer.gate.steps.traffic import unsendable
 from warmer.model.run import (
     Ceilings,
     PhaseMark,
@@ -168,7 +169,7 @@ def _phases(
         phase = dataclasses.replace(
             traffic_stats(name, rows),
             skipped=dict(summary.skipped),
-            skip_rate=sum(summary.skipped.values()) / records if records else None,
+            skip_rate=unsendable(summary.skipped) / records if records else None,
             tiers=seen.tiers,
             effective_hit_rate=seen.effective_hit_rate,
             backend=seen.backend,

@@ -370,9 +370,9 @@ def _skipped_reason(check: Check, evidence: Evidence) -> Reason:
         return "skipped", f"{check.phase} skipped records: see the report's skip reasons"
     listed = ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1]))
     return "skipped", (
-        f"{check.phase} did not send {sum(reasons.values()):,} records ({listed}): "
-        "method = not an allowed method ([safety] allow_methods), invalid = not a request "
-        "warmer may send as recorded; fix the sample or the settings"
+        f"{check.phase} did not send {sum(reasons.values()):,} records ({listed}); every "
+        "reason but method (not an allowed method, skipped by design) means a record warmer "
+        "could not send as recorded: fix the sample or the settings"
     )
 
 

@@ -5,7 +5,9 @@ observer boundaries (``{name}_start``/``{name}_end``). While it runs it polls th
 observation for required sources that went away, and ends the phase (exit 3) when one
 did; a target that stops answering ends it from inside the replay stage
 (``TargetFailedError``). What the phase skipped is its own evidence and metric
-(``skipped.rate``), so a gate that sent almost nothing cannot pass quietly.
+(``skipped.rate``), so a gate that sent almost nothing cannot pass quietly. Records of a
+method the safety rules do not replay are skipped by design: they are counted and shown,
+but only the records that could not be sent as recorded count in ``skipped.rate``.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ class ReplayPhase:
             return StepResult(summary="nothing was sent")
         skipped = sum(summary.skipped.values())
         prefix = "" if self.name == "verify" else f"{self.name}."
-        rate = skipped / records if records else None
+        rate = unsendable(summary.skipped) / records if records else None
         line = f"{summary.sent:,} requests sent in {summary.duration_s:.1f}s"
         if skipped:
             reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.skipped.items()))
@@ -96,6 +98,15 @@ class ReplayPhase:
                 "failure": summary.failure,
             },
         )
+
+
+def unsendable(skipped: dict[str, int]) -> int:
+    """Skipped records that count against a phase: all but the method policy's.
+
+    Not replaying a POST is the safety rule at work, not a fault of the sample; a record
+    warmer cannot send as recorded (an invalid target, a header it refuses) is.
+    """
+    return sum(count for reason, count in skipped.items() if reason != "method")
 
 
 def _watch_observers(state: RunState, phase: str) -> None:
