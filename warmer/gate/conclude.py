@@ -108,10 +108,17 @@ def conclude(
     return _write_reports(state, report, outcomes)
 
 
+UNREAD_COLUMNS = frozenset({"method", "target", "response_bytes", "body_digest"})
+"""Results columns no figure reads: left on disk, so a long run's conclusion holds less
+(``target`` alone is often the widest column)."""
+
+
 def _results(state: RunState) -> pa.Table:
+    from warmer.model.results import RESULTS_ARROW_SCHEMA
     from warmer.replay.results import open_results
 
-    return open_results(state.dir.results).to_table()
+    names = [name for name in RESULTS_ARROW_SCHEMA.names if name not in UNREAD_COLUMNS]
+    return open_results(state.dir.results).to_table(names)
 
 
 def _judge(state: RunState, evidence: Evidence, phases_sent: set[str]) -> tuple[CheckOutcome, ...]:
