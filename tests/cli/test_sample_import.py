@@ -128,16 +128,20 @@ def test_exit_2_cases(tmp_path: Path) -> None:
 
 
 def test_extra_scrub_lists_from_config(tmp_path: Path) -> None:
-    (tmp_path / "warmer.toml").write_text('[sample]\nscrub_params = ["otp"]\n')
+    (tmp_path / "warmer.toml").write_text(
+        '[sample]\nscrub_params = ["promo"]\nkeep_params = ["token"]\nredact = true\n'
+    )
     src = tmp_path / "o.log"
     src.write_text(
-        '1.2.3.4 - - [02/Nov/2026:08:00:00 +0100] "GET /v?otp=99&token=t HTTP/1.1" 200 1 "-" "u"\n'
+        '1.2.3.4 - - [02/Nov/2026:08:00:00 +0100] "GET /v?promo=99&token=t&sig=s HTTP/1.1" 200 1'
+        ' "-" "u"\n'
     )
     out = tmp_path / "s.jsonl"
     result = run("sample", "import", str(src), "-o", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     target = open_sample(out).to_table().column("target").to_pylist()[0]
-    assert target == "/v?otp=REDACTED&token=t"  # the file's list replaces the default list
+    # promo: the file's extra name; token: kept on purpose; sig: a credential word
+    assert target == "/v?promo=REDACTED&token=t&sig=REDACTED"
 
 
 def test_tz_applies_to_since_and_bad_zone_exits_2(tmp_path: Path) -> None:

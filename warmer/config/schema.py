@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from warmer.credentials import mask_url
+
 DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
     "authorization",
     "proxy-authorization",
@@ -22,7 +24,8 @@ DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
     "x-amz-security-token",
     "api-key",
 )
-"""Request headers removed on import unless ``--keep-header`` names them."""
+"""Request headers removed on import unless ``--keep-header`` names them, besides every
+header whose name is a credential (``warmer/credentials.py``)."""
 
 DEFAULT_SCRUB_PARAMS: tuple[str, ...] = (
     "token",
@@ -45,7 +48,8 @@ DEFAULT_SCRUB_PARAMS: tuple[str, ...] = (
     "x-amz-credential",
     "x-amz-security-token",
 )
-"""Query parameters whose values are replaced on import (matched case-insensitively)."""
+"""Parameters whose values are replaced on import (matched case-insensitively), besides
+every parameter whose name is a credential (``warmer/credentials.py``)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,11 @@ class SampleConfig:
 
     scrub_headers: tuple[str, ...] = DEFAULT_SCRUB_HEADERS
     scrub_params: tuple[str, ...] = DEFAULT_SCRUB_PARAMS
+    keep_params: tuple[str, ...] = ()
+    """Parameters never scrubbed although their names look like credentials."""
+    redact: bool = False
+    """Replace scrubbed values by plain ``REDACTED`` instead of a keyed pseudonym; every
+    value of a parameter then shares one key (see docs/sample-schema.md)."""
     key: KeyConfig = field(default_factory=KeyConfig)
     warm_fraction: float = 0.8
     """Share of the sample (by time) that warms; the rest verifies."""
@@ -209,16 +218,8 @@ class SourceConfig:
 
     def __repr__(self) -> str:
         # The URL may carry a password substituted from the environment.
-        url = _mask_password(self.url) if self.url else None
+        url = mask_url(self.url) if self.url else None
         return f"SourceConfig(source={self.source!r}, url={url!r}, cache={self.cache!r})"
-
-
-def _mask_password(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
 @dataclass(frozen=True)
