@@ -29,9 +29,7 @@ CREDENTIAL_STEMS: tuple[str, ...] = (
 )  # fmt: skip
 """A word containing one of these is a credential (``sessionid``, ``authorization``)."""
 
-CREDENTIAL_WORDS = frozenset(
-    {"key", "sig", "sid", "pass", "pin", "otp", "cred", "creds", "ticket"}
-)
+CREDENTIAL_WORDS = frozenset({"key", "sig", "sid", "pass", "pin", "otp", "cred", "creds", "ticket"})
 """Words that are a credential on their own (``key=``, ``sig=``, ``sid=``)."""
 
 HARMLESS_WORDS = frozenset(

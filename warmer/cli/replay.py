@@ -153,7 +153,10 @@ def _run_one(reader: Any, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.replay.source import stream_records
 
     renderer = ProgressRenderer(live=_live(options["progress"]))
-    meta = {"sample": os.fspath(reader.path), "target": plan.target, "engine": plan.engine}
+    from warmer.credentials import mask_url
+
+    target = mask_url(plan.target)  # a password in the URL never reaches the results file
+    meta = {"sample": os.fspath(reader.path), "target": target, "engine": plan.engine}
     with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
         try:
             summary = replay(

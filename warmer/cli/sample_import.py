@@ -12,6 +12,7 @@ import click
 
 from warmer.cli._context import AppContext
 from warmer.errors import UsageError
+from warmer.model.text import printable
 
 if TYPE_CHECKING:
     from warmer.sample.importer import ImportReport, SourceReport
@@ -175,7 +176,7 @@ def _pairs(fields: tuple[str, ...]) -> dict[str, str]:
 
 
 def _announce(source: SourceReport) -> None:
-    click.echo(f"{source.path}: {source.detection}", err=True)
+    click.echo(printable(f"{source.path}: {source.detection}"), err=True)
 
 
 def render_summary(report: ImportReport) -> str:
@@ -198,7 +199,8 @@ def render_summary(report: ImportReport) -> str:
     if selection:
         lines.append(f"selection: {selection}")
     lines.append(f"wrote {report.written} requests to {report.output}")
-    return "\n".join(lines)
+    # Scrubbed names and reasons can quote the traffic: no line may hold a control character.
+    return "\n".join(printable(line) for line in lines)
 
 
 def _describe_selection(report: ImportReport) -> str:
