@@ -51,6 +51,7 @@ SKIP_REASONS: dict[str, str] = {
     "invalid": "the target is not an origin-form path that can be sent",
     "header": "a recorded header name or value is not valid HTTP (RFC 9110) or not ISO-8859-1",
     "host": "--preserve-host: the recorded Host is not a host[:port]",
+    "body": "the recorded body is not base64",
 }
 """Why a record is not sent; counted per reason in the replay summary."""
 
@@ -186,7 +187,10 @@ class RequestPolicy:
         headers = self._headers(record)
         if isinstance(headers, str):
             return headers
-        body = base64.b64decode(record.body) if record.body else None
+        try:
+            body = base64.b64decode(record.body, validate=True) if record.body else None
+        except ValueError:  # binascii.Error
+            return "body"
         lines = [f"{method} {path} HTTP/1.1"]
         lines.extend(f"{name}: {value}" for name, value in headers)
         if body is not None:

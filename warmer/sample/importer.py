@@ -351,7 +351,7 @@ class _Refiner:
             items, keys, rows = pc.filter(items, keep), pc.filter(keys, keep), rows[keep]
             offsets = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-        items = self._scrub_header_values(items)
+        items = self._scrub_host_headers(keys, self._scrub_header_values(items))
         mapped = pa.MapArray.from_arrays(
             pa.array(offsets, pa.int32()), keys, items, mask=headers.is_null()
         )
@@ -393,6 +393,17 @@ class _Refiner:
         if not pc.any(self._header_values.column(1, found)).as_py():
             return items  # nothing to redact: spare a copy of every header value
         return self._header_values.column(0, found)
+
+    def _scrub_host_headers(self, keys: pa.Array, items: pa.Array) -> pa.Array:
+        """A recorded ``host`` header loses its userinfo like the host column."""
+        if not self.scrub.enabled or len(keys) == 0:
+            return items
+        is_host = pc.fill_null(pc.equal(keys, "host"), False)
+        if not pc.any(is_host).as_py():
+            return items
+        found = self._hosts.lookup(pc.filter(items, is_host))
+        self._count_labels(self._hosts, found)
+        return pc.replace_with_mask(items, is_host, self._hosts.column(0, found))
 
     def _scrub_header_value(self, value: str) -> tuple[str, bool]:
         scrubbed, labels = self.scrub.scrub_url(value)

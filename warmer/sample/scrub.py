@@ -158,14 +158,15 @@ class ScrubPolicy:
         return host.rpartition("@")[2], ["userinfo"]
 
     def scrub_body(self, body: str) -> tuple[str, Labels]:
-        """A base64 request body with the secret fields of a form or JSON body replaced;
-        other bodies (binary, multipart) are kept as recorded."""
+        """A request body (base64, as samples store it, or the text a log recorded) with
+        the secret fields of a form or JSON body replaced; other bodies (binary,
+        multipart) are kept as recorded."""
         if not self.enabled:
             return body, []
         try:
-            text = base64.b64decode(body, validate=True).decode("utf-8")
+            text, encoded = base64.b64decode(body, validate=True).decode("utf-8"), True
         except (binascii.Error, ValueError):
-            return body, []
+            text, encoded = body, False
         if not self.may_hold_secret(text):
             return body, []
         labels: Labels = []
@@ -175,7 +176,7 @@ class ScrubPolicy:
             text = _QUERY_PARAM.sub(self._replacer("body", labels), text)
         if not labels:
             return body, []
-        return base64.b64encode(text.encode()).decode("ascii"), labels
+        return (base64.b64encode(text.encode()).decode("ascii") if encoded else text), labels
 
     def _replacer(
         self, kind: str, labels: Labels, fold_case: bool = False
