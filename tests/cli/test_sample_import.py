@@ -176,7 +176,7 @@ def test_scrubbing_keeps_the_distinct_keys_and_their_reuse(tmp_path: Path) -> No
     """One token per user: thousands of distinct, mostly cold keys. A plain REDACTED made
     them one hot key and inflated every hit rate computed from the sample."""
     lines = [
-        f'10.0.{i % 7}.{i % 250} - - [02/Nov/2026:08:{i // 60 % 60:02d}:{i % 60:02d} +0100] '
+        f"10.0.{i % 7}.{i % 250} - - [02/Nov/2026:08:{i // 60 % 60:02d}:{i % 60:02d} +0100] "
         f'"GET /feed/{u % 5}?access_token=user{u}&page={u % 3} HTTP/1.1" 200 5 "-" "ua"\n'
         for i, u in ((i, i * 37 % 600) for i in range(2000))  # 600 users, each seen ~3 times
     ]

@@ -88,7 +88,7 @@ def test_non_ascii_requests_are_the_same_bytes_on_every_engine(
             {"target": "/café/日本?q=ü", "headers": {"x-latin": "café"}},
             {"target": "/a b/"},  # a space cannot be sent: skipped as invalid
             {"target": "/plain", "headers": {"x-cjk": "日本"}},  # no ISO-8859-1 form: skipped
-            {"target": "/%7Euser/%zz?x=<\"{|}>"},
+            {"target": '/%7Euser/%zz?x=<"{|}>'},
         ],
     )
     sent: dict[str, list[tuple[bytes, bytes, list[bytes], list[bytes]]]] = {}
