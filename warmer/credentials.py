@@ -43,10 +43,12 @@ HARMLESS_WORDS = frozenset(
 _HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
-_HINT = re.compile(
-    "|".join(sorted({*CREDENTIAL_STEMS, *CREDENTIAL_WORDS}, key=len, reverse=True)) + "|%",
-    re.IGNORECASE,
-)
+HINTS: tuple[str, ...] = (
+    "token", "secret", "sess", "pass", "pwd", "auth", "jwt", "sig", "cred", "key", "cookie",
+    "csrf", "xsrf", "bearer", "saml", "hmac", "sid", "pin", "otp", "ticket",
+)  # fmt: skip
+"""Every stem and word above contains one of these: text without any holds no credential
+name (substring tests: several times faster than one regex over the alternatives)."""
 
 
 @functools.lru_cache(maxsize=8192)
@@ -73,7 +75,10 @@ def _credential_word(word: str) -> bool:
 def may_name_credential(text: str) -> bool:
     """False only when no name in ``text`` can be a credential (a quick test, no parsing):
     no escape (which could hide one) and no stem or word anywhere."""
-    return _HINT.search(text) is not None
+    if "%" in text:
+        return True
+    lowered = text.lower()
+    return any(hint in lowered for hint in HINTS)
 
 
 # --------------------------------------------------------------------------- masking

@@ -168,3 +168,22 @@ def test_downsample_indices_match_downsample_on_arrays() -> None:
 def test_downsample_needs_room_for_endpoints() -> None:
     with pytest.raises(ValueError):
         downsample([(1, 1.0)] * 10, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("GET /a?x=1", "GET /a?x=1"),
+        ("café 日本", "café 日本"),
+        ("a\x1b[31mred", "a\\x1b[31mred"),
+        ("a\r\nFAKE", "a\\r\\nFAKE"),
+        ("t\tab\x00\x7f\x9b", "t\\tab\\x00\\x7f\\x9b"),
+        ("abc\u202edef\u2066", "abc\\u202edef\\u2066"),
+        ("line\u2028sep", "line\\u2028sep"),
+    ],
+)
+def test_printable_escapes_what_a_terminal_would_obey(text: str, shown: str) -> None:
+    from warmer.model.text import printable
+
+    assert printable(text) == shown
+    assert printable("a\nb\x1b", keep_newlines=True) == "a\nb\\x1b"
