@@ -48,7 +48,13 @@ _ENGINES = ("fast", "httpx", "locust")
 @click.option("--timeout", "timeout_s", type=float, default=10.0, help="Per request, seconds.")
 @click.option("--retries", type=int, default=2, help="Retries after connection errors only.")
 @click.option("--allow-method", "allow_methods", multiple=True, help="Also replay this method.")
-@click.option("--header", "-H", "headers", multiple=True, help='Add a header: "Name: value".')
+@click.option(
+    "--header",
+    "-H",
+    "headers",
+    multiple=True,
+    help='Add a header: "Name: value"; replaces a recorded or default one (Host too).',
+)
 @click.option("--drop-header", "drop_headers", multiple=True, help="Drop recorded headers (glob).")
 @click.option("--preserve-host", is_flag=True, help="Send the recorded Host header.")
 @click.option("--insecure", is_flag=True, help="Do not verify the target's TLS certificate.")
@@ -70,7 +76,9 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
     Pacing:  recorded (timing / --speed), rate (--rate N/s), max (--concurrency bound).
     Order:   recorded, or hot-first (one request per key, hottest first).
     Safety:  only GET and HEAD unless --allow-method; redirects are never followed;
-             protected hosts ([safety] protected_hosts) are refused with exit 2.
+             protected hosts ([safety] protected_hosts) are refused with exit 2;
+             a record that is not valid HTTP is skipped with a reason (invalid,
+             header, host, body), never sent altered (SECURITY.md).
     Exit codes: 0 done, 2 usage or unsafe target, 3 target unreachable, 130 interrupted.
     """
     from warmer.replay import check_target
