@@ -9,11 +9,12 @@ Each head is answered with an empty 200 on the same keep-alive connection.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import socket
 import threading
 from dataclasses import dataclass
+
+from tests.replay.conftest import Resetter
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
@@ -62,18 +63,14 @@ class Head:
         return found
 
 
-class RecordingServer:
+class RecordingServer(Resetter):
     """Records the heads of every request on ``port``; ``reset`` starts a new record."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(128)
-        self.port: int = self.sock.getsockname()[1]
         self.heads: list[Head] = []
         self.raw: list[bytes] = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
     @property
     def url(self) -> str:
@@ -88,35 +85,17 @@ class RecordingServer:
         with self._lock:
             return list(self.heads), b"".join(self.raw)
 
-    def close(self) -> None:
-        self.sock.close()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
+    def handle(self, conn: socket.socket) -> None:
         buffer = b""
-        with contextlib.suppress(OSError), conn:
-            while True:
-                data = conn.recv(65536)
-                if not data:
-                    return
+        while data := conn.recv(65536):
+            with self._lock:
+                self.raw.append(data)
+            buffer += data
+            while (parsed := _next_request(buffer)) is not None:
+                head, buffer = parsed
                 with self._lock:
-                    self.raw.append(data)
-                buffer += data
-                while True:
-                    parsed = _next_request(buffer)
-                    if parsed is None:
-                        break
-                    head, buffer = parsed
-                    with self._lock:
-                        self.heads.append(head)
-                    conn.sendall(_RESPONSE)
+                    self.heads.append(head)
+                conn.sendall(_RESPONSE)
 
 
 def _next_request(buffer: bytes) -> tuple[Head, bytes] | None:
