@@ -20,7 +20,9 @@ last byte of the response; ``latency_from_schedule_ms`` from the scheduled send
 (coordinated omission). ``response_bytes`` counts the body (after chunked decoding). A
 request that got no response has ``status``, ``latency_ms`` and ``response_bytes`` null
 and an ``error`` kind. The cache columns are the raw response header values, parsed by
-observe. Redirects are never followed: a 3xx is recorded as it came.
+observe. Redirects are never followed: a 3xx is recorded as it came. ``target`` is the
+request target exactly as sent (the target URL's prefix added, percent-encoded by
+``warmer/replay/wire.py``), ``key`` the sample's cache key.
 """
 
 from __future__ import annotations

@@ -204,7 +204,8 @@ class _Refiner:
         self._clients = Memo(self._hash_client, [pa.string()])
         self._header_values = Memo(self._scrub_header_value, [pa.string(), pa.bool_()])
         self._hosts = Memo(self.scrub.scrub_host, [pa.string(), labels])
-        self._bodies = Memo(self.scrub.scrub_body, [pa.string(), labels])
+        # Bodies are large and rarely repeat: a small memo bounds the memory they hold.
+        self._bodies = Memo(self.scrub.scrub_body, [pa.string(), labels], limit=10_000)
         self._labels = {
             memo: _LabelIndex(memo, field)
             for memo, field in ((self._requests, 2), (self._hosts, 1), (self._bodies, 1))
