@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -119,8 +120,15 @@ class ScrubPolicy:
         """False only when ``text`` surely holds nothing to scrub (a quick test, no parsing)."""
         if "@" in text or may_name_credential(text):
             return True
+        if not self._extra_hints:
+            return False
         lowered = text.lower()
-        return any(name in lowered for name in self.params)
+        return any(name in lowered for name in self._extra_hints)
+
+    @functools.cached_property
+    def _extra_hints(self) -> tuple[str, ...]:
+        """Configured names that hold none of the credential hints (usually none)."""
+        return tuple(p for p in self.params if not may_name_credential(p))
 
     def scrub_url(self, url: str) -> tuple[str, Labels]:
         """``url`` (a target or a header value) without userinfo and secret parameter values,
@@ -129,7 +137,7 @@ class ScrubPolicy:
             return url, []
         labels: Labels = []
         text = url
-        match = _USERINFO.match(text)
+        match = _USERINFO.match(text) if "@" in text else None
         if match:
             text = match.group(1) + text[match.end() :]
             labels.append("userinfo")
