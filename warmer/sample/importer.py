@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from warmer.config.schema import DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS, KeyConfig
 from warmer.errors import InputError, MalformedInputError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SampleMeta
-from warmer.sample._memo import Memo, prefetch
+from warmer.sample._memo import LabelIndex, Memo, prefetch
 from warmer.sample._open import open_input
 from warmer.sample.detect import Detection, choose_format
 from warmer.sample.formats._fields import filter_rejected
@@ -207,7 +207,7 @@ class _Refiner:
         # Bodies are large and rarely repeat: a small memo bounds the memory they hold.
         self._bodies = Memo(self.scrub.scrub_body, [pa.string(), labels], limit=10_000)
         self._labels = {
-            memo: _LabelIndex(memo, field)
+            memo: LabelIndex(memo, field)
             for memo, field in ((self._requests, 2), (self._hosts, 1), (self._bodies, 1))
         }
         self._lock = threading.Lock()  # report.scrubbed, counted from two threads
@@ -440,31 +440,6 @@ class _Refiner:
 
 Masks = list[tuple[str, pa.Array]]
 """(reason, per-row flag) pairs of rows to reject."""
-
-
-class _LabelIndex:
-    """Scrubbing label -> the entries of a memo whose result carries it, kept up to date
-    incrementally (only entries added since the last call are read)."""
-
-    def __init__(self, memo: Memo, field: int) -> None:
-        self.memo, self.field = memo, field
-        self._lists: dict[str, list[int]] = {}
-        self._index: dict[str, np.ndarray] = {}
-        self._seen = (-1, 0)
-
-    def entries(self) -> dict[str, np.ndarray]:
-        labels: list[list[str]] = self.memo.results(self.field)
-        generation, seen = self._seen
-        if generation != self.memo.generation:  # the memo started over
-            self._lists, seen = {}, 0
-        if seen == len(labels):
-            return self._index
-        for index in range(seen, len(labels)):
-            for label in labels[index]:
-                self._lists.setdefault(label, []).append(index)
-        self._index = {k: np.array(v, dtype=np.int64) for k, v in self._lists.items()}
-        self._seen = (self.memo.generation, len(labels))
-        return self._index
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) -> pa.Table:
