@@ -170,7 +170,8 @@ class RequestPolicy:
             record.body,
         )
         result = self._cache.get(memo) or self._store(memo, record)
-        self._last[:] = [record, result]
+        last = self._last
+        last[0], last[1] = record, result
         return result
 
     def _store(self, memo: tuple[Any, ...], record: SampleRecord) -> PreparedRequest | str:
