@@ -94,7 +94,9 @@ class SafetyConfig:
     """What replay must never do (``[safety]``)."""
 
     protected_hosts: tuple[str, ...] = ()
-    """Host names or fnmatch patterns (e.g. ``*.prod.example.com``) refused as targets."""
+    """Host names, addresses, CIDR blocks (``10.0.0.0/8``) or fnmatch patterns
+    (``*.prod.example.com``) refused as targets; compared as hosts, every spelling of an
+    address and resolved names included (``warmer/replay/hosts.py``)."""
     allow_methods: tuple[str, ...] = ("GET", "HEAD")
     """Methods replayed; others are skipped and counted."""
 
