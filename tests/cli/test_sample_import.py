@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from tests.cli_runner import run_warmer
 from warmer.sample.store import open_sample
@@ -128,16 +130,20 @@ def test_exit_2_cases(tmp_path: Path) -> None:
 
 
 def test_extra_scrub_lists_from_config(tmp_path: Path) -> None:
-    (tmp_path / "warmer.toml").write_text('[sample]\nscrub_params = ["otp"]\n')
+    (tmp_path / "warmer.toml").write_text(
+        '[sample]\nscrub_params = ["promo"]\nkeep_params = ["token"]\nredact = true\n'
+    )
     src = tmp_path / "o.log"
     src.write_text(
-        '1.2.3.4 - - [02/Nov/2026:08:00:00 +0100] "GET /v?otp=99&token=t HTTP/1.1" 200 1 "-" "u"\n'
+        '1.2.3.4 - - [02/Nov/2026:08:00:00 +0100] "GET /v?promo=99&token=t&sig=s HTTP/1.1" 200 1'
+        ' "-" "u"\n'
     )
     out = tmp_path / "s.jsonl"
     result = run("sample", "import", str(src), "-o", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     target = open_sample(out).to_table().column("target").to_pylist()[0]
-    assert target == "/v?otp=REDACTED&token=t"  # the file's list replaces the default list
+    # promo: the file's extra name; token: kept on purpose; sig: a credential word
+    assert target == "/v?promo=REDACTED&token=t&sig=REDACTED"
 
 
 def test_tz_applies_to_since_and_bad_zone_exits_2(tmp_path: Path) -> None:
@@ -157,3 +163,87 @@ def test_tz_applies_to_since_and_bad_zone_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert open_sample(out).meta.filters["since"] == 1793602805.0
     assert run("sample", "import", str(src), "-o", str(out), "--tz", "Nowhere/X").returncode == 2
+
+
+def _inspect(sample: Path) -> dict[str, Any]:
+    done = run("sample", "inspect", str(sample), "--json")
+    assert done.returncode == 0, done.stderr
+    profile: dict[str, Any] = json.loads(done.stdout)
+    return profile
+
+
+def test_scrubbing_keeps_the_distinct_keys_and_their_reuse(tmp_path: Path) -> None:
+    """One token per user: thousands of distinct, mostly cold keys. A plain REDACTED made
+    them one hot key and inflated every hit rate computed from the sample."""
+    lines = [
+        f"10.0.{i % 7}.{i % 250} - - [02/Nov/2026:08:{i // 60 % 60:02d}:{i % 60:02d} +0100] "
+        f'"GET /feed/{u % 5}?access_token=user{u}&page={u % 3} HTTP/1.1" 200 5 "-" "ua"\n'
+        for i, u in ((i, i * 37 % 600) for i in range(2000))  # 600 users, each seen ~3 times
+    ]
+    src = tmp_path / "access.log"
+    src.write_text("".join(lines))
+    profiles = {}
+    for mode in ("--no-scrub", "--redact", None):
+        out = tmp_path / f"s{mode or ''}.parquet"
+        done = run("sample", "import", str(src), "-o", str(out), *([mode] if mode else []))
+        assert done.returncode == 0, done.stderr
+        profiles[mode] = _inspect(out)
+    recorded, redacted, scrubbed = profiles["--no-scrub"], profiles["--redact"], profiles[None]
+    assert recorded["unique_keys"] == 600
+    assert scrubbed["unique_keys"] == recorded["unique_keys"]
+    for figure in ("infinite_cache_ceiling", "one_hit_key_share"):
+        assert scrubbed[figure] == recorded[figure]
+    assert scrubbed["split"]["warmable_ceiling"] == recorded["split"]["warmable_ceiling"]
+    assert redacted["unique_keys"] == 15  # 5 paths x 3 pages: the collapse, when asked for
+    assert "user1" not in (tmp_path / "s.parquet").read_bytes().decode("latin-1")
+
+
+def test_hostile_fields_are_rejected_or_cleaned_on_import(tmp_path: Path) -> None:
+    records = [
+        {"time": 1, "method": "GET", "uri": "/ok", "host": "admin:pw-4411@shop.example"},
+        {"time": 2, "method": "GET", "uri": "/x", "host": "a.example\r\nX: 1"},
+        {"time": 3, "method": "GET", "uri": "/y", "headers": {"x-a": "1\r\n\r\nGET /z"}},
+        {"time": 4, "method": "GET", "uri": "/z\r\nHost: evil"},
+        {"time": 5, "method": "GET", "uri": "/t", "headers": {"host": "u:pw-5522@h.example"}},
+    ]
+    src = tmp_path / "app.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "s.jsonl"
+    done = run("sample", "import", str(src), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "3 malformed" in done.stderr
+    assert "control character in the host" in done.stderr
+    assert "control character in a header" in done.stderr
+    assert "scrubbed: userinfo x2" in done.stderr
+    rows = open_sample(out).to_table().to_pylist()
+    assert [(r["target"], r["host"]) for r in rows] == [("/ok", "shop.example"), ("/t", None)]
+    assert dict(rows[1]["headers"])["host"] == "h.example"
+    assert b"pw-" not in out.read_bytes()
+
+
+def test_inspect_and_import_print_no_control_character(tmp_path: Path) -> None:
+    """Keys, cache statuses and parameter names come from traffic: ESC and CR from a log
+    must not reach the terminal."""
+    records = [
+        {"time": t, "method": "GET", "uri": "/a%1b[2J?x=1", "cache_status": "HIT\x1b]0;pwned\x07"}
+        for t in range(3)
+    ] + [{"time": 9, "method": "GET", "uri": "/b", "headers": {"x-token\x1b[31m": "v"}}]
+    src = tmp_path / "app.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "s.jsonl"
+    # a sample written by hand may hold anything: a key with ESC and CR in it
+    sample = tmp_path / "hand.jsonl"
+    sample.write_text(
+        "".join(
+            json.dumps({"ts": t, "method": "GET", "target": "/k", "key": "GET /k\x1b[2J\r\nFAKE",
+                        "cache_status": "HIT\x1b]0;pwned\x07"}) + "\n"
+            for t in range(3)
+        )
+    )  # fmt: skip
+    imported = run("sample", "import", str(src), "-o", str(out))
+    inspected = run("sample", "inspect", str(sample))
+    assert imported.returncode == 0 and inspected.returncode == 0, inspected.stderr
+    for text in (imported.stderr, imported.stdout, inspected.stdout, inspected.stderr):
+        assert "\x1b" not in text and "\r" not in text and "\x07" not in text
+    assert "GET /k\\x1b[2J\\r\\nFAKE" in inspected.stdout
+    assert "HIT\\x1b]0;pwned\\x07" in inspected.stdout

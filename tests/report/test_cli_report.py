@@ -99,3 +99,31 @@ def test_unusable_input_is_exit_2_with_a_sentence(
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_control_characters_from_a_report_never_reach_markdown(
+    run: RunReport, tmp_path: Path
+) -> None:
+    """Text that came from traffic or config (a sample path, a warning, a tier name, a
+    diagnosis) is shown with its control characters escaped, in the file and on stdout."""
+    import dataclasses
+
+    hostile = "x\x1b]8;;http://evil.example\x07click\x1b]8;;\x07\r\n## forged\x1b[2J\u202e"
+    phases = tuple(
+        dataclasses.replace(p, tiers=tuple(dataclasses.replace(t, name=hostile) for t in p.tiers))
+        for p in run.phases
+    )
+    checks = tuple(dataclasses.replace(c, diagnosis=hostile) for c in run.checks)
+    tampered = dataclasses.replace(
+        run, warnings=(*run.warnings, hostile), phases=phases, checks=checks
+    )
+    directory = tmp_path / "run"
+    write_reports(tampered, directory, ["json"])
+    result = warmer("report", str(directory), "--format", "md", "--output", "-")
+    assert result.returncode == 0, result.stderr
+    written = warmer("report", str(directory), "--format", "md")
+    assert written.returncode == 0, written.stderr
+    for text in (result.stdout, (directory / "report.md").read_text()):
+        assert not any(c in text for c in "\x1b\x07\r\u202e"), text
+        assert "x1b" in text and "u202e" in text  # shown escaped
+        assert "\n## forged" not in text

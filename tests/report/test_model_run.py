@@ -89,7 +89,19 @@ def test_minimal_report_loads_with_defaults() -> None:
         ("redis://:s3cret@127.0.0.1:6390", "redis://:***@127.0.0.1:6390"),
         ("rediss://default:p%40ss@cache.internal", "rediss://default:***@cache.internal"),
         ("http://prom:9090/api?token=abc&q=up", "http://prom:9090/api?token=***&q=up"),
-        ("http://user@host/", "http://user@host/"),
+        # userinfo without a colon is a token (http://${TOKEN}@host): masked whole
+        ("http://user@host/", "http://***@host/"),
+        ("http://s3cr3t-t0ken@host/metrics", "http://***@host/metrics"),
+        ("redis://pw0rd@cache:6379", "redis://***@cache:6379"),
+        ("http://u:@host/", "http://u:***@host/"),
+        ("http://:only@host/", "http://:***@host/"),
+        ("https://u:p@ss:w@host/", "https://u:***@host/"),
+        ("http://u%40x:p%3Aw@host/", "http://u%40x:***@host/"),
+        ("http://tok/en@host/", "http://***@host/"),
+        ("http://a:b@[::1]:8080/m", "http://a:***@[::1]:8080/m"),
+        ("unix://:pw@/run/redis.sock?db=0", "unix://:***@/run/redis.sock?db=0"),
+        ("//u:pw@host/x", "//u:***@host/x"),
+        ("http://h/m?session_id=s&jwt=j&q=up", "http://h/m?session_id=***&jwt=***&q=up"),
         ("redis://host:6379", "redis://host:6379"),
         ("unix:///tmp/redis.sock", "unix:///tmp/redis.sock"),
         ("unix:///tmp/redis.sock?db=0&password=pw", "unix:///tmp/redis.sock?db=0&password=***"),
@@ -156,3 +168,22 @@ def test_downsample_indices_match_downsample_on_arrays() -> None:
 def test_downsample_needs_room_for_endpoints() -> None:
     with pytest.raises(ValueError):
         downsample([(1, 1.0)] * 10, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("GET /a?x=1", "GET /a?x=1"),
+        ("café 日本", "café 日本"),
+        ("a\x1b[31mred", "a\\x1b[31mred"),
+        ("a\r\nFAKE", "a\\r\\nFAKE"),
+        ("t\tab\x00\x7f\x9b", "t\\tab\\x00\\x7f\\x9b"),
+        ("abc\u202edef\u2066", "abc\\u202edef\\u2066"),
+        ("line\u2028sep", "line\\u2028sep"),
+    ],
+)
+def test_printable_escapes_what_a_terminal_would_obey(text: str, shown: str) -> None:
+    from warmer.model.text import printable
+
+    assert printable(text) == shown
+    assert printable("a\nb\x1b", keep_newlines=True) == "a\nb\\x1b"

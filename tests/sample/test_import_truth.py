@@ -29,16 +29,26 @@ def _import(tmp_path: Path, name: str, **kw: Any) -> list[dict[str, Any]]:
     return open_sample(out).to_table().to_pylist()
 
 
-def _redacted(target: str) -> str:
-    if "token=" not in target:
-        return target
-    head, _, _ = target.partition("token=")
-    return head + "token=REDACTED"
+def _same_target(got: str, want: str, pairs: set[tuple[str, str]]) -> None:
+    """Equal but for the token's value, which became a pseudonym (remembered in ``pairs``)."""
+    if "token=" not in want:
+        assert got == want
+        return
+    head, _, secret = want.partition("token=")
+    assert got.startswith(head + "token=REDACTED-") and secret not in got
+    pairs.add((secret, got.partition("token=")[2]))
 
 
-def _same_request(got: dict[str, Any], want: dict[str, Any], *, exact_ts: bool) -> None:
+def _one_to_one(pairs: set[tuple[str, str]]) -> None:
+    """Each secret got one pseudonym and different secrets different ones."""
+    assert pairs and len({a for a, _ in pairs}) == len({b for _, b in pairs}) == len(pairs)
+
+
+def _same_request(
+    got: dict[str, Any], want: dict[str, Any], *, exact_ts: bool, pairs: set[tuple[str, str]]
+) -> None:
     assert got["method"] == want["method"]
-    assert got["target"] == _redacted(want["target"])
+    _same_target(got["target"], want["target"], pairs)
     assert got["status"] == want["status"]
     assert got["response_bytes"] == want["response_bytes"]
     assert got["duration_ms"] == want["duration_ms"]
@@ -57,18 +67,22 @@ def test_nginx_log_matches_truth(
 ) -> None:
     rows = _import(tmp_path, "demo-access.log.gz", **how)
     assert len(rows) == len(truth)
+    pairs: set[tuple[str, str]] = set()
     for got, want in zip(rows, truth, strict=True):
-        _same_request(got, want, exact_ts=False)
+        _same_request(got, want, exact_ts=False, pairs=pairs)
         want_headers = dict(want["headers"])
         want_headers.pop("content-type", None)  # POST bodies' type is not in the log
         assert dict(got["headers"]) == want_headers
+    _one_to_one(pairs)
+    assert len({r["key"] for r in rows}) == len({r["key"] for r in truth})
 
 
 def test_har_matches_truth(tmp_path: Path, truth: list[dict[str, Any]]) -> None:
     rows = _import(tmp_path, "demo.har.gz")
     assert len(rows) == 15000
+    pairs: set[tuple[str, str]] = set()
     for got, want in zip(rows, truth, strict=False):
-        _same_request(got, want, exact_ts=True)
+        _same_request(got, want, exact_ts=True, pairs=pairs)
         assert (got["scheme"], got["host"], got["body"]) == (
             want["scheme"],
             want["host"],
@@ -77,6 +91,7 @@ def test_har_matches_truth(tmp_path: Path, truth: list[dict[str, Any]]) -> None:
         headers = dict(got["headers"])
         headers.pop("accept", None)
         assert headers == dict(want["headers"])
+    _one_to_one(pairs)
 
 
 def test_same_client_same_hash_and_no_raw_address(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,31 +16,54 @@ from warmer.sample.scrub import REDACTED, ScrubPolicy
 from ._import_helpers import import_text
 
 POLICY = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS)
+REDACT = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS, redact=True)
+PSEUDONYM = re.compile(r"REDACTED-[0-9a-f]{16}")
+R = REDACTED
 
 
 @pytest.mark.parametrize(
-    ("url", "expected", "names"),
+    ("url", "expected", "labels"),
     [
         ("/a", "/a", []),
         ("/a?x=1", "/a?x=1", []),
-        ("/a?token=abc&x=1", f"/a?token={REDACTED}&x=1", ["token"]),
-        ("/a?x=1&API_KEY=zz", f"/a?x=1&API_KEY={REDACTED}", ["api_key"]),
-        ("/a?access%5Ftoken=s", f"/a?access%5Ftoken={REDACTED}", ["access_token"]),
-        ("/a?password=p#frag", f"/a?password={REDACTED}#frag", ["password"]),
+        ("/a?token=abc&x=1", f"/a?token={R}&x=1", ["param:token"]),
+        ("/a?x=1&API_KEY=zz", f"/a?x=1&API_KEY={R}", ["param:api_key"]),
+        ("/a?access%5Ftoken=s", f"/a?access%5Ftoken={R}", ["param:access_token"]),
+        ("/a?password=p#frag", f"/a?password={R}#frag", ["param:password"]),
         ("/a?token", "/a?token", []),  # no value, nothing to hide
-        ("/a?TOKEN=x", f"/a?TOKEN={REDACTED}", ["token"]),  # names match in any case
-        ("/a?%74oken=x", f"/a?%74oken={REDACTED}", ["token"]),  # encoded name
-        ("/a?%20token=x", f"/a?%20token={REDACTED}", ["token"]),  # padded name
+        ("/a?token=", "/a?token=", []),
+        ("/a?TOKEN=x", f"/a?TOKEN={R}", ["param:token"]),  # names match in any case
+        ("/a?%74oken=x", f"/a?%74oken={R}", ["param:token"]),  # encoded name
+        ("/a?%20token=x", f"/a?%20token={R}", ["param:token"]),  # padded name
         ("/a?q=token&page=2", "/a?q=token&page=2", []),  # a secret word as a value only
-        (
-            "https://h/p?sig=1&signature=2",
-            f"https://h/p?sig={REDACTED}&signature={REDACTED}",
-            ["sig", "signature"],
-        ),
+        ("https://h/p?sig=1&signature=2", f"https://h/p?sig={R}&signature={R}",
+         ["param:sig", "param:signature"]),
+        # credential words, not only exact names
+        ("/a?session_id=1&auth_token=2&jwt=3&private_token=4",
+         f"/a?session_id={R}&auth_token={R}&jwt={R}&private_token={R}",
+         ["param:session_id", "param:auth_token", "param:jwt", "param:private_token"]),
+        ("/a?accessToken=1&clientSecret=2", f"/a?accessToken={R}&clientSecret={R}",
+         ["param:accesstoken", "param:clientsecret"]),
+        ("/login?user%5Bpassword%5D=pw&user%5Bname%5D=ann",
+         f"/login?user%5Bpassword%5D={R}&user%5Bname%5D=ann", ["param:user[password]"]),
+        # harmless look-alikes stay
+        ("/s?keyword=a&author=b&monkey=c&signal=d", "/s?keyword=a&author=b&monkey=c&signal=d", []),
+        # path parameters and fragments
+        ("/cart;jsessionid=ABC123?x=1", f"/cart;jsessionid={R}?x=1", ["param:jsessionid"]),
+        ("/a;token=t/b;v=2", f"/a;token={R}/b;v=2", ["param:token"]),
+        ("/cb#access_token=t&token_type=bearer&state=s",
+         f"/cb#access_token={R}&token_type={R}&state=s",
+         ["param:access_token", "param:token_type"]),
+        ("/app#/route?sid=9", f"/app#/route?sid={R}", ["param:sid"]),
+        # userinfo of absolute-form targets and URLs in header values
+        ("http://user:pass@h.example/p?q=1", "http://h.example/p?q=1", ["userinfo"]),
+        ("https://tok@h/p", "https://h/p", ["userinfo"]),
+        ("//u:p@h/p", "//h/p", ["userinfo"]),
+        ("/users/@me", "/users/@me", []),  # "@" in a path is no userinfo
     ],
-)
-def test_scrub_url(url: str, expected: str, names: list[str]) -> None:
-    assert POLICY.scrub_url(url) == (expected, names)
+)  # fmt: skip
+def test_scrub_url(url: str, expected: str, labels: list[str]) -> None:
+    assert REDACT.scrub_url(url) == (expected, labels)
 
 
 @pytest.mark.parametrize(
@@ -51,20 +76,64 @@ def test_scrub_url(url: str, expected: str, names: list[str]) -> None:
         ("Proxy-Authorization", True),
         ("X-Session-Id", True),
         ("X-My-Secret", True),
+        ("Ocp-Apim-Subscription-Key", True),
+        ("X-Goog-Api-Key", True),
+        ("X-Amz-Security-Token", True),
+        ("X-CSRFToken", True),
         ("User-Agent", False),
         ("Accept", False),
         ("Referer", False),
+        ("Keep-Alive", False),
+        ("X-Author", False),
     ],
 )
 def test_header_policy(name: str, dropped: bool) -> None:
     assert POLICY.drops_header(name) is dropped
 
 
-def test_keep_header_and_disabled() -> None:
+def test_keep_header_keep_param_and_disabled() -> None:
     assert not ScrubPolicy.build(["cookie"], [], keep=["Cookie"]).drops_header("cookie")
+    kept = ScrubPolicy.build([], [], keep_params=["Session"], redact=True)
+    assert kept.scrub_url("/a?session=1&token=2") == (f"/a?session=1&token={R}", ["param:token"])
     off = ScrubPolicy.build(["cookie"], ["token"], enabled=False)
     assert not off.drops_header("cookie")
     assert off.scrub_url("/a?token=1") == ("/a?token=1", [])
+    assert off.scrub_host("u:p@h") == ("u:p@h", [])
+
+
+def test_pseudonyms_keep_distinct_values_distinct() -> None:
+    policy = ScrubPolicy.build([], [])
+    one, _ = policy.scrub_url("/a?token=alpha")
+    assert PSEUDONYM.fullmatch(one.partition("=")[2]) and "alpha" not in one
+    assert policy.scrub_url("/a?token=alpha")[0] == one  # same value, same pseudonym
+    assert policy.scrub_url("/a?token=%61lpha")[0] == one  # same value as a cache key reads it
+    assert policy.scrub_url("/a?token=beta")[0] != one
+    other = ScrubPolicy.build([], [])  # another import: another salt
+    assert other.scrub_url("/a?token=alpha")[0] != one
+    assert policy.salt.hex() not in repr(policy)
+
+
+def test_host_userinfo_removed() -> None:
+    assert POLICY.scrub_host("admin:hunter2@shop.example") == ("shop.example", ["userinfo"])
+    assert POLICY.scrub_host("shop.example:8443") == ("shop.example:8443", [])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected", "labels"),
+    [
+        (b"user=ann&password=hunter2", f"user=ann&password={R}".encode(), ["body:password"]),
+        (b'{"user":"ann","auth":{"refreshToken":"r1"}}',
+         f'{{"user":"ann","auth":{{"refreshToken":"{R}"}}}}'.encode(), ["body:refreshtoken"]),
+        (b'{"user":"ann","pin":1234,"remember_password":true}',
+         f'{{"user":"ann","pin":"{R}","remember_password":true}}'.encode(), ["body:pin"]),
+        (b"plain text body", b"plain text body", []),
+        (b"\x00\xffbinary", b"\x00\xffbinary", []),
+    ],
+)  # fmt: skip
+def test_body_fields_scrubbed(body: bytes, expected: bytes, labels: list[str]) -> None:
+    encoded = base64.b64encode(body).decode()
+    scrubbed, got = REDACT.scrub_body(encoded)
+    assert (base64.b64decode(scrubbed), got) == (expected, labels)
 
 
 def _secret_har() -> bytes:
@@ -130,8 +199,11 @@ def test_scrub_counts_and_meta_from_log(tmp_path: Path) -> None:
     )
     report, rows, out = import_text(tmp_path, lines)
     assert report.scrubbed["param:token"] == 3
-    assert all(r["target"] == f"/v?token={REDACTED}&a=1" for r in rows)
-    assert all(dict(r["headers"])["referer"] == f"https://r/?session={REDACTED}" for r in rows)
+    targets = [r["target"] for r in rows]
+    assert all(re.fullmatch(rf"/v\?token={PSEUDONYM.pattern}&a=1", t) for t in targets)
+    assert len(set(targets)) == 3  # three tokens, three keys: reuse is not invented
+    referers = [dict(r["headers"])["referer"] for r in rows]
+    assert all(re.fullmatch(rf"https://r/\?session={PSEUDONYM.pattern}", r) for r in referers)
     assert b"tk1" not in out.read_bytes() and b's1"' not in out.read_bytes()
     from warmer.sample.store import open_sample
 
@@ -139,10 +211,10 @@ def test_scrub_counts_and_meta_from_log(tmp_path: Path) -> None:
 
 
 def test_extra_scrub_param(tmp_path: Path) -> None:
-    line = '1.2.3.4 - - [02/Nov/2026:08:00:00 +0100] "GET /v?otp=123 HTTP/1.1" 200 1 "-" "ua"\n'
-    policy = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, (*DEFAULT_SCRUB_PARAMS, "otp"))
+    line = '1.2.3.4 - - [02/Nov/2026:08:00:00 +0100] "GET /v?promo=123 HTTP/1.1" 200 1 "-" "u"\n'
+    policy = ScrubPolicy.build(DEFAULT_SCRUB_HEADERS, (*DEFAULT_SCRUB_PARAMS, "promo"), redact=True)
     _, rows, _ = import_text(tmp_path, line, ImportOptions(scrub=policy))
-    assert rows[0]["target"] == f"/v?otp={REDACTED}"
+    assert rows[0]["target"] == f"/v?promo={REDACTED}"
 
 
 def test_headers_of_a_sliced_batch_stay_with_their_rows() -> None:

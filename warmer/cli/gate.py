@@ -16,6 +16,7 @@ import click
 
 from warmer.cli._context import AppContext
 from warmer.errors import UsageError
+from warmer.model.text import printable
 
 if TYPE_CHECKING:
     from warmer.config.schema import Config
@@ -336,10 +337,10 @@ def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:
     for outcome in outcomes:
         observed = "no data" if outcome.value is None else _fmt(outcome)
         label = "PASS" if outcome.passed and outcome.status == "pass" else _OUTCOME[outcome.status]
-        line = f"  {label:7} {outcome.check.text}  (observed {observed})"
+        line = f"  {label:7} {printable(outcome.check.text)}  (observed {observed})"
         click.echo(line, err=True)
         if outcome.diagnosis:
-            click.echo(f"          {outcome.diagnosis}", err=True)
+            click.echo(f"          {printable(outcome.diagnosis)}", err=True)
     if not outcomes:
         click.echo("  (no checks configured: add [gate] checks or --check)", err=True)
 

@@ -16,6 +16,7 @@ from warmer import __version__
 from warmer.cli._context import AppContext
 from warmer.cli._defaults import default_map
 from warmer.errors import ExitCode, Interrupted, WarmerError
+from warmer.model.text import printable
 
 # Subcommands are imported only when invoked, so `warmer --help` answers instantly
 # (pandas, pyarrow and the HTTP engines are heavy).
@@ -149,9 +150,11 @@ def _interrupt_on_signals() -> None:
 def print_error(exc: WarmerError) -> None:
     """``Error: what`` and ``Tip: what to do`` on stderr."""
     prefix = "Interrupted" if isinstance(exc, Interrupted) else "Error"
-    click.echo(click.style(f"{prefix}: ", fg="red", bold=True) + exc.message, err=True)
+    # Messages may quote a sample or a server's answer: no control character gets through.
+    message = printable(exc.message, keep_newlines=True)
+    click.echo(click.style(f"{prefix}: ", fg="red", bold=True) + message, err=True)
     if exc.hint:
-        click.echo(f"Tip: {exc.hint}", err=True)
+        click.echo(f"Tip: {printable(exc.hint, keep_newlines=True)}", err=True)
 
 
 def exit_with(code: ExitCode | int) -> Any:

@@ -10,6 +10,7 @@ import click
 
 from warmer.cli._context import AppContext
 from warmer.errors import ConfigError, ObserverUnreachableError
+from warmer.model.text import printable
 
 if TYPE_CHECKING:
     from warmer.observe.status import SourceStatus
@@ -72,7 +73,7 @@ _HEADERS = (
 
 
 def _table(found: list[SourceStatus]) -> str:
-    rows = [_HEADERS, *(_row(s) for s in found)]
+    rows = [_HEADERS, *(tuple(printable(c) for c in _row(s)) for s in found)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADERS))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows

@@ -56,7 +56,13 @@ _ENGINES = ("fast", "httpx", "locust")
     help="Give up (exit 3) when more than this share of the last 1000 requests failed.",
 )  # fmt: skip
 @click.option("--allow-method", "allow_methods", multiple=True, help="Also replay this method.")
-@click.option("--header", "-H", "headers", multiple=True, help='Add a header: "Name: value".')
+@click.option(
+    "--header",
+    "-H",
+    "headers",
+    multiple=True,
+    help='Add a header: "Name: value"; replaces a recorded or default one (Host too).',
+)
 @click.option("--drop-header", "drop_headers", multiple=True, help="Drop recorded headers (glob).")
 @click.option("--preserve-host", is_flag=True, help="Send the recorded Host header.")
 @click.option("--insecure", is_flag=True, help="Do not verify the target's TLS certificate.")
@@ -78,7 +84,9 @@ def replay(app: AppContext, /, sample_path: Path, **options: Any) -> None:
     Pacing:  recorded (timing / --speed), rate (--rate N/s), max (--concurrency bound).
     Order:   recorded, or hot-first (one request per key, hottest first).
     Safety:  only GET and HEAD unless --allow-method; redirects are never followed;
-             protected hosts ([safety] protected_hosts) are refused with exit 2.
+             protected hosts ([safety] protected_hosts) are refused with exit 2;
+             a record that is not valid HTTP is skipped with a reason (invalid,
+             header, host, body), never sent altered (SECURITY.md).
     Exit codes: 0 done, 2 usage or unsafe target, 3 target unreachable, 130 interrupted.
     """
     from warmer.replay import check_target
@@ -166,7 +174,10 @@ def _run_one(reader: Any, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.sample.source import SampleSource
 
     renderer = ProgressRenderer(live=_live(options["progress"]))
-    meta = {"sample": os.fspath(reader.path), "target": plan.target, "engine": plan.engine}
+    from warmer.credentials import mask_url
+
+    target = mask_url(plan.target)  # a password in the URL never reaches the results file
+    meta = {"sample": os.fspath(reader.path), "target": target, "engine": plan.engine}
     with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
         try:
             summary = replay(

@@ -12,6 +12,7 @@ import click
 
 from warmer.cli._context import AppContext
 from warmer.errors import UsageError
+from warmer.model.text import printable
 
 if TYPE_CHECKING:
     from warmer.sample.importer import ImportReport, SourceReport
@@ -51,7 +52,15 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 @click.option("--keep-header", multiple=True, metavar="NAME", help="Never scrub this header.")
 @click.option("--scrub-header", multiple=True, metavar="NAME", help="Also drop this header.")
 @click.option(
-    "--scrub-param", multiple=True, metavar="NAME", help="Also redact this query parameter."
+    "--scrub-param", multiple=True, metavar="NAME", help="Also scrub this parameter's value."
+)
+@click.option(
+    "--keep-param", multiple=True, metavar="NAME", help="Never scrub this parameter's value."
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Write plain REDACTED instead of a pseudonym per value (merges their keys).",
 )
 @click.option(
     "--since", help="Keep requests from this time (ISO 8601, epoch, or e.g. 2h = 2 hours ago)."
@@ -82,7 +91,10 @@ def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **op
     \b
     Formats: nginx/Apache combined and common, any nginx log_format, JSON
     lines, HAR 1.2, AWS ALB, CSV; gzip and zstd inputs are read directly.
-    Several logs are merged in time order. Secrets are scrubbed by default.
+    Several logs are merged in time order. Secrets are scrubbed by default:
+    credential headers dropped, userinfo removed, credential parameter values
+    (query, path, fragment, form and JSON bodies) replaced by a pseudonym that
+    keeps distinct values distinct (--redact: by REDACTED).
     """
     from warmer._preload import preload_pandas
     from warmer.sample.importer import import_logs
@@ -107,7 +119,9 @@ def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
         (*config.scrub_headers, *opts["scrub_header"]),
         (*config.scrub_params, *opts["scrub_param"]),
         keep=opts["keep_header"],
+        keep_params=(*config.keep_params, *opts["keep_param"]),
         enabled=not opts["no_scrub"],
+        redact=opts["redact"] or config.redact,
     )
     selection = Selection(
         since=parse_time(opts["since"], "--since", tz=tz),
@@ -161,7 +175,7 @@ def _pairs(fields: tuple[str, ...]) -> dict[str, str]:
 
 
 def _announce(source: SourceReport) -> None:
-    click.echo(f"{source.path}: {source.detection}", err=True)
+    click.echo(printable(f"{source.path}: {source.detection}"), err=True)
 
 
 def render_summary(report: ImportReport) -> str:
@@ -184,7 +198,8 @@ def render_summary(report: ImportReport) -> str:
     if selection:
         lines.append(f"selection: {selection}")
     lines.append(f"wrote {report.written} requests to {report.output}")
-    return "\n".join(lines)
+    # Scrubbed names and reasons can quote the traffic: no line may hold a control character.
+    return "\n".join(printable(line) for line in lines)
 
 
 def _describe_selection(report: ImportReport) -> str:

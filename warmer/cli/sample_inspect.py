@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from warmer.model.text import printable
 from warmer.sample.inspect import SampleProfile, profile_sample
 from warmer.sample.source import SampleSource
 
@@ -41,7 +42,8 @@ def inspect_command(sample_path: Path, as_json: bool, warm_fraction: float, top:
 
 
 def render_text(profile: SampleProfile, name: str) -> str:
-    """The human-readable profile, one section per block of figures."""
+    """The human-readable profile, one section per block of figures; text from the traffic
+    (keys, methods, cache statuses) has its control characters escaped."""
     blocks = [
         _overview(profile, name),
         _keys(profile),
@@ -73,7 +75,7 @@ def _rows(rows: list[tuple[str, str]]) -> str:
 
 
 def _overview(p: SampleProfile, name: str) -> str:
-    return f"Sample {name}\n" + _rows(
+    return f"Sample {printable(name)}\n" + _rows(
         [
             ("requests", f"{p.requests:,}"),
             ("time span", f"{_when(p.start_ts)} → {_when(p.end_ts)} ({p.span_s:,.0f} s)"),
@@ -121,7 +123,8 @@ def _ceilings(p: SampleProfile) -> str:
 
 
 def _counts(title: str, counts: dict[str, int], total: int) -> str:
-    return f"{title}\n" + _rows([(k, f"{v:>9,}  {v / total:6.1%}") for k, v in counts.items()])
+    rows = [(printable(k), f"{v:>9,}  {v / total:6.1%}") for k, v in counts.items()]
+    return f"{title}\n" + _rows(rows)
 
 
 def _sizes(p: SampleProfile) -> str:
@@ -147,5 +150,5 @@ def _bytes(n: float) -> str:
 
 def _top(p: SampleProfile) -> str:
     lines = [f"Top {len(p.top_keys)} keys"]
-    lines += [f"  {k.share:6.2%}  {k.requests:>8,}  {k.key}" for k in p.top_keys]
+    lines += [f"  {k.share:6.2%}  {k.requests:>8,}  {printable(k.key)}" for k in p.top_keys]
     return "\n".join(lines)

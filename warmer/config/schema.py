@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from warmer.checks.grammar import parse_checks
+from warmer.credentials import mask_url
 
 DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
     "authorization",
@@ -24,7 +25,8 @@ DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
     "x-amz-security-token",
     "api-key",
 )
-"""Request headers removed on import unless ``--keep-header`` names them."""
+"""Request headers removed on import unless ``--keep-header`` names them, besides every
+header whose name is a credential (``warmer/credentials.py``)."""
 
 DEFAULT_SCRUB_PARAMS: tuple[str, ...] = (
     "token",
@@ -47,7 +49,8 @@ DEFAULT_SCRUB_PARAMS: tuple[str, ...] = (
     "x-amz-credential",
     "x-amz-security-token",
 )
-"""Query parameters whose values are replaced on import (matched case-insensitively)."""
+"""Parameters whose values are replaced on import (matched case-insensitively), besides
+every parameter whose name is a credential (``warmer/credentials.py``)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ class SampleConfig:
     scrub_params: tuple[str, ...] = DEFAULT_SCRUB_PARAMS
     """Query parameters whose values are replaced on import (case-insensitive);
     ``--scrub-param`` adds to them."""
+    keep_params: tuple[str, ...] = ()
+    """Parameters never scrubbed although their names look like credentials."""
+    redact: bool = False
+    """Replace scrubbed values by plain ``REDACTED`` instead of a keyed pseudonym; every
+    value of a parameter then shares one key (see docs/sample-schema.md)."""
     key: KeyConfig = field(default_factory=KeyConfig)
     """How a request maps to a cache key: the table ``[sample.key]``."""
     warm_fraction: float = 0.8
@@ -92,7 +100,9 @@ class SafetyConfig:
     """What replay must never do (``[safety]``)."""
 
     protected_hosts: tuple[str, ...] = ()
-    """Host names or fnmatch patterns (e.g. ``*.prod.example.com``) refused as targets."""
+    """Host names, addresses, CIDR blocks (``10.0.0.0/8``) or fnmatch patterns
+    (``*.prod.example.com``) refused as targets; compared as hosts, every spelling of an
+    address and resolved names included (``warmer/replay/hosts.py``)."""
     allow_methods: tuple[str, ...] = ("GET", "HEAD")
     """Methods replayed; others are skipped and counted."""
 
@@ -257,16 +267,8 @@ class SourceConfig:
 
     def __repr__(self) -> str:
         # The URL may carry a password substituted from the environment.
-        url = _mask_password(self.url) if self.url else None
+        url = mask_url(self.url) if self.url else None
         return f"SourceConfig(source={self.source!r}, url={url!r}, cache={self.cache!r})"
-
-
-def _mask_password(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not sep or not at or ":" not in userinfo:
-        return url
-    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ request that got no response has ``status``, ``latency_ms`` and ``response_bytes
 and an ``error`` kind. ``recorded_s`` is the sample row's recorded time (its ``ts``, epoch
 seconds), so the observe stage can replay the run's cache outcomes at the recorded pace.
 ``body_digest`` is the CRC-32 of the body as received (null without a body or response):
-two responses of one key with different digests carried different content.
+two responses of one key with different digests carried different content. ``target``
+is the request target exactly as sent (the target URL's prefix added, percent-encoded by
+``warmer/replay/wire.py``), ``key`` the sample's cache key.
 
 The header columns hold the raw response header values (``RESPONSE_HEADERS``; a list
 header sent on several lines is joined with ``", "`` as RFC 9110 §5.3 allows, of a

@@ -25,6 +25,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, TypeVar
 
+# One masking rule for every URL warmer prints or writes; re-exported for the stages.
+from warmer.credentials import MASK as MASK
+from warmer.credentials import mask_url as mask_url
+
 REPORT_SCHEMA_VERSION = 1
 """Version of the ``report.json`` layout; bumped only for incompatible changes."""
 
@@ -504,31 +508,8 @@ _SECRET_NAME = re.compile(
     r"pass(word|wd)?|secret|token|api[-_]?key|apikey|authorization|cookie|credential|signature",
     re.IGNORECASE,
 )
-MASK = "***"
-
-
-_URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^:@/?#]*):.*@(?=[^@]*$)", re.IGNORECASE)
-"""``scheme://user:password@`` up to the last ``@``: a password substituted from the
-environment may hold ``#``, ``/`` or ``?`` unencoded, which URL parsers split on."""
-_SECRET_PARAM = re.compile(
-    r"([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|credential|signature)[^=&#]*=)[^&#]*",
-    re.IGNORECASE,
-)
-"""A query parameter that may carry a credential (``unix:///s.sock?password=…``, ``auth=``)."""
-
-
-def mask_url(url: str) -> str:
-    """Hide the password of a URL and the values of credential-like query parameters.
-
-    ``redis://user:pw@host:6379/0`` → ``redis://user:***@host:6379/0``. It works on the raw
-    text rather than a parsed URL, so a URL without a host (a Unix socket's
-    ``?password=``) or with unencoded ``#``, ``/`` or ``?`` in its password leaks nothing
-    either; over-masking a harmless parameter is the accepted cost. A string without
-    ``://`` is returned unchanged.
-    """
-    if "://" not in url:
-        return url
-    return _SECRET_PARAM.sub(rf"\g<1>{MASK}", _URL_PASSWORD.sub(rf"\g<1>:{MASK}@", url))
+"""Configuration keys whose values are secrets; narrower than the traffic rule of
+``warmer/credentials.py``, since ``[sample] key`` is the cache-key table, not a secret."""
 
 
 def mask_secrets(value: Any) -> Any:

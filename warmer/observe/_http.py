@@ -19,6 +19,8 @@ import ssl
 from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from warmer.credentials import mask_url
+
 _STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 """What a keep-alive connection the server closed meanwhile raises on its next use."""
 
@@ -66,7 +68,8 @@ class HttpClient:
     def __init__(self, url: str, timeout_s: float) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise HttpError(f"UnsupportedProtocol: not an http(s) URL with a host: {url}")
+            shown = mask_url(url)
+            raise HttpError(f"UnsupportedProtocol: not an http(s) URL with a host: {shown}")
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+from warmer.credentials import mask_url
 from warmer.observe._common import unreachable
 from warmer.observe.interface import TierSnapshot
 from warmer.observe.parsers.memcached_stats import MemcachedStats, parse_stats
@@ -20,12 +21,12 @@ def parse_address(url: str) -> tuple[int, str | tuple[str, int]]:
     if url.startswith("unix:"):
         path = url.removeprefix("unix:").removeprefix("//")
         if not path.startswith("/"):
-            raise ValueError(f"not an absolute socket path: {url!r}")
+            raise ValueError(f"not an absolute socket path: {mask_url(url)!r}")
         return socket.AF_UNIX, path
     hostport = url.removeprefix("memcached://").rstrip("/")
     host, sep, port = hostport.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ValueError(f"expected host:port, got {url!r}")
+        raise ValueError(f"expected host:port, got {mask_url(url)!r}")
     host = host.strip("[]")
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     return family, (host, int(port))
@@ -38,7 +39,7 @@ class MemcachedObserver:
 
     def __init__(self, name: str, url: str, *, timeout_s: float = 2.0) -> None:
         self.name = name
-        self.address = url
+        self.address = mask_url(url)
         self._family, self._where = parse_address(url)
         self._timeout_s = timeout_s
 

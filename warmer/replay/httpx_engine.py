@@ -57,12 +57,17 @@ class _Slot:
     async def request(self, request: PreparedRequest) -> Response:
         import httpx
 
-        headers = [(k, v) for k, v in request.headers if k.lower() != "host"]
-        host = next(v for k, v in request.headers if k == "Host")
-        headers.append(("Host", host))
+        # The prepared header list as is (Host included, each name once) and the prepared
+        # target as the exact bytes to send: httpx would otherwise re-encode the path and
+        # remove dot segments, and refuse ISO-8859-1 values given as text.
+        headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in request.headers]
         try:
             response = await self.client.request(
-                request.method, self.base + request.path, headers=headers, content=request.body
+                request.method,
+                self.base + request.path,
+                headers=headers,
+                content=request.body,
+                extensions={"target": request.path.encode("ascii")},
             )
         except httpx.HTTPError as exc:
             return Response(None, 0, _classify(exc))

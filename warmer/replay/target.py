@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from warmer.credentials import mask_url
 from warmer.errors import UsageError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -63,19 +64,20 @@ def parse_target(url: str, unix_socket: str | None = None) -> Target:
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    shown = mask_url(url)  # errors quote the URL without its password
     if scheme == "http+unix":
         if not parts.netloc:
-            raise UsageError(f"no socket path in {url!r}", "write http+unix://%2Ftmp%2Fapp.sock/")
+            raise UsageError(f"no socket path in {shown!r}", "write http+unix://%2Ftmp%2Fapp.sock/")
         return Target("http", "localhost", 80, _prefix(parts.path), unquote(parts.netloc))
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise UsageError(
-            f"cannot use {url!r} as a target",
+            f"cannot use {shown!r} as a target",
             "write http://HOST[:PORT][/PREFIX], https://... or http+unix://%2Fpath%2Fto.sock",
         )
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError as exc:
-        raise UsageError(f"bad port in target {url!r}") from exc
+        raise UsageError(f"bad port in target {shown!r}") from exc
     return Target(scheme, parts.hostname, port, _prefix(parts.path), unix_socket)
 
 

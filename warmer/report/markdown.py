@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from warmer.model.run import CheckResult, PhaseReport, RunReport, TierMetrics
+from warmer.model.text import printable
 from warmer.report._format import (
     OPERATORS,
     OUTCOME_LABEL,
@@ -35,8 +36,9 @@ _ORDERED_ITEM = re.compile(r"^(\d+)([.)])(?=\s|$)")
 
 
 def md_text(value: object) -> str:
-    """``value`` as inert Markdown text: HTML neutralised, emphasis/links/pipes escaped."""
-    text = _WHITESPACE.sub(" ", str(value)).strip()
+    """``value`` as inert Markdown text: HTML neutralised, emphasis/links/pipes escaped,
+    control characters shown as escapes."""
+    text = printable(_WHITESPACE.sub(" ", str(value)).strip())
     text = text.replace("&", "&amp;").replace("<", "&lt;")  # no tag can open without "<"
     text = _MD_SPECIAL.sub(r"\\\1", text)
     # A leading "#", ">", "+", "-", "=" or "1." would turn a list item into a heading,
@@ -48,7 +50,7 @@ def md_text(value: object) -> str:
 
 def md_code(value: object) -> str:
     """``value`` as a code span (pipes escaped for tables); plain text if it holds a backtick."""
-    text = _WHITESPACE.sub(" ", str(value)).strip()
+    text = printable(_WHITESPACE.sub(" ", str(value)).strip())
     if "`" in text or not text:
         return md_text(text)
     return "`" + text.replace("|", "\\|") + "`"

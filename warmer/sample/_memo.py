@@ -92,6 +92,32 @@ class Memo:
         return self._fields[field]
 
 
+class LabelIndex:
+    """Label -> the entries of a memo whose result field ``field`` (a list of labels)
+    carries it, kept up to date incrementally (only entries added since the last call are
+    read): what the importer multiplies by :meth:`Memo.counts` to count scrubbing."""
+
+    def __init__(self, memo: Memo, field: int) -> None:
+        self.memo, self.field = memo, field
+        self._lists: dict[str, list[int]] = {}
+        self._index: dict[str, np.ndarray] = {}
+        self._seen = (-1, 0)
+
+    def entries(self) -> dict[str, np.ndarray]:
+        labels: list[list[str]] = self.memo.results(self.field)
+        generation, seen = self._seen
+        if generation != self.memo.generation:  # the memo started over
+            self._lists, seen = {}, 0
+        if seen == len(labels):
+            return self._index
+        for index in range(seen, len(labels)):
+            for label in labels[index]:
+                self._lists.setdefault(label, []).append(index)
+        self._index = {k: np.array(v, dtype=np.int64) for k, v in self._lists.items()}
+        self._seen = (self.memo.generation, len(labels))
+        return self._index
+
+
 def prefetch(
     items: Iterator[T], depth: int = 2, name: str = "warmer-parse"
 ) -> Generator[T, None, None]:

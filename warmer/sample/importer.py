@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from warmer.config.schema import DEFAULT_SCRUB_HEADERS, DEFAULT_SCRUB_PARAMS, KeyConfig
 from warmer.errors import InputError, MalformedInputError
 from warmer.model.sample import SAMPLE_ARROW_SCHEMA, SampleMeta
-from warmer.sample._memo import Memo, prefetch
+from warmer.sample._memo import LabelIndex, Memo, prefetch
 from warmer.sample._open import open_input
 from warmer.sample.detect import Detection, choose_format
 from warmer.sample.formats._fields import filter_rejected
@@ -192,37 +192,44 @@ class _Refiner:
         self.key = make_key_function(options.key_config)
         self.vary = tuple(v.lower() for v in options.key_config.vary)
         self.salt = secrets.token_bytes(16)  # never stored: client ids cannot be reversed
-        # Distinct requests and clients repeat from block to block; memos are bounded.
-        self._requests = Memo(
-            self._request, [pa.string(), pa.string(), pa.list_(pa.string()), pa.bool_()]
+        # A fresh pseudonym salt per import, never stored either (see scrub.py).
+        self.scrub = dataclasses.replace(
+            options.scrub,
+            salt=secrets.token_bytes(16),
+            lowercase_path=options.key_config.lowercase_path,
         )
+        # Distinct requests and clients repeat from block to block; memos are bounded.
+        labels = pa.list_(pa.string())
+        self._requests = Memo(self._request, [pa.string(), pa.string(), labels, pa.bool_()])
         self._clients = Memo(self._hash_client, [pa.string()])
         self._header_values = Memo(self._scrub_header_value, [pa.string(), pa.bool_()])
-        self._scrub_lists: dict[str, list[int]] = {}
-        self._scrub_index: dict[str, np.ndarray] = {}
-        self._scrub_seen = (-1, 0)
+        self._hosts = Memo(self.scrub.scrub_host, [pa.string(), labels])
+        # Bodies are large and rarely repeat: a small memo bounds the memory they hold.
+        self._bodies = Memo(self.scrub.scrub_body, [pa.string(), labels], limit=10_000)
+        self._labels = {
+            memo: LabelIndex(memo, field)
+            for memo, field in ((self._requests, 2), (self._hosts, 1), (self._bodies, 1))
+        }
         self._lock = threading.Lock()  # report.scrubbed, counted from two threads
         self._prepare_lock = threading.Lock()
 
     def tables(self, detection: Detection, stream: Any, source: SourceReport) -> Iterator[pa.Table]:
         # Closed explicitly so the parsing thread stops before the input is closed.
         with contextlib.closing(prefetch(self._prepared(detection, stream))) as blocks:
-            for block, bad_header in blocks:
-                table = self._accept(block, bad_header, source)
+            for block, bad in blocks:
+                table = self._accept(block, bad, source)
                 if table.num_rows:
                     yield table
 
-    def _prepared(
-        self, detection: Detection, stream: Any
-    ) -> Iterator[tuple[ParsedBlock, pa.Array]]:
+    def _prepared(self, detection: Detection, stream: Any) -> Iterator[tuple[ParsedBlock, Masks]]:
         """Parsed blocks with their half of refining done, on the parsing thread."""
         for block in detection.format.parse(stream):
-            table, bad_header = self.prepare(block.table, checked=block.checked)
-            yield dataclasses.replace(block, table=table), bad_header
+            table, bad = self.prepare(block.table, checked=block.checked)
+            yield dataclasses.replace(block, table=table), bad
 
-    def _accept(self, block: ParsedBlock, bad_header: pa.Array, source: SourceReport) -> pa.Table:
+    def _accept(self, block: ParsedBlock, bad: Masks, source: SourceReport) -> pa.Table:
         source.lines += block.lines
-        table, rejects = self._refine(block.table, bad_header)
+        table, rejects = self._refine(block.table, bad)
         block.rejects.extend(rejects)
         source.rejects.extend(block.rejects)
         if self.options.strict and block.rejects.count:
@@ -238,37 +245,52 @@ class _Refiner:
         """Raw parsed rows -> sample rows sorted by time, and the rows rejected here."""
         return self._refine(*self.prepare(raw, checked=checked))
 
-    def prepare(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, pa.Array]:
-        """The half of refining that needs no request memo: headers scrubbed (and the mask
-        of rows with a control character in one), clients hashed. The import runs it on
-        the parsing thread, the other half on the refining thread."""
+    def prepare(self, raw: pa.Table, *, checked: bool = False) -> tuple[pa.Table, Masks]:
+        """The half of refining that needs no request memo: headers, host and body
+        scrubbed, clients hashed, and the rows with a control character in a header or the
+        host flagged. The import runs it on the parsing thread, the rest on the refining
+        thread."""
         if raw.num_rows == 0:
-            return raw, pa.array([], pa.bool_())
+            return raw, []
         # Several inputs parse on several threads, and the memos are not thread-safe.
         with self._prepare_lock:
             headers, bad_header = self._headers(raw.column("headers").combine_chunks(), checked)
-            table = raw.set_column(raw.schema.get_field_index("headers"), "headers", headers)
+            table = _replace(raw, "headers", headers)
+            table = _replace(table, "host", self._scrubbed(self._hosts, table.column("host")))
+            table = _replace(table, "body", self._scrubbed(self._bodies, table.column("body")))
             found = self._clients.lookup(table.column("client").combine_chunks())
             hashed = self._clients.column(0, found)
-        table = table.set_column(table.schema.get_field_index("client"), "client", hashed)
-        return table, bad_header
+        table = _replace(table, "client", hashed)
+        bad = [("control character in a header", bad_header)]
+        if not checked:  # line formats checked every line for raw control characters
+            bad.append(("control character in the host", _has_control(table.column("host"))))
+        return table, bad
 
-    def _refine(self, raw: pa.Table, bad_header: pa.Array) -> tuple[pa.Table, Rejects]:
+    def _scrubbed(self, memo: Memo, column: pa.ChunkedArray) -> pa.Array:
+        """``column`` through a scrubbing memo (field 0: value, 1: labels), counted."""
+        values = column.combine_chunks()
+        if not self.scrub.enabled or values.null_count == len(values):
+            return values
+        found = memo.lookup(values)
+        self._count_labels(memo, found)
+        return memo.column(0, found)
+
+    def _refine(self, raw: pa.Table, bad: Masks) -> tuple[pa.Table, Rejects]:
         if raw.num_rows == 0:
             return _empty(), Rejects()
         method = pc.utf8_upper(raw.column("method").combine_chunks())
         pair = pc.binary_join_element_wise(method, raw.column("target").combine_chunks(), " ")
         found = self._requests.lookup(pair)
-        self._count_scrubbed(found)
+        self._count_labels(self._requests, found)
         bad_method = pc.fill_null(self._requests.column(3, found), True)
         clean = self._requests.column(0, found)
-        table = raw.set_column(raw.schema.get_field_index("target"), "target", clean)
-        table = table.set_column(table.schema.get_field_index("method"), "method", method)
+        table = _replace(raw, "target", clean)
+        table = _replace(table, "method", method)
         table = table.append_column("key", self._requests.column(1, found))
         masks = [
             ("bad method", bad_method),
             ("bad or missing target", pc.is_null(clean)),
-            ("control character in a header", bad_header),
+            *bad,
             ("bad or missing timestamp", pc.is_null(table.column("ts"))),
         ]
         table, rejects = filter_rejected(table, masks, {})
@@ -286,33 +308,20 @@ class _Refiner:
         target = _clean_target(raw_target)
         if target is None:
             return None, None, [], False
-        target, names = self.options.scrub.scrub_url(target)
-        return target, self.key(method, target, {}), names, False
+        target, labels = self.scrub.scrub_url(target)
+        return target, self.key(method, target, {}), labels, False
 
-    def _count_scrubbed(self, found: pa.Array) -> None:
-        if not self.options.scrub.enabled:
+    def _count_labels(self, memo: Memo, found: pa.Array) -> None:
+        """Add how often each scrubbing label occurs in ``found`` (memo indices)."""
+        if not self.scrub.enabled:
             return
-        by_name = self._entries_by_scrubbed_name(self._requests.results(2))
-        if not by_name:
+        by_label = self._labels[memo].entries()
+        if not by_label:
             return
-        counts = self._requests.counts(found)
-        with self._lock:  # the parsing thread counts headers in the same Counter
-            for name, entries in by_name.items():
-                self.report.scrubbed[f"param:{name}"] += int(counts[entries].sum())
-
-    def _entries_by_scrubbed_name(self, names: list[list[str]]) -> dict[str, np.ndarray]:
-        """Scrubbed parameter name -> memo entries that had it; only new entries are read."""
-        generation, seen = self._scrub_seen
-        if generation != self._requests.generation:  # the memo started over
-            self._scrub_lists, seen = {}, 0
-        if seen == len(names):
-            return self._scrub_index
-        for index in range(seen, len(names)):
-            for name in names[index]:
-                self._scrub_lists.setdefault(name, []).append(index)
-        self._scrub_index = {k: np.array(v, dtype=np.int64) for k, v in self._scrub_lists.items()}
-        self._scrub_seen = (self._requests.generation, len(names))
-        return self._scrub_index
+        counts = memo.counts(found)
+        with self._lock:  # the two threads count in the same Counter
+            for label, entries in by_label.items():
+                self.report.scrubbed[label] += int(counts[entries].sum())
 
     def _with_vary_key(self, table: pa.Table) -> pa.Table:
         """With ``vary`` headers the key depends on each row's headers: computed per row."""
@@ -338,12 +347,12 @@ class _Refiner:
         keys = keys if checked else pc.utf8_lower(keys)  # line formats write lower case
         items = headers.items.slice(start, length)
         rows = np.repeat(np.arange(n), np.diff(offsets))
-        keep = self._drop_secret_headers(keys)
+        keep, items = self._drop_secret_headers(keys, items)
         if keep is not None:
             items, keys, rows = pc.filter(items, keep), pc.filter(keys, keep), rows[keep]
             offsets = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
-        items = self._scrub_header_values(items)
+        items = self._scrub_host_headers(keys, self._scrub_header_values(items))
         mapped = pa.MapArray.from_arrays(
             pa.array(offsets, pa.int32()), keys, items, mask=headers.is_null()
         )
@@ -355,29 +364,51 @@ class _Refiner:
         bad = np.asarray(bad_entry.to_numpy(zero_copy_only=False), dtype=bool)
         return mapped, pa.array(np.bincount(rows[bad], minlength=n) > 0)
 
-    def _drop_secret_headers(self, keys: pa.Array) -> np.ndarray | None:
-        """Mask of header entries to keep, counting the dropped; None when all are kept."""
+    def _drop_secret_headers(
+        self, keys: pa.Array, items: pa.Array
+    ) -> tuple[np.ndarray | None, pa.Array]:
+        """Mask of header entries to keep (None when all are kept), counting the dropped,
+        and the values with the credential headers the key varies on pseudonymised."""
         distinct = [k for k in pc.unique(keys).to_pylist() if k is not None]
-        secret = [k for k in distinct if self.options.scrub.drops_header(k)]
+        secret = [k for k in distinct if self.scrub.drops_header(k)]
         if not secret:
-            return None
+            return None, items
         dropped = pc.is_in(keys, pa.array(secret, pa.string()))
         with self._lock:  # the refining thread counts parameters in the same Counter
             for entry in pc.value_counts(pc.filter(keys, dropped)).to_pylist():
                 self.report.scrubbed[f"header:{entry['values']}"] += entry["counts"]
-        return ~np.asarray(dropped.to_numpy(zero_copy_only=False), dtype=bool)
+        vary = [k for k in secret if k in self.vary]
+        if vary:
+            # Keyed on (Vary: Cookie): a pseudonym keeps each user's keys apart.
+            kept = pc.is_in(keys, pa.array(vary, pa.string()))
+            values = pc.filter(items, kept).to_pylist()
+            pseudonyms = [self.scrub.pseudonym(v.strip()) if v else v for v in values]
+            items = pc.replace_with_mask(items, kept, pa.array(pseudonyms, pa.string()))
+            dropped = pc.and_(dropped, pc.invert(kept))
+        return ~np.asarray(dropped.to_numpy(zero_copy_only=False), dtype=bool), items
 
     def _scrub_header_values(self, items: pa.Array) -> pa.Array:
-        if not self.options.scrub.enabled or len(items) == 0:
+        if not self.scrub.enabled or len(items) == 0:
             return items
         found = self._header_values.lookup(items)
         if not pc.any(self._header_values.column(1, found)).as_py():
             return items  # nothing to redact: spare a copy of every header value
         return self._header_values.column(0, found)
 
+    def _scrub_host_headers(self, keys: pa.Array, items: pa.Array) -> pa.Array:
+        """A recorded ``host`` header loses its userinfo like the host column."""
+        if not self.scrub.enabled or len(keys) == 0:
+            return items
+        is_host = pc.fill_null(pc.equal(keys, "host"), False)
+        if not pc.any(is_host).as_py():
+            return items
+        found = self._hosts.lookup(pc.filter(items, is_host))
+        self._count_labels(self._hosts, found)
+        return pc.replace_with_mask(items, is_host, self._hosts.column(0, found))
+
     def _scrub_header_value(self, value: str) -> tuple[str, bool]:
-        scrubbed, names = self.options.scrub.scrub_url(value)
-        return scrubbed, bool(names)
+        scrubbed, labels = self.scrub.scrub_url(value)
+        return scrubbed, bool(labels)
 
     # -- selection
     def _select(self, table: pa.Table) -> pa.Table:
@@ -405,6 +436,18 @@ class _Refiner:
             self.report.dropped["sampling"] += int(np.count_nonzero(keep & ~ok))
             keep &= ok
         return table if keep.all() else table.filter(pa.array(keep))
+
+
+Masks = list[tuple[str, pa.Array]]
+"""(reason, per-row flag) pairs of rows to reject."""
+
+
+def _replace(table: pa.Table, name: str, column: pa.Array | pa.ChunkedArray) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(name), name, column)
+
+
+def _has_control(column: pa.ChunkedArray) -> pa.Array:
+    return pc.fill_null(pc.match_substring_regex(column.combine_chunks(), _CONTROL), False)
 
 
 def _clean_target(value: str | None) -> str | None:

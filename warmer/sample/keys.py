@@ -88,7 +88,8 @@ def _normalise_escape(match: re.Match[str]) -> str:
     return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
-def _normalise_escapes(text: str) -> str:
+def normalise_escapes(text: str) -> str:
+    """``%XX`` of unreserved characters decoded, other escapes upper-cased (RFC 3986 §6.2.2)."""
     return _ESCAPE.sub(_normalise_escape, text) if "%" in text else text
 
 
@@ -98,7 +99,7 @@ def normalise_path(path: str, *, lowercase: bool = False) -> str:
     Lower-casing happens after decoding and leaves escapes upper-case (``%2F`` stays
     ``%2F``), so ``/A%2Fb`` becomes ``/a%2Fb``.
     """
-    path = _normalise_escapes(path) or "/"
+    path = normalise_escapes(path) or "/"
     if lowercase:
         path = _ESCAPE.sub(lambda m: m.group(0).upper(), path.lower())
     return path
@@ -114,7 +115,7 @@ def normalise_query(
     for param in query.split("&"):
         if not param:
             continue
-        param = _normalise_escapes(param)
+        param = normalise_escapes(param)
         if not ignored(_decoded_name(param.partition("=")[0])):
             params.append(param)
     if sort:

@@ -124,8 +124,9 @@ class Replay(FastHttpUser):
             delay = due_at - time.time()
             if delay > 0:
                 gevent.sleep(delay)
-        headers = dict(job["headers"])
-        headers.setdefault("Accept-Encoding", "identity")
+        headers = dict(job["headers"])  # prepared by warmer: each name once, Host included
+        if not any(name.lower() == "accept-encoding" for name in headers):
+            headers["Accept-Encoding"] = "identity"
         body = job["body"].encode("latin-1") if job["body"] is not None else None
         sent = time.time()
         response = self.client.request(
