@@ -123,8 +123,7 @@ def hot_first(records: Iterable[SampleRecord], repeat: int = 1) -> list[SampleRe
     Ties keep the order in which keys first appear. The record kept for a key is its
     first occurrence. Memory grows with the number of distinct keys, not of requests.
     """
-    if repeat < 1:
-        raise UsageError("--repeat must be at least 1")
+    check_order("hot-first", repeat)
     counts: dict[str, int] = {}
     first: dict[str, SampleRecord] = {}
     for record in records:
@@ -155,15 +154,22 @@ def arrange(
     count: int | None = None,
 ) -> Iterable[SampleRecord]:
     """Apply slice, order and limit, in that order (the slice picks *which* traffic)."""
+    check_order(order, repeat)
     if window is not None:
         records = time_slice(records, window)
     if order == "hot-first":
         records = hot_first(records, repeat)
-    elif order != "recorded":
-        raise UsageError(f"unknown order {order!r}", "choose recorded or hot-first")
-    elif repeat != 1:
-        raise UsageError("--repeat works with --order hot-first only")
     return limit(records, count)
+
+
+def check_order(order: str, repeat: int) -> None:
+    """UsageError for an unknown order, or a repeat that does not go with it."""
+    if order not in ("recorded", "hot-first"):
+        raise UsageError(f"unknown order {order!r}", "choose recorded or hot-first")
+    if order == "recorded" and repeat != 1:
+        raise UsageError("--repeat works with --order hot-first only")
+    if repeat < 1:
+        raise UsageError("--repeat must be at least 1")
 
 
 def arrange_source(
@@ -177,16 +183,11 @@ def arrange_source(
     """:func:`arrange` over a sample source: same records, same order, less memory."""
     from warmer.replay.source import COLUMNS, records_from_batches
 
+    check_order(order, repeat)
     if window is not None:
         source = _windowed(source, window)
     if order == "hot-first":
-        if repeat < 1:
-            raise UsageError("--repeat must be at least 1")
         return limit(hot_first_source(source, repeat, count), count)
-    if order != "recorded":
-        raise UsageError(f"unknown order {order!r}", "choose recorded or hot-first")
-    if repeat != 1:
-        raise UsageError("--repeat works with --order hot-first only")
     return limit(records_from_batches(source.batches(COLUMNS)), count)
 
 
