@@ -305,12 +305,43 @@ def rolling_curve(
 
 def in_send_order(table: pa.Table) -> pa.Table:
     """``table`` sorted by ``seq``: the run's send order, across phases (rows are stored
-    in completion order; ``seq`` runs on from one phase to the next in a results file)."""
+    in completion order; ``seq`` runs on from one phase to the next in a results file).
+
+    A table already in that order is returned as it is: sorting copies every column, and
+    a long run's results are the largest thing a gate holds.
+    """
     import pyarrow.compute as pc
 
-    if "seq" not in table.column_names:
+    if "seq" not in table.column_names or _ascending(table.column("seq")):
         return table
-    return table.take(pc.sort_indices(table, [("seq", "ascending")]))
+    order = pc.sort_indices(table, [("seq", "ascending")])
+    # Column by column, each replacing its unsorted self: the whole table is never held
+    # twice (rows are stored in completion order, so a run's file is never sorted).
+    for index, name in enumerate(table.column_names):
+        table = table.set_column(index, name, table.column(index).take(order))
+    return table
+
+
+def _ascending(column: pa.ChunkedArray) -> bool:
+    import numpy as np
+
+    values = column.to_numpy()
+    return bool(values.size < 2 or np.all(values[1:] >= values[:-1]))
+
+
+def phase_rows(table: pa.Table, name: str) -> pa.Table:
+    """The rows of phase ``name``: a zero-copy slice when they are contiguous (a table in
+    send order holds each phase in one run of rows), else a filtered copy."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    mask = pc.fill_null(pc.equal(table.column("phase"), name), False)
+    where = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool))
+    if where.size == 0:
+        return table.slice(0, 0)
+    if where[-1] - where[0] + 1 == where.size:
+        return table.slice(int(where[0]), int(where.size))
+    return table.filter(mask)
 
 
 def header_curves(

@@ -231,26 +231,38 @@ class _Rows:
         codes = outcomes(table, rule)
         mask = _by_code(OUTCOME_HIT, OUTCOME_STALE, OUTCOME_MISS, OUTCOME_REVALIDATED)[codes]
         looked = np.flatnonzero(mask)
-        position = np.cumsum(mask) - 1  # row → its index among the lookups
-        order = position[columns.order[mask[columns.order]]]
-        lifetime, age = columns.lifetime[looked], columns.age[looked]
+        if looked.size == mask.size:
+            # Every response was a lookup of this tier (the usual case): the columns as
+            # they are, no copies — a long run's arrays are the gate's largest.
+            def pick(values: Any) -> Any:
+                return values
+
+            order = columns.order
+        else:
+
+            def pick(values: Any) -> Any:
+                return values[looked]
+
+            position = np.cumsum(mask) - 1  # row → its index among the lookups
+            order = position[columns.order[mask[columns.order]]]
+        lifetime, age = pick(columns.lifetime), pick(columns.age)
         left = lifetime - np.nan_to_num(age)
         if rule.reading == "cache-status":
-            ttl = _member_ttl(table, rule)[looked]
+            ttl = pick(_member_ttl(table, rule))
             left = np.where(np.isnan(ttl), left, ttl)
         return cls(
-            code=codes[looked],
-            key=columns.key[looked],
+            code=pick(codes),
+            key=pick(columns.key),
             order=order,
-            phase=columns.phase[looked],
+            phase=pick(columns.phase),
             phases=columns.phases,
-            sent=columns.sent[looked],
-            received=columns.received[looked],
-            recorded=columns.recorded[looked],
+            sent=pick(columns.sent),
+            received=pick(columns.received),
+            recorded=pick(columns.recorded),
             lifetime=lifetime,
             age=age,
             left=left,
-            storable=columns.storable[looked],
+            storable=pick(columns.storable),
         )
 
 
@@ -336,13 +348,9 @@ def _floats(table: pa.Table, name: str) -> Floats:
 
 
 def _codes(column: Any) -> Ints:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from warmer.observe._arrays import value_codes
 
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    encoded = pc.dictionary_encode(array, null_encoding="encode")
-    return np.asarray(encoded.indices, dtype=np.intp)
+    return value_codes(column, nulls_too=True)[0]
 
 
 def _phases(table: pa.Table) -> tuple[Ints, list[str]]:

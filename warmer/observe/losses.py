@@ -118,14 +118,9 @@ class _Rows(NamedTuple):
 
 def _codes(column: Any, nulls_too: bool = False) -> tuple[Ints, list[Any]]:
     """(index of each row's value, distinct values); a null is -1 unless ``nulls_too``."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    from warmer.observe._arrays import value_codes
 
-    encoding = "encode" if nulls_too else "mask"
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    encoded = pc.dictionary_encode(array, null_encoding=encoding)
-    indices = pc.fill_null(encoded.indices, -1).to_numpy().astype("intp")
-    return indices, encoded.dictionary.to_pylist()
+    return value_codes(column, nulls_too=nulls_too)
 
 
 class _Members(NamedTuple):

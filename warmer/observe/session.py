@@ -35,7 +35,13 @@ from warmer.observe.findings import (
     recorded_pace_warnings,
     same_cache_warnings,
 )
-from warmer.observe.headers import HeaderRule, header_counts, header_curves, in_send_order
+from warmer.observe.headers import (
+    HeaderRule,
+    header_counts,
+    header_curves,
+    in_send_order,
+    phase_rows,
+)
 from warmer.observe.inference import TierFindings, analyse_all
 from warmer.observe.interface import TierSnapshot
 from warmer.observe.losses import LOSS_COLUMNS, Losses, TierMemory, header_losses
@@ -164,14 +170,13 @@ class ObserveSession:
 
     def figures(self, results: pa.Table) -> RunFigures:
         """Every phase's figures, the curves, the backend load and what was missing."""
-        import pyarrow.compute as pc
 
         ordered = in_send_order(results)
         losses = self._losses(ordered)
         found = self._findings(ordered)
         phases = {}
         for name in self.phase_names():
-            rows = ordered.filter(pc.equal(ordered.column("phase"), name))
+            rows = phase_rows(ordered, name)
             mine = {tier: by_phase[name] for tier, by_phase in found.items() if name in by_phase}
             phases[name] = self.phase(name, rows, losses.get(name, {}), mine)
         # The verify phase is the one judged; warm's own figures only warn when unsettled.

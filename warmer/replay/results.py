@@ -229,11 +229,47 @@ class ResultsFile:
         for batch in self._file.iter_batches(batch_size=batch_size, columns=stored):
             yield upgrade(pa.Table.from_batches([batch]), columns).to_batches()[0]
 
-    def to_table(self, columns: list[str] | None = None) -> pa.Table:
-        """The whole file (or some columns) as one table (columns an older file lacks: null)."""
+    def to_table(self, columns: list[str] | None = None, *, compact: bool = False) -> pa.Table:
+        """The whole file (or some columns) as one table (columns an older file lacks: null).
+
+        ``compact`` holds less for the same answers, for a long run's analysis: a column
+        that is null in every row (the footer's statistics say so) is not read but made
+        of nulls, and ``key`` comes dictionary-encoded (each distinct key stored once).
+        """
         present = set(self._file.schema_arrow.names)
-        stored = None if columns is None else [c for c in columns if c in present]
-        return upgrade(self._file.read(columns=stored), columns)
+        wanted = list(columns or RESULTS_ARROW_SCHEMA.names)
+        if compact:
+            wanted = [c for c in wanted if not self.all_null(c)]
+        stored = [c for c in wanted if c in present]
+        if compact and "key" in stored:
+            table = pq.read_table(self.path, columns=stored, read_dictionary=["key"])
+        else:
+            table = self._file.read(columns=stored)
+        return upgrade(table, columns)
+
+    def all_null(self, column: str) -> bool:
+        """Whether ``column`` holds no value in any row, from the footer (no data is read)."""
+        metadata = self._file.metadata
+        stored = column in set(self._file.schema_arrow.names)
+        if not stored or metadata.num_rows == 0:
+            return not stored
+        nulls = 0
+        for group in range(metadata.num_row_groups):
+            chunk = _column_chunk(metadata.row_group(group), column)
+            stats = chunk.statistics if chunk is not None else None
+            if stats is None or not stats.has_null_count:
+                return False
+            nulls += stats.null_count
+        return bool(nulls == metadata.num_rows)
+
+
+def _column_chunk(group: Any, name: str) -> Any:
+    """The row group's chunk of top-level column ``name`` (a map's first leaf), or None."""
+    for index in range(group.num_columns):
+        chunk = group.column(index)
+        if chunk.path_in_schema == name or chunk.path_in_schema.startswith(name + "."):
+            return chunk
+    return None
 
 
 def upgrade(table: pa.Table, columns: list[str] | None = None) -> pa.Table:
