@@ -104,6 +104,8 @@ def test_a_signal_while_servers_start_stops_them_and_cleans_up(tmp_path: Path) -
     assert first.startswith("demo scenario"), first
     process.send_signal(signal.SIGHUP)
     _, rest = process.communicate(timeout=120)
-    assert process.returncode == 130, rest
+    # 130, or killed by SIGINT after cleaning up (a shell reports that as 130 too):
+    # CPython does so when the KeyboardInterrupt passed through an exec()'d string.
+    assert process.returncode in (130, -signal.SIGINT), rest
     assert "Traceback" not in rest
     assert not list((tmp_path / "tmp").iterdir()), "temporary directories were left behind"

@@ -437,7 +437,15 @@ def test_signal_in_the_first_moments_leaves_a_report_or_no_run_directory(
     time.sleep(0.4)
     gate.signal(signal.SIGTERM)
     code = gate.proc.wait(timeout=60)
-    assert code == 130, "".join(gate.lines)
+    if code == -signal.SIGTERM:
+        # Killed while Python was still importing warmer, before its handlers existed:
+        # nothing had been created yet, so there is nothing to report or clean up.
+        assert not gate.run_dir.exists()
+        return
+    # 130, or killed by SIGINT after cleaning up (what a shell also reports as 130):
+    # CPython does that when a KeyboardInterrupt passed through an exec()'d string, as it
+    # can when the signal lands in the middle of an import.
+    assert code in (130, -signal.SIGINT), "".join(gate.lines)
     if gate.run_dir.exists():
         report = json.loads((gate.run_dir / "report.json").read_text())
         assert report["verdict"] == "interrupted"

@@ -45,13 +45,11 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
       warmer demo
       warmer demo --scenario undersized-l0
     """
-    from warmer._preload import preload_pandas
     from warmer.config import load_config
     from warmer.demo.scenarios import bundled_config
     from warmer.demo.scenarios import scenario as find_scenario
     from warmer.gate.run import prepare
 
-    preload_pandas()  # pyarrow will want it: let it load while the servers start
     spec = find_scenario(scenario)
     click.echo(f"demo scenario {spec.name}: {spec.description}", err=True)
     with spec.start() as stack:

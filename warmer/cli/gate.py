@@ -127,10 +127,8 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     if options["rejudge"] is not None:
         leave(_rejudge(config, options))
     opts = gate_options(config, options)
-    from warmer._preload import preload_pandas
     from warmer.gate.run import prepare
 
-    preload_pandas()  # pyarrow will want it: let it load while the sample is read
     prepared = prepare(opts, profile=options["dry_run"])
     timings.mark("prepared")
     if options["dry_run"]:

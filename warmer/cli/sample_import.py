@@ -96,10 +96,8 @@ def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **op
     (query, path, fragment, form and JSON bodies) replaced by a pseudonym that
     keeps distinct values distinct (--redact: by REDACTED).
     """
-    from warmer._preload import preload_pandas
     from warmer.sample.importer import import_logs
 
-    preload_pandas()  # pyarrow will want it: let it load while the logs are read
     options = build_options(app, opts)
     report = import_logs(logs, output, options, on_source=_announce)
     click.echo(render_summary(report), err=True)
