@@ -86,3 +86,16 @@ def test_method_filter(tmp_path: Path) -> None:
     report, rows, _ = import_text(tmp_path, _lines(), ImportOptions(selection=sel))
     assert {r["method"] for r in rows} == {"GET", "HEAD"}
     assert len(rows) == 30 and report.dropped["method"] == 10
+
+
+def test_keys_that_differ_only_by_a_pseudonym_are_sampled_together() -> None:
+    from warmer.sample.select import Selection
+
+    selection = Selection(sample_rate=0.5, seed=3)
+    keys = [f"GET /a?q=1&token=REDACTED-{i:016x}" for i in range(64)]
+    decisions = {selection.keeps_key(k) for k in keys}
+    assert len(decisions) == 1  # one decision for the whole group, whatever the salt
+    assert decisions == {selection.keeps_key("GET /a?q=1&token=REDACTED")}
+    # Other keys still split about evenly.
+    kept = sum(selection.keeps_key(f"GET /b/{i}") for i in range(2000))
+    assert 900 < kept < 1100

@@ -3,16 +3,20 @@
 Downsampling decides per cache key, never per request: a keyed hash of the key is
 compared with the rate, so either every request for a key is kept or none is, and the
 reuse structure of the traffic survives (the SHARDS idea, Waldspurger et al., FAST '15).
-The same seed and rate always keep the same keys.
+The same seed and rate always keep the same keys: a scrubbed value's pseudonym (salted
+anew on every import, ``scrub.py``) is hashed as plain ``REDACTED``, so the keys that
+differ only by their secret values are kept or dropped together, whatever the salt.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 _SPAN = float(1 << 64)
+_PSEUDONYM = re.compile(r"REDACTED-[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Selection:
         """Whether requests for ``key`` are kept by downsampling (deterministic)."""
         if self.sample_rate >= 1.0:
             return True
+        if "REDACTED-" in key:
+            key = _PSEUDONYM.sub("REDACTED", key)
         digest = hashlib.blake2b(key.encode(), digest_size=8, key=self._salt).digest()
         return int.from_bytes(digest, "big") / _SPAN < self.sample_rate
 
