@@ -18,6 +18,7 @@ from warmer.replay import (
     open_results,
     replay,
 )
+from warmer.replay.locust_engine import LocustOptions
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,9 @@ pytestmark = pytest.mark.slow
 def test_locust_replays_and_records_every_response(server: Uvicorn, tmp_path: Path) -> None:
     out = tmp_path / "r.parquet"
     recs = records(["/hit/1", "/chunked", "/redirect-same"] * 20)
-    plan = ReplayPlan(target=server.url, engine="locust", concurrency=4, locust_workers=2)
+    plan = ReplayPlan(
+        target=server.url, engine="locust", concurrency=4, locust=LocustOptions(workers=2)
+    )
     with ResultsWriter(out) as writer:
         summary = replay(recs, plan, writer, phase="warm")
     assert summary.sent == 60 and summary.status_classes == {"2xx": 40, "3xx": 20}

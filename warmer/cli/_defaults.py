@@ -46,5 +46,8 @@ def _replay_defaults(config: Config) -> dict[str, Any]:
         "insecure": r.insecure,
         "ca_cert": r.ca_cert,
         "processes": r.processes,
+        "expect_workers": r.expect_workers,
+        "master_bind": r.master_bind,
+        "workers_timeout": r.workers_timeout_s,
     }
     return {name: value for name, value in values.items() if value is not None}

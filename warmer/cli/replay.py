@@ -56,8 +56,20 @@ _ENGINES = ("fast", "httpx", "locust")
 @click.option("--http2", is_flag=True, help="httpx engine: negotiate HTTP/2.")
 @click.option("--phase", help="Label written into every results row (e.g. warm, verify).")
 @click.option(
-    "--processes", type=int, default=1,
-    help="Split the replay over N processes (locust: N workers under one master).",
+    "--processes", "--workers", "processes", type=int, default=1,
+    help="Split the replay over N processes (locust: N local workers under one master).",
+)  # fmt: skip
+@click.option(
+    "--expect-workers", type=int,
+    help="locust: wait for N workers (local ones and `warmer locust-worker`s) before sending.",
+)  # fmt: skip
+@click.option(
+    "--master-bind", metavar="HOST[:PORT]",
+    help="locust: where the master listens for workers [default: 127.0.0.1, a free port].",
+)  # fmt: skip
+@click.option(
+    "--workers-timeout", type=float, default=60.0,
+    help="locust: seconds to wait for the expected workers (then exit 3).",
 )  # fmt: skip
 @click.option("--shard", hidden=True, help="I/N: replay every N-th request from the I-th.")
 @click.option("--progress/--no-progress", default=None, help="Progress display (default: auto).")
@@ -123,7 +135,20 @@ def _plan(app: AppContext, options: dict[str, Any]) -> Any:
         ca_file=options["ca_cert"],
         http2=options["http2"],
         shard=parse_shard(options["shard"]) if options["shard"] else None,
-        locust_workers=options["processes"] if options["engine"] == "locust" else 1,
+        locust=_locust_options(options),
+    )
+
+
+def _locust_options(options: dict[str, Any]) -> Any:
+    from warmer.replay.locust_engine import LocustOptions
+
+    if options["engine"] != "locust":
+        return LocustOptions()
+    return LocustOptions(
+        workers=options["processes"],
+        expect=options["expect_workers"],
+        bind=options["master_bind"],
+        wait_s=options["workers_timeout"],
     )
 
 

@@ -1,0 +1,83 @@
+"""Where the Locust master listens and which workers it waits for before sending anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from warmer.errors import UsageError
+
+DEFAULT_PORT = 5557
+"""Locust's own default master port, used when ``--master-bind`` names a host only."""
+
+_ANY = {"", "*", "0.0.0.0"}
+
+
+@dataclass(frozen=True)
+class LocustOptions:
+    """How a Locust cluster is laid out; :meth:`validate` raises the usage error a bad one meets."""
+
+    workers: int = 1
+    """Worker processes started on this machine (``--workers``; 0 when all are remote)."""
+    expect: int | None = None
+    """Workers to wait for before any request is sent (default: ``workers``)."""
+    bind: str | None = None
+    """``HOST[:PORT]`` the master listens on (default: 127.0.0.1 on a free port)."""
+    wait_s: float = 60.0
+    """How long to wait for the expected workers before giving up (exit 3)."""
+
+    @property
+    def expected(self) -> int:
+        """Workers a phase needs."""
+        return self.workers if self.expect is None else self.expect
+
+    def validate(self) -> None:
+        """Raise ``UsageError`` (exit 2) for impossible counts or a bad bind address."""
+        if self.workers < 0:
+            raise UsageError("--workers must not be negative")
+        if self.expected < 1:
+            raise UsageError(
+                "the locust engine has no workers to wait for",
+                "pass --workers N (local) or --expect-workers N for `warmer locust-worker`s",
+            )
+        if self.expected < self.workers:
+            raise UsageError(
+                f"--expect-workers {self.expected} is fewer than the {self.workers} local workers",
+                "expect at least the local workers, plus any remote ones",
+            )
+        if not self.wait_s > 0:
+            raise UsageError("--workers-timeout must be greater than 0 seconds")
+        self.address()
+
+    def address(self) -> tuple[str, int]:
+        """The master's bind host and port (port 0 = a free one)."""
+        if self.bind is None:
+            return "127.0.0.1", 0
+        return parse_host_port(self.bind, DEFAULT_PORT, "--master-bind")
+
+    def local_master_host(self) -> str:
+        """The address local workers connect to: the bind host, or loopback for a wildcard."""
+        host, _ = self.address()
+        if host in _ANY:
+            return "127.0.0.1"
+        return "::1" if host == "::" else host
+
+
+def parse_host_port(text: str, default_port: int | None, option: str) -> tuple[str, int]:
+    """Parse ``HOST[:PORT]`` (``[v6]:PORT`` for IPv6); ``UsageError`` naming ``option`` if bad."""
+    text = text.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            host = ""
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    try:
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        port = None
+    if port is None or not 0 <= port <= 65535 or (not host and not text.startswith(":")):
+        example = "10.0.0.5:5557" if default_port is None else "0.0.0.0:5557 or 10.0.0.5"
+        raise UsageError(f"cannot read {option} {text!r}", f"write HOST:PORT, e.g. {example}")
+    return host or "0.0.0.0", port
