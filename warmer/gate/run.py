@@ -194,6 +194,7 @@ def _check_replay_options(config: Config) -> None:
 
 def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
     """The replay stage's plan for one phase, from the effective config."""
+    from warmer.replay.locust_engine import LocustOptions
     from warmer.replay.run import ReplayPlan
 
     replay = config.replay
@@ -212,6 +213,7 @@ def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
         drop_headers=replay.drop_headers,
         preserve_host=replay.preserve_host,
         protected_hosts=config.safety.protected_hosts,
+        locust=LocustOptions.from_config(replay),
     )
 
 
@@ -258,6 +260,7 @@ class _Run:
         self.dir = RunDir(options.run_dir or base)
         self.started_at = _now()
         self.summaries: list[Any] = []
+        self.engine: Any = None
 
     def execute(self) -> GateResult:
         self.dir.create()
@@ -287,20 +290,24 @@ class _Run:
 
     def _replay_phases(self) -> pa.Table:
         from warmer.replay.results import ResultsWriter, open_results
+        from warmer.replay.run import replay_engine
 
         config = self.options.config
-        writer = ResultsWriter(self.dir.results, meta={"target": mask_url(self.options.target)})
-        try:
-            # Sampling starts right after the writer: both clocks start together.
-            with self.observation.sampling():
-                self._phase(writer, "warm", self.prepared.split.warm, config.replay.order)
-                if not self.stop.is_set():
-                    self._emit(PhaseStarted("settle", 0))
-                    self._settle(config.gate.settle_s)
-                if not self.stop.is_set():
-                    self._phase(writer, "verify", self.prepared.split.verify, "recorded")
-        finally:
-            writer.close()
+        plan = replay_plan(config, self.options.target, order=config.replay.order)
+        # One engine serves both phases (Locust: one master, its workers waited for here).
+        with replay_engine(plan) as self.engine:
+            writer = ResultsWriter(self.dir.results, meta={"target": mask_url(self.options.target)})
+            try:
+                # Sampling starts right after the writer: both clocks start together.
+                with self.observation.sampling():
+                    self._phase(writer, "warm", self.prepared.split.warm, config.replay.order)
+                    if not self.stop.is_set():
+                        self._emit(PhaseStarted("settle", 0))
+                        self._settle(config.gate.settle_s)
+                    if not self.stop.is_set():
+                        self._phase(writer, "verify", self.prepared.split.verify, "recorded")
+            finally:
+                writer.close()
         return open_results(self.dir.results).to_table()
 
     def _settle(self, seconds: float) -> None:
@@ -330,6 +337,7 @@ class _Run:
             on_event=self._emit,
             stop=self.stop,
             expected=part.num_rows,
+            engine=self.engine,
         )
         self.observation.boundary(f"{name}_end")
         self.summaries.append(summary)

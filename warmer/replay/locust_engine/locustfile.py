@@ -5,12 +5,14 @@ loads it by path in worker processes, and the master (``master.py``) loads it fo
 user class. The master sends each phase's start, its jobs in chunks and its end as Locust
 custom messages (layouts in ``wire.py``); results go back in row batches.
 
-One dispatcher greenlet per phase hands the jobs to the users in arrival order (which is
-each key's recorded order: a key's requests all come to one worker), each when it is due
-(open model) or as soon as a user is free (closed model). A user holds a job only while
-its request is in flight, so Locust may stop or move users (when a worker joins late)
-without losing one. Times are ``perf_counter`` seconds after the phase's shared start,
-converted from the master's clock with an offset measured at start-up (NTP-style pings).
+The users take jobs from a ready queue in arrival order (which is each key's recorded
+order: a key's requests all come to one worker). Closed model: jobs are ready when they
+arrive. Open model: one dispatcher greenlet per phase moves each job there when it is
+due, and when every user is busy it waits in the queue, late, which its row shows. A user
+holds a job only while its request is in flight, so Locust may stop or move users (when a
+worker joins late) without losing one. Times are ``perf_counter`` seconds after the
+phase's shared start, converted from the master's clock with an offset measured at
+start-up (NTP-style pings).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import Event
-from gevent.queue import Channel, Empty, Full
 from locust import constant, events, task
 from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
@@ -58,16 +59,19 @@ Job = list[Any]
 class _Phase:
     """One phase on this worker: its jobs, its clock, its counts and rows not yet sent."""
 
-    def __init__(self, number: int, start: float, duration: float | None) -> None:
+    def __init__(self, number: int, start: float, duration: float | None, paced: bool) -> None:
         self.number = number
         self.start = start
         self.deadline = None if duration is None else start + duration
-        self.jobs: deque[Job] = deque()
+        self.paced = paced
+        self.waiting: deque[Job] = deque()
+        """Open model: jobs not due yet (the dispatcher moves them to ``ready``)."""
+        self.ready: deque[Job] = deque()
         self.arrived = Event()
         self.halted = Event()
         self.ended = False
         self.closed = False
-        """The dispatcher is finished: jobs that still arrive are dropped."""
+        """The phase is over here: jobs that still arrive are dropped."""
         self.inflight = 0
         self.sent = 0
         self.dropped = 0
@@ -81,8 +85,17 @@ class _Phase:
         tables = [_headers(pairs) for pairs in chunk["h"]]
         for job in chunk["j"]:
             job[4] = tables[job[4]]
-            self.jobs.append(job)
+        (self.waiting if self.paced else self.ready).extend(chunk["j"])
         self.arrived.set()
+        if not self.paced:
+            WORKER.wakeup.set()
+
+    def take(self) -> Job | None:
+        """The next ready job for a user (None: none, or the phase is stopping)."""
+        if not self.ready or self.halted.is_set() or self.past_deadline():
+            return None
+        self.inflight += 1
+        return self.ready.popleft()
 
     def drop(self, count: int) -> None:
         self.dropped += count
@@ -90,6 +103,12 @@ class _Phase:
 
     def past_deadline(self) -> bool:
         return self.deadline is not None and time.perf_counter() >= self.deadline
+
+    def exhausted(self) -> bool:
+        """Nothing more will be sent: stopped, out of time, or ended with every job taken."""
+        if self.halted.is_set() or self.past_deadline():
+            return True
+        return self.ended and not self.waiting and not self.ready
 
 
 def _headers(pairs: list[list[str]]) -> dict[str, str]:
@@ -108,7 +127,8 @@ class _Worker:
         self.offset = 0.0
         """The master's clock minus this one, in seconds."""
         self.phase: _Phase | None = None
-        self.handoff: Channel = Channel()
+        self.wakeup = Event()
+        """Set when jobs become ready; idle users wait on it."""
         self._pong = Event()
         self._best_rtt = float("inf")
 
@@ -165,8 +185,8 @@ class _Worker:
             self.phase.halted.set()
         local_t0 = data["t0"] - self.offset
         start = time.perf_counter() + (local_t0 - time.time())
-        self.phase = _Phase(data["p"], start, data["duration"])
-        gevent.spawn(self._dispatch, self.phase)
+        self.phase = _Phase(data["p"], start, data["duration"], data["paced"])
+        gevent.spawn(self._run_phase, self.phase)
 
     def _current(self, data: dict[str, Any]) -> _Phase | None:
         phase = self.phase
@@ -189,14 +209,17 @@ class _Worker:
             phase.halted.set()
             phase.arrived.set()
 
-    def _dispatch(self, phase: _Phase) -> None:
-        """Hand the phase's jobs to the users in order, each when due; then report done."""
-        while (job := self._next(phase)) is not None:
-            if not self._hand_over(phase, job):
-                phase.drop(1)
+    def _run_phase(self, phase: _Phase) -> None:
+        """Release the jobs as they fall due (open model), then report the phase done."""
+        if phase.paced:
+            self._dispatch(phase)
+        while not phase.exhausted():
+            phase.arrived.clear()
+            phase.arrived.wait(_POLL_S)
         phase.closed = True
-        phase.drop(len(phase.jobs))
-        phase.jobs.clear()
+        phase.drop(len(phase.waiting) + len(phase.ready))
+        phase.waiting.clear()
+        phase.ready.clear()
         while phase.inflight:
             gevent.sleep(0.01)
         while not (phase.ended or phase.halted.is_set()):
@@ -206,35 +229,30 @@ class _Worker:
         done = {"p": phase.number, "sent": phase.sent, "dropped": phase.dropped}
         self.send(wire.FROM_WORKER_DONE, done)
 
-    def _next(self, phase: _Phase) -> Job | None:
-        """The next job once it is due; None when the phase ends, stops or runs out of time."""
-        while not phase.jobs:
-            if phase.ended or phase.halted.is_set():
-                return None
-            phase.arrived.clear()
-            phase.arrived.wait(_POLL_S)
-        job = phase.jobs.popleft()
-        if job[1] is not None:
-            delay = phase.start + job[1] - time.perf_counter()
-            if delay > 0 and phase.halted.wait(delay):
-                phase.jobs.appendleft(job)
-                return None
-        if phase.halted.is_set() or phase.past_deadline():
-            phase.jobs.appendleft(job)
-            return None
-        return job
+    def _dispatch(self, phase: _Phase) -> None:
+        """Move each waiting job to the ready queue at its due time, in order."""
+        while not phase.exhausted():
+            if not phase.waiting:
+                phase.arrived.clear()
+                phase.arrived.wait(_POLL_S)
+                continue
+            delay = phase.start + phase.waiting[0][1] - time.perf_counter()
+            if delay > 0:
+                phase.halted.wait(delay)
+                continue
+            phase.ready.append(phase.waiting.popleft())
+            self.wakeup.set()
 
-    def _hand_over(self, phase: _Phase, job: Job) -> bool:
-        """Give ``job`` to the next free user (it waits while all are busy)."""
-        phase.inflight += 1
-        while True:
-            try:
-                self.handoff.put((phase, job), timeout=_POLL_S)
-                return True
-            except Full:
-                if phase.halted.is_set() or phase.past_deadline():
-                    phase.inflight -= 1
-                    return False
+    def next_job(self) -> tuple[_Phase, Job] | None:
+        """A job for a user, waiting a little for one; None if there is none yet."""
+        phase = self.phase
+        job = phase.take() if phase is not None else None
+        if job is None:
+            self.wakeup.clear()
+            self.wakeup.wait(_POLL_S)
+            return None
+        assert phase is not None
+        return phase, job
 
     def _report_rows(self) -> None:
         while True:
@@ -316,10 +334,10 @@ class Replay(FastHttpUser):
 
     @task
     def replay(self) -> None:
-        try:
-            phase, job = WORKER.handoff.get(timeout=_POLL_S)
-        except Empty:
+        taken = WORKER.next_job()
+        if taken is None:
             return
+        phase, job = taken
         try:
             row = self._send(phase, job)
         except Exception as exc:  # a bug here must still give the job its row

@@ -143,8 +143,8 @@ class Master:
         if kind == wire.PHASE:
             self._begin_phase()
         elif kind == wire.START:
+            start = {"p": self.phase, **data}
             for client in self.ids:
-                start = {"p": self.phase, "t0": data["t0"], "duration": data["duration"]}
                 self.runner.send_message(wire.TO_WORKER_START, start, client_id=client)
         elif kind == wire.JOBS:
             chunk = {"p": self.phase, "b": data["b"]}

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from warmer.errors import UsageError
+
+if TYPE_CHECKING:
+    from warmer.config.schema import ReplayConfig
 
 DEFAULT_PORT = 5557
 """Locust's own default master port, used when ``--master-bind`` names a host only."""
@@ -24,6 +28,16 @@ class LocustOptions:
     """``HOST[:PORT]`` the master listens on (default: 127.0.0.1 on a free port)."""
     wait_s: float = 60.0
     """How long to wait for the expected workers before giving up (exit 3)."""
+
+    @classmethod
+    def from_config(cls, replay: ReplayConfig) -> LocustOptions:
+        """The ``[replay]`` settings (``processes``, ``expect_workers`` ...) as options."""
+        return cls(
+            workers=replay.processes,
+            expect=replay.expect_workers,
+            bind=replay.master_bind,
+            wait_s=replay.workers_timeout_s,
+        )
 
     @property
     def expected(self) -> int:
@@ -62,7 +76,7 @@ class LocustOptions:
         return "::1" if host == "::" else host
 
 
-def parse_host_port(text: str, default_port: int | None, option: str) -> tuple[str, int]:
+def parse_host_port(text: str, default_port: int, option: str) -> tuple[str, int]:
     """Parse ``HOST[:PORT]`` (``[v6]:PORT`` for IPv6); ``UsageError`` naming ``option`` if bad."""
     text = text.strip()
     host, port_text = text, ""
@@ -78,6 +92,7 @@ def parse_host_port(text: str, default_port: int | None, option: str) -> tuple[s
     except ValueError:
         port = None
     if port is None or not 0 <= port <= 65535 or (not host and not text.startswith(":")):
-        example = "10.0.0.5:5557" if default_port is None else "0.0.0.0:5557 or 10.0.0.5"
-        raise UsageError(f"cannot read {option} {text!r}", f"write HOST:PORT, e.g. {example}")
+        raise UsageError(
+            f"cannot read {option} {text!r}", "write HOST[:PORT], e.g. 10.0.0.5:5557 or [fd00::5]"
+        )
     return host or "0.0.0.0", port

@@ -226,7 +226,8 @@ class PhaseRun:
         now = time.perf_counter() - self.sink.origin
         self.t0 = max(now, first.due if first.due is not None else now) + LEAD_S
         t0_epoch = time.time() + (self.t0 - now)
-        self.cluster.channel.send(wire.START, {"t0": t0_epoch, "duration": self.duration_s})
+        start = {"t0": t0_epoch, "duration": self.duration_s, "paced": first.due is not None}
+        self.cluster.channel.send(wire.START, start)
 
     def _collect(self, feeder: _Feeder) -> None:
         """Take rows until every worker is done (or lost); halt everyone on stop or failure."""

@@ -27,7 +27,7 @@ import msgpack
 PHASE = "phase"
 """``{"name"}``: pick the workers for a phase; the master answers ``WORKERS``."""
 START = "start"
-"""``{"t0", "duration"}``: the phase's shared start (master epoch seconds) and time limit."""
+"""``{"t0", "duration", "paced"}``: the shared start (master epoch s), time limit, open model."""
 JOBS = "jobs"
 """``{"w": worker index, "b": chunk}``."""
 END = "end"
