@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -77,22 +78,31 @@ class LocustOptions:
 
 
 def parse_host_port(text: str, default_port: int, option: str) -> tuple[str, int]:
-    """Parse ``HOST[:PORT]`` (``[v6]:PORT`` for IPv6); ``UsageError`` naming ``option`` if bad."""
+    """Parse ``HOST[:PORT]`` (IPv6 as ``[ADDR]:PORT`` or bare); ``UsageError`` naming ``option``."""
     text = text.strip()
-    host, port_text = text, ""
+    host, port_text, ok = text, "", True
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
-            host = ""
+        host, bracket, rest = text[1:].partition("]")
+        ok = bool(bracket) and (not rest or rest.startswith(":"))
         port_text = rest[1:]
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
+    elif ":" in text:
+        ok = _is_ip(text)  # a bare IPv6 address, no port
     try:
         port = int(port_text) if port_text else default_port
     except ValueError:
-        port = None
-    if port is None or not 0 <= port <= 65535 or (not host and not text.startswith(":")):
+        port, ok = -1, False
+    if not ok or not 0 <= port <= 65535 or not (host or text.startswith(":")):
         raise UsageError(
             f"cannot read {option} {text!r}", "write HOST[:PORT], e.g. 10.0.0.5:5557 or [fd00::5]"
         )
     return host or "0.0.0.0", port
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
