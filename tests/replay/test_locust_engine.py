@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -301,3 +302,25 @@ def test_impossible_layouts_exit_2_before_anything_starts(
 def test_locust_worker_refuses_a_bad_master() -> None:
     done = run_warmer("locust-worker", "--master", "10.0.0.1:http")
     assert done.returncode == 2 and "cannot read --master '10.0.0.1:http'" in done.stderr
+
+
+def test_ctrl_c_in_the_terminal_stops_the_run_cleanly(server: Uvicorn, tmp_path: Path) -> None:
+    """SIGINT to the whole process group (a terminal's Ctrl-C) reaches warmer alone: the
+    workers must not quit mid-phase and be reported lost."""
+    sample = write_jsonl(tmp_path / "s.jsonl", records(["/hit/c"] * 400))
+    out = tmp_path / "r.parquet"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warmer", "replay", str(sample), "--target", server.url,
+         "--engine", "locust", "--workers", "2", "--pacing", "rate", "--rate", "20",
+         "--no-progress", "-o", str(out)],
+        start_new_session=True, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while len(worker_pids()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(4.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=90)
+    assert proc.returncode == 130, stderr
+    assert "replay stopped after" in stderr and "lost" not in stderr
+    assert 0 < open_results(out).num_rows < 400

@@ -150,11 +150,16 @@ class Cluster:
         return {"timeout": settings.timeout_s, "verify": settings.verify_tls, "ca": ca}
 
     def _spawn(self, command: list[str], name: str, **options: Any) -> subprocess.Popen[bytes]:
-        """Start ``command`` in the cluster's directory, its stderr in ``NAME.log`` there."""
+        """Start ``command`` in the cluster's directory, its stderr in ``NAME.log`` there.
+
+        In a session of its own: a Ctrl-C in the terminal reaches warmer alone, which stops
+        the phase cleanly (the workers would otherwise quit mid-phase and look lost). If
+        warmer dies, the master sees its socket close and lets the workers go.
+        """
         with open(Path(self._dir.name) / f"{name}.log", "wb") as log:
             return subprocess.Popen(
                 command, cwd=self._dir.name, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=log, **options,
+                stdout=subprocess.DEVNULL, stderr=log, start_new_session=True, **options,
             )  # fmt: skip
 
     def _spawn_workers(self) -> None:
