@@ -175,16 +175,26 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 def _run_one(reader: Any, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.cli._replay_progress import ProgressRenderer
     from warmer.replay import ResultsWriter, replay
+    from warmer.replay.run import replay_engine
     from warmer.replay.source import stream_records
 
     renderer = ProgressRenderer(live=_live(options["progress"]))
     meta = {"sample": os.fspath(reader.path), "target": plan.target, "engine": plan.engine}
-    with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
+    if plan.engine == "locust":
+        click.echo(f"locust: waiting for {plan.locust.expected} worker(s)", err=True)
+    # The engine starts first (Locust: the master waits for its workers), so the results'
+    # clock and the summary's rate start with the traffic; Ctrl-C meanwhile just ends it.
+    with (
+        replay_engine(plan) as engine,
+        _stop_on_signals() as stop,
+        ResultsWriter(options["out"], meta=meta) as writer,
+    ):
         try:
             summary = replay(
                 stream_records(reader),
                 plan,
                 writer,
+                engine=engine,
                 phase=options["phase"],
                 on_event=renderer if options["progress"] is not False else None,
                 stop=stop,
