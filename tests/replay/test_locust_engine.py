@@ -302,6 +302,9 @@ def test_impossible_layouts_exit_2_before_anything_starts(
 def test_locust_worker_refuses_a_bad_master() -> None:
     done = run_warmer("locust-worker", "--master", "10.0.0.1:http")
     assert done.returncode == 2 and "cannot read --master '10.0.0.1:http'" in done.stderr
+    # A container sets it in the environment instead.
+    done = run_warmer("locust-worker", env={"WARMER_LOCUST_WORKER_MASTER": "h:99999"})
+    assert done.returncode == 2 and "cannot read --master 'h:99999'" in done.stderr
 
 
 def test_ctrl_c_in_the_terminal_stops_the_run_cleanly(server: Uvicorn, tmp_path: Path) -> None:

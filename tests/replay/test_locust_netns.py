@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,7 @@ PORT = 5771
 
 @pytest.fixture
 def topology() -> Iterator[Topology]:
+    require(shutil.which("ip"), "ip (iproute2)")
     why = unavailable()
     if why is not None:
         pytest.skip(why)
