@@ -25,6 +25,7 @@ before each run ends, so the report also says where the time went.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +60,22 @@ class Plain(FastHttpUser):
 USERS = 64
 
 
-def start_nginx(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """nginx on a free loopback port, not pinned (the workers need both cores)."""
-    port = free_port()
-    conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=tmp, port=port))
-    proc = subprocess.Popen(["/usr/sbin/nginx", "-p", str(tmp), "-c", str(conf)])
-    time.sleep(0.5)
-    return proc, f"http://127.0.0.1:{port}"
+@contextlib.contextmanager
+def nginx_running() -> Iterator[tuple[str, Path]]:
+    """nginx on a free loopback port, not pinned (the workers need both cores): its URL
+    and a scratch directory."""
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        port = free_port()
+        conf = tmp / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(root=tmp, port=port))
+        proc = subprocess.Popen(["/usr/sbin/nginx", "-p", str(tmp), "-c", str(conf)])
+        time.sleep(0.5)
+        try:
+            yield f"http://127.0.0.1:{port}", tmp
+        finally:
+            proc.terminate()
+            proc.wait()
 
 
 class Watch:
@@ -258,21 +268,15 @@ def main() -> None:
     args = parser.parse_args()
     if not os.path.exists("/usr/sbin/nginx"):
         raise SystemExit("needs /usr/sbin/nginx")
+    sections = {
+        "scaling": lambda url, tmp: bench_scaling(url, tmp, args.seconds, args.repeat),
+        "overhead": lambda url, tmp: bench_overhead(url, tmp, args.seconds, args.repeat),
+        "memory": bench_memory,
+    }
     print(f"load average before: {os.getloadavg()}")
-    with tempfile.TemporaryDirectory() as name:
-        tmp = Path(name)
-        nginx, url = start_nginx(tmp)
-        try:
-            for section in args.only.split(","):
-                if section == "scaling":
-                    bench_scaling(url, tmp, args.seconds, args.repeat)
-                elif section == "overhead":
-                    bench_overhead(url, tmp, args.seconds, args.repeat)
-                elif section == "memory":
-                    bench_memory(url, tmp)
-        finally:
-            nginx.terminate()
-            nginx.wait()
+    with nginx_running() as (url, tmp):
+        for section in args.only.split(","):
+            sections[section](url, tmp)
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -40,6 +40,9 @@ RATE = "800"
 """Requests/s both engines keep up with on a loaded 2-core machine: the comparison is of
 the same schedule, not of how far behind each engine fell."""
 PORT = 5771
+REMOTE_WORKERS = ["--engine", "locust", "--workers", "0", "--expect-workers", "2",
+                  "--master-bind", f"{MASTER_IP}:{PORT}"]  # fmt: skip
+"""The master side's options: no local workers, two from the other namespace."""
 
 
 @pytest.fixture
@@ -129,18 +132,7 @@ def test_master_and_two_workers_across_namespaces_match_the_single_machine_engin
     workers = start_workers(topology)
     try:
         out = tmp_path / "spread.parquet"
-        command = replay_cmd(
-            stack.target,
-            out,
-            "--engine",
-            "locust",
-            "--workers",
-            "0",
-            "--expect-workers",
-            "2",
-            "--master-bind",
-            f"{MASTER_IP}:{PORT}",
-        )
+        command = replay_cmd(stack.target, out, *REMOTE_WORKERS)
         spread = subprocess.run(
             topology.exec_in(topology.master, command),
             capture_output=True,
@@ -181,28 +173,9 @@ def test_a_remote_worker_killed_mid_gate_is_named_in_the_partial_report(
     workers = start_workers(topology)
     run_dir = tmp_path / "run"
     try:
-        command = [
-            sys.executable,
-            "-m",
-            "warmer",
-            "--config",
-            str(bundled_config()),
-            "gate",
-            "--engine",
-            "locust",
-            "--workers",
-            "0",
-            "--expect-workers",
-            "2",
-            "--master-bind",
-            f"{MASTER_IP}:{PORT}",
-            "--pacing",
-            "rate",
-            "--rate",
-            "300",
-            "--run-dir",
-            str(run_dir),
-        ]
+        gate_args = ["--config", str(bundled_config()), "gate", *REMOTE_WORKERS]
+        gate_args += ["--pacing", "rate", "--rate", "300", "--run-dir", str(run_dir)]
+        command = [sys.executable, "-m", "warmer", *gate_args]
         gate = subprocess.Popen(
             topology.exec_in(topology.master, command),
             text=True,
