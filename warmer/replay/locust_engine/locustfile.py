@@ -113,7 +113,8 @@ class _Phase:
 
 def _headers(pairs: list[list[str]]) -> dict[str, str]:
     headers = dict(pairs)
-    # FastHttpSession would ask for compressed bodies; warmer counts the bytes as sent.
+    # FastHttpSession would ask for compressed bodies; warmer records the body bytes as
+    # they come, and asks only for what the recorded request asked for.
     if not any(name.lower() == "accept-encoding" for name in headers):
         headers["Accept-Encoding"] = "identity"
     return headers

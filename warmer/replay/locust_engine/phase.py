@@ -100,16 +100,16 @@ class _Feeder(threading.Thread):
     """Sends the jobs to the workers; stops early when halted, and never raises."""
 
     def __init__(
-        self, run: PhaseRun, jobs: Iterator[Job], first_due: float | None, origin: float
+        self, owner: PhaseRun, jobs: Iterator[Job], first_due: float | None, origin: float
     ) -> None:
         super().__init__(name="warmer-locust-feeder", daemon=True)
-        self.run_ = run
+        self.owner = owner
         self.jobs = jobs
         self.first_due = first_due
         self.origin = origin
         self.halted = threading.Event()
         self.error: BaseException | None = None
-        self.after_halt: list[int] = [0] * len(run.book.workers)
+        self.after_halt: list[int] = [0] * len(owner.book.workers)
         """Jobs per worker that were still to come when the phase halted for a lost worker."""
 
     def halt(self) -> None:
@@ -122,10 +122,10 @@ class _Feeder(threading.Thread):
             self.error = exc
         finally:
             with contextlib.suppress(OSError):
-                self.run_.cluster.channel.send(wire.END)
+                self.owner.cluster.channel.send(wire.END)
 
     def _feed(self) -> None:
-        book, channel = self.run_.book, self.run_.cluster.channel
+        book, channel = self.owner.book, self.owner.cluster.channel
         chunks = [_Chunk() for _ in book.workers]
         last_flush = time.perf_counter()
 
@@ -159,23 +159,23 @@ class _Feeder(threading.Thread):
             flush(worker)
 
     def _over_time(self, due: float | None) -> bool:
-        duration = self.run_.duration_s
+        duration = self.owner.duration_s
         if duration is None:
             return False
         if due is not None:
             return due >= duration
-        return time.perf_counter() - self.origin >= self.run_.t0 + duration
+        return time.perf_counter() - self.origin >= self.owner.t0 + duration
 
     def _count_rest(self, job: Job) -> None:
         """After a worker was lost: how many of the jobs still to come were its (time-boxed)."""
-        if not self.run_.book.lost:
+        if not self.owner.book.lost:
             return
         workers = len(self.after_halt)
         until = time.monotonic() + _COUNT_FOR_S
         for later in itertools.chain([job], self.jobs):
             self.after_halt[wire.shard(later.request.key, workers)] += 1
             if time.monotonic() > until:
-                self.run_.counted_all = False
+                self.owner.counted_all = False
                 return
 
 
