@@ -225,9 +225,11 @@ def bench_scaling(url: str, tmp: Path, seconds: int, repeat: int) -> dict[int, d
     return best
 
 
-def bench_overhead(url: str, tmp: Path, seconds: int, repeat: int) -> None:
+def bench_overhead(
+    url: str, tmp: Path, seconds: int, repeat: int, counts: tuple[int, ...] = (1, 2)
+) -> None:
     sample = make_sample("replay-2m", 2_000_000)
-    for workers in (1, 2):
+    for workers in counts:
         plain: dict[str, Any] | None = None
         ours: dict[str, Any] | None = None
         for _ in range(repeat):
@@ -265,12 +267,15 @@ def main() -> None:
     parser.add_argument("--only", default="scaling,overhead,memory")
     parser.add_argument("--seconds", type=int, default=20, help="sending time per run")
     parser.add_argument("--repeat", type=int, default=2, help="runs per variant (best kept)")
+    parser.add_argument("--workers", default="1,2", help="overhead: worker counts to compare")
     args = parser.parse_args()
     if not os.path.exists("/usr/sbin/nginx"):
         raise SystemExit("needs /usr/sbin/nginx")
     sections = {
         "scaling": lambda url, tmp: bench_scaling(url, tmp, args.seconds, args.repeat),
-        "overhead": lambda url, tmp: bench_overhead(url, tmp, args.seconds, args.repeat),
+        "overhead": lambda url, tmp: bench_overhead(
+            url, tmp, args.seconds, args.repeat, tuple(int(n) for n in args.workers.split(","))
+        ),
         "memory": bench_memory,
     }
     print(f"load average before: {os.getloadavg()}")

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import psutil
@@ -26,7 +27,8 @@ from warmer.replay import (
     open_results,
     replay,
 )
-from warmer.replay.locust_engine import LocustOptions, wire
+from warmer.replay.locust_engine import LocustOptions
+from warmer.replay.locust_engine.sharding import KeyShards
 from warmer.replay.run import replay_engine
 
 pytestmark = pytest.mark.slow
@@ -53,6 +55,15 @@ def paths_by_worker(server: Uvicorn) -> dict[int, Counter[str]]:
         out[pid] = Counter(p for client, paths in by_client.items()
                            if int(client.rsplit(":", 1)[1]) in ports for p in paths)  # fmt: skip
     return out
+
+
+def assignment(keys: Iterable[str], workers: int = 2) -> dict[str, int]:
+    """Each key's worker, as the engine assigns them for requests in this order."""
+    shards = KeyShards(workers)
+    owners: dict[str, int] = {}
+    for key in keys:
+        owners.setdefault(key, shards.worker(key))
+    return owners
 
 
 def test_locust_replays_and_records_every_response(server: Uvicorn, tmp_path: Path) -> None:
@@ -89,9 +100,10 @@ def test_each_key_goes_to_one_worker_in_recorded_order(server: Uvicorn, tmp_path
     owners = {path: [pid for pid, got in seen.items() if path in got] for path in set(paths)}
     assert all(len(pids) == 1 for pids in owners.values()), owners
     assert all(seen.values()), "both workers got keys"
-    for pid, got in seen.items():  # the shard function decided, nothing else
-        shards = {wire.shard(f"GET {path}", 2) for path in got}
-        assert len(shards) == 1 and sum(got.values()) == 10 * len(got), (pid, got)
+    owners = assignment(f"GET {path}" for path in paths)
+    for pid, got in seen.items():  # the key shards decided, nothing else
+        assert len({owners[f"GET {path}"] for path in got}) == 1, (pid, got)
+        assert sum(got.values()) == 10 * len(got), (pid, got)
     rows = open_results(out).to_table().to_pylist()
     for key in {r["key"] for r in rows}:
         mine = [r for r in rows if r["key"] == key]
@@ -112,7 +124,7 @@ def test_rate_pacing_is_one_schedule_across_workers(server: Uvicorn, tmp_path: P
     zero = rows[0]["scheduled_s"]
     # Each worker sends its share at the global schedule's times: together, 50/s.
     assert all(abs(r["scheduled_s"] - zero - r["seq"] / 50) < 1e-6 for r in rows)
-    assert {wire.shard(r["key"], 2) for r in rows} == {0, 1}
+    assert set(assignment(r["key"] for r in rows).values()) == {0, 1}
     assert all(r["latency_from_schedule_ms"] is not None for r in rows)
 
 
@@ -215,7 +227,7 @@ def _connected_to(pid: int, port: int) -> bool:
 def test_a_lost_worker_is_a_run_error_with_what_it_never_sent(
     server: Uvicorn, tmp_path: Path
 ) -> None:
-    paths = [f"/hit/x{i % 13}" for i in range(600)]  # 278 and 322 requests per shard
+    paths = [f"/hit/x{i % 13}" for i in range(600)]
     plan = ReplayPlan(target=server.url, engine="locust", pacing="rate", rate=30.0,
                       concurrency=4, locust=LocustOptions(workers=2))  # fmt: skip
     killed: list[int] = []
@@ -232,12 +244,12 @@ def test_a_lost_worker_is_a_run_error_with_what_it_never_sent(
     found = re.search(r"was lost during replay \(.*\): ([\d,]+) of its ([\d,]+) requests", message)
     assert found and "127.0.0.1" in message, message
     never, total = (int(g.replace(",", "")) for g in found.groups())
-    shard_sizes = Counter(wire.shard(f"GET {p}", 2) for p in paths)
-    assert len(set(shard_sizes.values())) == 2, "the total tells which worker was lost"
-    [index] = [i for i, size in shard_sizes.items() if size == total]
-    rows = open_results(out).to_table().to_pylist()
-    answered = sum(1 for r in rows if wire.shard(r["key"], 2) == index)
-    assert never > 0 and answered + never == total, (answered, never, total)
+    owners = assignment(f"GET {p}" for p in paths)
+    shard_sizes = Counter(owners[f"GET {p}"] for p in paths)
+    answered = Counter(owners[r["key"]] for r in open_results(out).to_table().to_pylist())
+    assert never > 0 and any(
+        shard_sizes[w] == total and answered[w] + never == total for w in (0, 1)
+    ), (answered, never, total, shard_sizes)
     assert worker_pids() == []  # the survivor and the master were stopped too
 
 

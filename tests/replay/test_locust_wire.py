@@ -1,12 +1,17 @@
-"""The Locust engine's pure parts: frames, sharding, options (no processes started)."""
+"""The Locust engine's pure parts: frames, key shards, options (no processes started)."""
 
 from __future__ import annotations
+
+import random
+import zlib
+from collections import Counter
 
 import pytest
 
 from warmer.errors import UsageError
 from warmer.replay.locust_engine import LocustOptions, wire
 from warmer.replay.locust_engine.options import parse_host_port
+from warmer.replay.locust_engine.sharding import BUCKETS, KeyShards
 
 
 def test_frames_survive_any_split_of_the_stream() -> None:
@@ -30,14 +35,39 @@ def test_an_absurd_frame_length_is_refused() -> None:
         wire.FrameReader().feed(b"\xff\xff\xff\xff")
 
 
-def test_shard_is_stable_and_spreads_keys() -> None:
-    # Stable across processes and machines (crc32, not Python's salted hash).
-    assert wire.shard("GET /a", 2) == wire.shard("GET /a", 2)
-    assert [wire.shard(f"GET /item/{i}", 1) for i in range(5)] == [0] * 5
-    counts = [0, 0, 0]
-    for i in range(3000):
-        counts[wire.shard(f"GET /item/{i}", 3)] += 1
-    assert all(900 < c < 1100 for c in counts), counts
+def test_each_key_stays_with_one_worker() -> None:
+    shards = KeyShards(3)
+    keys = [f"GET /item/{i % 50}" for i in range(1000)]
+    owners: dict[str, set[int]] = {}
+    for key in keys:
+        owners.setdefault(key, set()).add(shards.worker(key))
+    assert all(len(workers) == 1 for workers in owners.values())
+    assert {w for ws in owners.values() for w in ws} == {0, 1, 2}
+    assert sum(shards.load) == 1000
+
+
+def test_a_hot_key_does_not_unbalance_the_workers() -> None:
+    """A Zipf 1.3 sample over 1 000 keys: one key is a quarter of the requests."""
+    rng = random.Random(7)
+    weights = [1 / (rank + 1) ** 1.3 for rank in range(1000)]
+    keys = [f"GET /item/{k}" for k in rng.choices(range(1000), weights, k=50_000)]
+    for workers in (2, 4):
+        shards = KeyShards(workers)
+        for key in keys:
+            shards.worker(key)
+        top = max(Counter(keys).values()) / len(keys)
+        best = max(top, 1 / workers)
+        assert max(shards.load) / len(keys) < best + 0.03, (workers, shards.load)
+    # Plain hashing would give a worker far more (the skew the shards are for).
+    hashed = Counter(zlib.crc32(key.encode()) % 2 for key in keys)
+    assert max(hashed.values()) / len(keys) > 0.6
+
+
+def test_the_shards_memory_does_not_grow_with_the_keys() -> None:
+    shards = KeyShards(2)
+    for i in range(100_000):
+        shards.worker(f"GET /once/{i}")
+    assert len(shards.owner) == BUCKETS and abs(shards.load[0] - shards.load[1]) <= 1
 
 
 @pytest.mark.parametrize(

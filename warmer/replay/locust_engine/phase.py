@@ -1,7 +1,7 @@
 """One replay on a Locust cluster: jobs sharded by cache key to the workers, rows back.
 
-A feeder thread reads the jobs, gives each to the worker its cache key hashes to
-(``wire.shard``: a key's requests stay on one worker, in order) and sends them in chunks
+A feeder thread reads the jobs, gives each to the worker its cache key belongs to
+(``sharding.py``: a key's requests stay on one worker, in order) and sends them in chunks
 of ``CHUNK``, never more than ``WINDOW`` unanswered per worker, so memory stays flat
 however large the sample. The calling thread turns the workers' row batches into results
 rows. Due times travel relative to a shared start ``LEAD_S`` ahead, which each worker
@@ -22,6 +22,7 @@ from warmer.errors import RunError
 from warmer.replay.engine import Job, Sink
 from warmer.replay.locust_engine import wire
 from warmer.replay.locust_engine.cluster import Cluster, WorkerInfo
+from warmer.replay.locust_engine.sharding import KeyShards
 
 CHUNK = 500
 """Jobs per message to a worker."""
@@ -109,6 +110,7 @@ class _Feeder(threading.Thread):
         self.origin = origin
         self.halted = threading.Event()
         self.error: BaseException | None = None
+        self.shards = KeyShards(len(owner.book.workers))
         self.after_halt: list[int] = [0] * len(owner.book.workers)
         """Jobs per worker that were still to come when the phase halted for a lost worker."""
 
@@ -127,6 +129,7 @@ class _Feeder(threading.Thread):
     def _feed(self) -> None:
         book, channel = self.owner.book, self.owner.cluster.channel
         chunks = [_Chunk() for _ in book.workers]
+        shards = self.shards
         last_flush = time.perf_counter()
 
         def flush(worker: int) -> None:
@@ -136,15 +139,15 @@ class _Feeder(threading.Thread):
         for job in self.jobs:
             due = None if job.due is None or self.first_due is None else job.due - self.first_due
             if self.halted.is_set():
-                self._count_rest(job)
+                self._count_rest(shards.worker(job.request.key))
                 return
             if self._over_time(due):
                 break
-            worker = wire.shard(job.request.key, len(chunks))
+            worker = shards.worker(job.request.key)
             if book.outstanding[worker] >= WINDOW:
                 flush(worker)
                 if not book.wait_credit(worker, self.halted):
-                    self._count_rest(job)
+                    self._count_rest(worker)
                     return
             request = job.request
             book.assign(worker, job.seq, (request.method, request.path, request.key, due))
@@ -166,14 +169,15 @@ class _Feeder(threading.Thread):
             return due >= duration
         return time.perf_counter() - self.origin >= self.owner.t0 + duration
 
-    def _count_rest(self, job: Job) -> None:
-        """After a worker was lost: how many of the jobs still to come were its (time-boxed)."""
+    def _count_rest(self, worker: int) -> None:
+        """After a worker was lost: whose the job in hand (``worker``'s) and the jobs still
+        to come were (time-boxed), for the message that says what it never sent."""
         if not self.owner.book.lost:
             return
-        workers = len(self.after_halt)
+        self.after_halt[worker] += 1
         until = time.monotonic() + _COUNT_FOR_S
-        for later in itertools.chain([job], self.jobs):
-            self.after_halt[wire.shard(later.request.key, workers)] += 1
+        for later in self.jobs:
+            self.after_halt[self.shards.worker(later.request.key)] += 1
             if time.monotonic() > until:
                 self.owner.counted_all = False
                 return

@@ -18,7 +18,6 @@ A row batch (worker → warmer) is a list of ``ROW_FIELDS`` lists.
 from __future__ import annotations
 
 import struct
-import zlib
 from typing import Any
 
 import msgpack
@@ -73,11 +72,6 @@ ROW_FIELDS = (
 
 _LENGTH = struct.Struct(">I")
 MAX_FRAME = 64 << 20
-
-
-def shard(key: str, workers: int) -> int:
-    """The worker index that sends every request for ``key`` (stable across processes)."""
-    return zlib.crc32(key.encode("utf-8", "surrogatepass")) % workers
 
 
 def pack(data: Any) -> bytes:
