@@ -7,8 +7,9 @@ extras="${1:-dev}"
 
 if [ "$extras" = "dev" ]; then
   missing=()
+  # ip (iproute2): the Locust engine's test across two network namespaces.
   for pair in redis-server:redis-server memcached:memcached prometheus:prometheus \
-              chromium:chromium nginx:nginx goaccess:goaccess varnishd:varnish; do
+              chromium:chromium nginx:nginx goaccess:goaccess varnishd:varnish ip:iproute2; do
     cmd="${pair%%:*}" pkg="${pair##*:}"
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("$pkg")
   done

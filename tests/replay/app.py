@@ -18,6 +18,8 @@ _seen: Counter[str] = Counter()
 _hosts: list[str] = []
 _last_headers: dict[str, str] = {}
 _clients: set[str] = set()
+_by_client: dict[str, list[str]] = {}
+"""``host:port`` of each client connection → the paths it asked for, in arrival order."""
 
 
 async def app(scope: Scope, receive: Any, send: Any) -> None:
@@ -37,6 +39,8 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         _seen[f"{scope['method']} {path}"] += 1
         _hosts.append(headers.get("host", ""))
         _clients.add(str(scope.get("client")))
+        host, port = scope.get("client") or ("?", 0)
+        _by_client.setdefault(f"{host}:{port}", []).append(path)
         _last_headers.clear()
         _last_headers.update(headers)
     handler = _ROUTES.get(path.split("/")[1] if "/" in path else "", _hit)
@@ -114,6 +118,7 @@ async def _stats(scope: Scope, query: dict[str, list[str]], send: Any) -> None:
             "hosts": _hosts[-50:],
             "last_headers": _last_headers,
             "connections": len(_clients),
+            "by_client": _by_client if query.get("detail") else {},
         }
     )
     await _respond(send, 200, body.encode(), [("content-type", "application/json")])

@@ -79,9 +79,12 @@ class Uvicorn:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
-    def stats(self) -> dict[str, Any]:
-        """What the app received (plain HTTP over TCP only)."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_stats", timeout=5) as resp:
+    def stats(self, detail: bool = False) -> dict[str, Any]:
+        """What the app received (plain HTTP over TCP only); ``detail``: paths per client."""
+        query = "?detail=1" if detail else ""
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.port}/_stats{query}", timeout=5
+        ) as resp:
             data: dict[str, Any] = json.load(resp)
             return data
 

@@ -48,5 +48,8 @@ def _replay_defaults(config: Config) -> dict[str, Any]:
         "processes": r.processes,
         "fail_after": r.fail_after,
         "fail_share": r.fail_share,
+        "expect_workers": r.expect_workers,
+        "master_bind": r.master_bind,
+        "workers_timeout": r.workers_timeout_s,
     }
     return {name: value for name, value in values.items() if value is not None}

@@ -71,6 +71,14 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
 )
 @click.option("--engine", help="Replay engine (fast, httpx, locust).")
 @click.option(
+    "--workers", type=int, help="locust: worker processes to start here (replay.processes)."
+)
+@click.option("--expect-workers", type=int, help="locust: workers to wait for, local and remote.")
+@click.option("--master-bind", metavar="HOST[:PORT]", help="locust: where the master listens.")
+@click.option(
+    "--workers-timeout", type=float, metavar="SECONDS", help="locust: wait this long for workers."
+)
+@click.option(
     "--run-dir",
     type=click.Path(path_type=Path),
     help="Directory for this run (default: gate.run_dir/<run id>).",
@@ -166,6 +174,10 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
             ("engine", "engine"),
             ("timeout", "timeout_s"),
             ("preserve_host", "preserve_host"),
+            ("workers", "processes"),
+            ("expect_workers", "expect_workers"),
+            ("master_bind", "master_bind"),
+            ("workers_timeout", "workers_timeout_s"),
         )
         if options.get(name) is not None
     }

@@ -27,6 +27,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "gate": ("warmer.cli.gate", "gate"),
     "report": ("warmer.cli.report", "report"),
     "demo": ("warmer.cli.demo", "demo"),
+    "locust-worker": ("warmer.cli.locust_worker", "locust_worker"),
 }
 
 # The config sections each command reads: only those must be valid for it to run.
@@ -44,6 +45,7 @@ _SHORT_HELP = {
     "gate": "Warm, verify on held-out traffic, judge the checks, write reports.",
     "report": "Re-render the reports of a run directory.",
     "demo": "Run the whole gate on the bundled candidate and sample.",
+    "locust-worker": "Send a Locust-engine run's traffic from this machine (--master HOST:PORT).",
 }
 
 

@@ -70,8 +70,20 @@ _ENGINES = ("fast", "httpx", "locust")
 @click.option("--http2", is_flag=True, help="httpx engine: negotiate HTTP/2.")
 @click.option("--phase", help="Label written into every results row (e.g. warm, verify).")
 @click.option(
-    "--processes", type=int, default=1,
-    help="Split the replay over N processes (locust: N workers under one master).",
+    "--processes", "--workers", "processes", type=int, default=1,
+    help="Split the replay over N processes (locust: N local workers under one master).",
+)  # fmt: skip
+@click.option(
+    "--expect-workers", type=int,
+    help="locust: wait for N workers (local ones and `warmer locust-worker`s) before sending.",
+)  # fmt: skip
+@click.option(
+    "--master-bind", metavar="HOST[:PORT]",
+    help="locust: where the master listens for workers [default: 127.0.0.1, a free port].",
+)  # fmt: skip
+@click.option(
+    "--workers-timeout", type=float, default=60.0,
+    help="locust: seconds to wait for the expected workers (then exit 3).",
 )  # fmt: skip
 @click.option("--shard", hidden=True, help="I/N: replay every N-th request from the I-th.")
 @click.option("--progress/--no-progress", default=None, help="Progress display (default: auto).")
@@ -140,11 +152,24 @@ def _plan(app: AppContext, options: dict[str, Any]) -> Any:
         ca_file=options["ca_cert"],
         http2=options["http2"],
         shard=parse_shard(options["shard"]) if options["shard"] else None,
-        locust_workers=options["processes"] if options["engine"] == "locust" else 1,
         fail_after=options["fail_after"],
         fail_share=options["fail_share"],
         fail_window=app.config.replay.fail_window,
         capture_headers=extra_headers(app.config),  # the headers [tiers] read
+        locust=_locust_options(options),
+    )
+
+
+def _locust_options(options: dict[str, Any]) -> Any:
+    from warmer.replay.locust_engine import LocustOptions
+
+    if options["engine"] != "locust":
+        return LocustOptions()
+    return LocustOptions(
+        workers=options["processes"],
+        expect=options["expect_workers"],
+        bind=options["master_bind"],
+        wait_s=options["workers_timeout"],
     )
 
 
@@ -170,20 +195,29 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 def _run_one(reader: Any, plan: Any, options: dict[str, Any]) -> Any:
     from warmer.cli._replay_progress import ProgressRenderer
+    from warmer.credentials import mask_url
     from warmer.replay import ResultsWriter, replay
+    from warmer.replay.run import replay_engine
     from warmer.sample.source import SampleSource
 
     renderer = ProgressRenderer(live=_live(options["progress"]))
-    from warmer.credentials import mask_url
-
     target = mask_url(plan.target)  # a password in the URL never reaches the results file
     meta = {"sample": os.fspath(reader.path), "target": target, "engine": plan.engine}
-    with _stop_on_signals() as stop, ResultsWriter(options["out"], meta=meta) as writer:
+    if plan.engine == "locust":
+        click.echo(f"locust: waiting for {plan.locust.expected} worker(s)", err=True)
+    # The engine starts first (Locust: the master waits for its workers), so the results'
+    # clock and the summary's rate start with the traffic; Ctrl-C meanwhile just ends it.
+    with (
+        replay_engine(plan) as engine,
+        _stop_on_signals() as stop,
+        ResultsWriter(options["out"], meta=meta) as writer,
+    ):
         try:
             summary = replay(
                 SampleSource.open(reader.path, in_memory_rows=0),
                 plan,
                 writer,
+                engine=engine,
                 phase=options["phase"],
                 on_event=renderer if options["progress"] is not False else None,
                 stop=stop,

@@ -151,7 +151,8 @@ class ReplayConfig:
     ca_cert: str | None = None
     """PEM file of the CA that signed the target's certificate."""
     processes: int = 1
-    """Split the replay over this many processes (shards merged into one results file)."""
+    """Split the replay over this many processes (shards merged into one results file);
+    with the locust engine, the workers started on this machine (``--workers``)."""
     fail_after: int = 100
     """End a replay (and a gate, exit 3) after this many failed requests in a row: no
     response or a 5xx. 0 never ends it on a streak."""
@@ -160,6 +161,13 @@ class ReplayConfig:
     1 never does."""
     fail_window: int = 1000
     """Requests ``fail_share`` is computed over."""
+    expect_workers: int | None = None
+    """locust: workers to wait for before sending (default ``processes``); the others join
+    with ``warmer locust-worker --master HOST:PORT``."""
+    master_bind: str | None = None
+    """locust: ``HOST[:PORT]`` the master listens on (default 127.0.0.1, a free port)."""
+    workers_timeout_s: float = 60.0
+    """locust: how long to wait for the expected workers (then exit 3)."""
 
 
 HEADER_WORDS: tuple[str, ...] = ("hit", "stale", "revalidated", "miss", "bypass")

@@ -150,6 +150,7 @@ def _check_replay_options(config: Config) -> None:
 def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
     """The replay stage's plan for one phase, from the effective config."""
     from warmer.observe.build import extra_headers
+    from warmer.replay.locust_engine import LocustOptions
     from warmer.replay.run import ReplayPlan
 
     replay = config.replay
@@ -175,4 +176,5 @@ def replay_plan(config: Config, target: str, *, order: str) -> ReplayPlan:
         fail_share=replay.fail_share,
         fail_window=replay.fail_window,
         capture_headers=extra_headers(config),
+        locust=LocustOptions.from_config(replay),
     )

@@ -23,6 +23,7 @@ from warmer.errors import TargetFailedError, TargetUnreachableError, UsageError
 from warmer.model.sample import SampleRecord
 from warmer.replay.engine import Engine, EngineSettings, Job
 from warmer.replay.faults import FailurePolicy, FailureWatch, Tripped
+from warmer.replay.locust_engine.options import LocustOptions
 from warmer.replay.order import TimeSlice, arrange, arrange_source
 from warmer.replay.pacing import Pacer, make_pacer
 from warmer.replay.recorder import Recorder
@@ -72,8 +73,8 @@ class ReplayPlan:
     verify_tls: bool = True
     ca_file: str | None = None
     http2: bool = False
-    locust_workers: int = 1
-    """Locust engine: number of worker processes under the master."""
+    locust: LocustOptions = field(default_factory=LocustOptions)
+    """Locust engine: local workers, workers to wait for, where the master listens."""
     shard: tuple[int, int] | None = None
     """``(i, n)``: send only the records whose position is ``i`` modulo ``n`` (rate / n)."""
     fail_after: int = 100
@@ -104,7 +105,7 @@ class ReplayPlan:
         _policy(self, target)
         _pacer(self)
         self.failure_policy()
-        get_engine(self.engine, self.locust_workers)
+        get_engine(self.engine, self.locust)
         self.engine_settings(target)
 
     def engine_settings(self, target: Target) -> EngineSettings:
@@ -223,7 +224,7 @@ def replay(
     target = plan.parsed_target()
     policy = _policy(plan, target)
     pacer = _pacer(plan)
-    engine = engine or get_engine(plan.engine, plan.locust_workers)
+    engine = engine or get_engine(plan.engine, plan.locust)
     settings = plan.engine_settings(target)
     stop = stop or threading.Event()
     if expected is not None and plan.limit is not None:
@@ -419,7 +420,7 @@ def _summarize(
     )
 
 
-def get_engine(name: str, locust_workers: int = 1) -> Engine:
+def get_engine(name: str, locust: LocustOptions | None = None) -> Engine:
     """The engine called ``name`` (imported on demand: each pulls in its HTTP stack)."""
     if name == "fast":
         from warmer.replay.fast import FastEngine
@@ -430,10 +431,30 @@ def get_engine(name: str, locust_workers: int = 1) -> Engine:
 
         return HttpxEngine()
     if name == "locust":
-        from warmer.replay.locust_engine import LocustEngine
+        from warmer.replay.locust_engine.engine import LocustEngine
 
-        return LocustEngine(locust_workers)
+        return LocustEngine(locust)
     raise UsageError(f"unknown engine {name!r}", f"choose one of {', '.join(ENGINES)}")
+
+
+@contextlib.contextmanager
+def replay_engine(plan: ReplayPlan) -> Iterator[Engine]:
+    """``plan``'s engine, ready for several ``replay(..., engine=)`` calls (a gate's phases).
+
+    An engine with processes to start (Locust's master and workers) starts them here and
+    waits for its workers, so a missing worker fails (``RunError``, exit 3) before any
+    request; they serve every replay in the block and stop at its end.
+    """
+    engine = get_engine(plan.engine, plan.locust)
+    opener = getattr(engine, "open", None)
+    if opener is None:
+        yield engine
+        return
+    opener(plan.engine_settings(plan.parsed_target()))
+    try:
+        yield engine
+    finally:
+        getattr(engine, "close")()  # noqa: B009
 
 
 def check_target(url: str, timeout_s: float = 3.0, *, unix_socket: str | None = None) -> None:

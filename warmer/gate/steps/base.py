@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from warmer.gate.observation import Observation
     from warmer.gate.preparation import GateOptions, Prepared
     from warmer.gate.rundir import RunDir
+    from warmer.replay.engine import Engine
     from warmer.replay.results import ResultsWriter
     from warmer.replay.run import ReplaySummary
 
@@ -106,6 +107,7 @@ class RunState:
         self.summaries: dict[str, ReplaySummary] = {}
         """Phase name → its replay's summary."""
         self.writer: ResultsWriter | None = None
+        self._engine: Engine | None = None
         self._traffic = ExitStack()
         self._clock = time.monotonic
         self._origin = self._clock()
@@ -142,6 +144,21 @@ class RunState:
         if self.fault is None:
             self.fault = error
         self.halt.set()
+
+    def engine(self) -> Engine:
+        """The replay engine every phase of the run uses, started on first use.
+
+        An engine with processes of its own (Locust's master and workers) starts them here
+        and waits for its workers, before the results clock starts: a missing worker ends
+        the run (exit 3) before any request.
+        """
+        if self._engine is None:
+            from warmer.gate.preparation import replay_plan
+            from warmer.replay.run import replay_engine
+
+            plan = replay_plan(self.config, self.target, order=self.config.replay.order)
+            self._engine = self._traffic.enter_context(replay_engine(plan))
+        return self._engine
 
     def traffic(self) -> ResultsWriter:
         """The run's results writer; the first call opens it and starts observer sampling."""

@@ -41,6 +41,7 @@ class ReplayPhase:
 
         part, rows = self._part(state)
         plan = replay_plan(state.config, state.target, order=self.order)
+        engine = state.engine()
         writer = state.traffic()
         finished: list[ReplaySummary] = []
 
@@ -63,6 +64,7 @@ class ReplayPhase:
                 on_event=on_event,
                 stop=state.halt,
                 expected=rows,
+                engine=engine,
             )
         finally:
             state.observation.boundary(f"{self.name}_end")
