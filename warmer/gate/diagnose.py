@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from warmer.checks.grammar import Check
+from warmer.gate import capacity
 from warmer.gate.evaluate import CheckOutcome
 
 
@@ -95,6 +96,8 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
 def explain_failure(check: Check, value: float | None, evidence: Evidence) -> str:
     """One line on why ``check`` failed (the observed value is shown next to it elsewhere)."""
     root = check.metric.removeprefix("warm.").split(".")[0]
+    if root in capacity.OWN_ROOTS:  # predicted.*, warm.converged.*: warmer/gate/capacity.py
+        return capacity.explain(check, evidence.metrics) or "see the report's predictions"
     if root == "skipped":
         return _skipped_reason(check, evidence)
     if root == "latency":
@@ -112,6 +115,7 @@ def _cache_reason(check: Check, evidence: Evidence) -> str:
     """Rules 1-5 of the module docstring, for hit rates, offload and backend load."""
     return (
         _ceiling(check, evidence)
+        or capacity.explain(check, evidence.metrics)
         or _capacity_or_ttl(check, evidence)
         or _disagreement(evidence)
         or _errors_reason(evidence)

@@ -50,7 +50,9 @@ class ReplayPhase:
                 state.summaries[self.name] = event.summary
             state.emit(event)
 
-        state.emit(PhaseStarted(self.name, rows))
+        # The plan's count (records whose method may be sent), as the dry run printed it.
+        planned = state.prepared.plan.verify_requests if self.name == "verify" else rows
+        state.emit(PhaseStarted(self.name, planned))
         state.observation.boundary(f"{self.name}_start")
         try:
             replay(
@@ -60,7 +62,7 @@ class ReplayPhase:
                 phase=self.name,
                 on_event=on_event,
                 stop=state.halt,
-                expected=rows,
+                expected=planned,
             )
         finally:
             state.observation.boundary(f"{self.name}_end")
