@@ -171,7 +171,9 @@ VOCABULARY: tuple[MetricSpec, ...] = (
 
 PROTECT_VOCABULARY: tuple[MetricSpec, ...] = (
     MetricSpec("backend.rps", "rps", "backend requests per second, last interval", "backend"),
-    MetricSpec("errors.rate", "ratio", "transport errors and 5xx / responses, last 0.5 s", "results"),
+    MetricSpec(
+        "errors.rate", "ratio", "transport errors and 5xx / responses, last 0.5 s", "results"
+    ),
     MetricSpec("latency.p50_ms", "ms", "median latency, last 0.5 s", "results"),
     MetricSpec("latency.p95_ms", "ms", "95th percentile latency, last 0.5 s", "results"),
     MetricSpec("latency.p99_ms", "ms", "99th percentile latency, last 0.5 s", "results"),

@@ -74,7 +74,9 @@ def conclude(
     figures = state.observation.figures(table) if table is not None else RunFigures()
     phases, extra, gap = _phases(state, table, figures)
     draft = _report(state, phases, figures, steps)
-    draft = dataclasses.replace(draft, **{k: v for r in results.values() for k, v in r.report.items()})
+    draft = dataclasses.replace(
+        draft, **{k: v for r in results.values() for k, v in r.report.items()}
+    )
     metrics = flatten(draft, state.prepared.checks)
     metrics.update({k: v for k, v in extra.items() if metrics.get(k) is None})
     for result in results.values():

@@ -81,8 +81,8 @@ class Prepared:
             infinite_cache=profile.infinite_cache_ceiling,
             warmable=profile.split.warmable_ceiling if profile.split else None,
             unique_keys=profile.unique_keys,
-            **mrc_ceilings(self.source),
         )
+        ceilings = mrc_ceilings(ceilings, self.source)
         sample = SampleSummary(
             path=str(self.options.sample),
             requests=profile.requests,
@@ -95,19 +95,20 @@ class Prepared:
         return dataclasses.replace(self, ceilings=ceilings, sample=sample)
 
 
-def mrc_ceilings(source: SampleSource) -> dict[str, object]:
-    """The sample's miss-ratio curves as ``Ceilings`` fields (exact, or SHARDS when large)."""
+def mrc_ceilings(ceilings: Ceilings, source: SampleSource) -> Ceilings:
+    """``ceilings`` with the sample's miss-ratio curves (exact, or SHARDS when large)."""
     from warmer.model.run import MrcBytesPoint
     from warmer.sample.mrc import miss_ratio_curves
 
     curves = miss_ratio_curves(source)
     by_bytes = curves.bytes.points() if curves.bytes is not None else []
-    return {
-        "miss_ratio_curve": curves.report_points(),
-        "miss_ratio_curve_bytes": tuple(MrcBytesPoint(s, m) for s, m in by_bytes),
-        "mrc_method": curves.method,
-        "mrc_sampling_rate": curves.sampling_rate,
-    }
+    return dataclasses.replace(
+        ceilings,
+        miss_ratio_curve=curves.report_points(),
+        miss_ratio_curve_bytes=tuple(MrcBytesPoint(s, m) for s, m in by_bytes),
+        mrc_method=curves.method,
+        mrc_sampling_rate=curves.sampling_rate,
+    )
 
 
 def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:

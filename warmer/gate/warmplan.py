@@ -16,9 +16,9 @@ holding the hot set rather than the last, coldest keys sent:
   warm part is read: verify stays held out;
 * **target** — the highest threshold among the verify checks on ``hit_rate.effective``,
   ``hit_rate.<first tier>`` and ``backend.offload`` (divided by the cacheable share), plus
-  ``gate.warm_margin``; never above what warming every key predicts minus
-  ``TOLERANCE`` (keys past that point add less than three quarters of a point). Without such a check the
-  plan stops there too;
+  ``gate.warm_margin``; never above what warming every key predicts minus ``TOLERANCE``
+  (keys past that point add less than three quarters of a point). Without such a check
+  the plan stops there too;
 * **hot pass** — the hottest keys that carry 90 % of the value an L0 of its configured
   capacity can hold (without a configured capacity: the keys that carry half the value),
   sent again, the hottest last.
@@ -77,9 +77,7 @@ class WarmPlan:
         """The plan in words, for the dry run and the report."""
         if self.order != "hot-first":
             return f"{self.requests:,} requests in recorded order"
-        text = (
-            f"{self.keys or 0:,} of {self.available_keys or 0:,} keys once, most valuable first"
-        )
+        text = f"{self.keys or 0:,} of {self.available_keys or 0:,} keys once, most valuable first"
         if self.hot_pass:
             text += f", then the {self.hot_pass:,} hottest again"
         if self.predicted is not None:
@@ -217,7 +215,9 @@ def _distinct(source: SampleSource) -> pa.Table:
         return pa.table({"key": pa.array([], pa.string()), "requests": pa.array([], pa.int64())})
     merged = pa.concat_tables(parts).group_by("key", use_threads=False)
     counted = merged.aggregate([("count_all", "sum")])
-    return counted.rename_columns(["requests" if n == "count_all_sum" else n for n in counted.column_names])
+    return counted.rename_columns(
+        ["requests" if n == "count_all_sum" else n for n in counted.column_names]
+    )
 
 
 def _target(
@@ -278,7 +278,9 @@ def _cacheable(methods: tuple[str, ...]) -> Any:
 
     def keep(batch: pa.RecordBatch) -> pa.Array:
         allowed = pc.is_in(pc.utf8_upper(batch.column("method")), value_set=value_set)
-        bypass = pc.fill_null(pc.equal(pc.utf8_upper(batch.column("cache_status")), "BYPASS"), False)
+        bypass = pc.fill_null(
+            pc.equal(pc.utf8_upper(batch.column("cache_status")), "BYPASS"), False
+        )
         return pc.and_(allowed, pc.invert(bypass))
 
     return keep

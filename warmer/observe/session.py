@@ -233,9 +233,7 @@ class ObserveSession:
         """The latest answered snapshot of live source ``name`` (None: none, or not live)."""
         if name not in self.observers.live or self._sampler is None:
             return None
-        return next(
-            (s for _, s in reversed(self.sampler.series(name)) if s is not None), None
-        )
+        return next((s for _, s in reversed(self.sampler.series(name)) if s is not None), None)
 
     def timelines(self) -> list[dict[str, object]]:
         """Every sample taken, JSON-ready."""

@@ -301,9 +301,7 @@ def _merged_values(table: pa.Table) -> pa.Table:
     return _key_values(table, [("requests", "sum"), ("first", "min"), ("value", "sum")])
 
 
-def ranked_records(
-    source: SampleSource, ranked: pa.Table, hot: int = 0
-) -> Iterator[SampleRecord]:
+def ranked_records(source: SampleSource, ranked: pa.Table, hot: int = 0) -> Iterator[SampleRecord]:
     """The first row of every key of ``ranked`` (a ranking of ``source``), in its order, then
     its ``hot`` first keys again, the hottest last (so a small LRU cache ends holding them)."""
     import numpy as np

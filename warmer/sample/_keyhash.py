@@ -91,14 +91,18 @@ def hash_strings(array: pa.Array | pa.ChunkedArray, *, native: bool = True) -> n
     if native and _native is not None:
         out = np.empty(len(array), dtype=np.uint64)
         data = array.buffers()[2]
-        _native(array.buffers()[1], data if data is not None else b"", array.offset, len(array), out)
+        _native(
+            array.buffers()[1], data if data is not None else b"", array.offset, len(array), out
+        )
         return out
     return _hash_numpy(array)
 
 
 def _hash_numpy(array: pa.Array) -> np.ndarray[Any, Any]:
     buffers = array.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=np.int32)[array.offset : array.offset + len(array) + 1]
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[
+        array.offset : array.offset + len(array) + 1
+    ]
     offsets = offsets.astype(np.int64)
     base = int(offsets[0])
     raw = buffers[2] if buffers[2] is not None else b""

@@ -196,7 +196,7 @@ class _LRU:
         self.entries[key] = (expires, size)
         self.used += size if self.by_bytes else 1
         while self.limit is not None and self.used > self.limit and self.entries:
-            oldest, entry = self.entries.popitem(last=False)
+            _, entry = self.entries.popitem(last=False)
             self.used -= entry[1] if self.by_bytes else 1
             if entry[0] <= now:
                 self.expirations += 1
@@ -255,7 +255,7 @@ class _LFU:
 
     def _pop(self) -> int:
         while True:
-            uses, stamp, key = heapq.heappop(self.heap)
+            _, stamp, key = heapq.heappop(self.heap)
             entry = self.entries.get(key)
             if entry is not None and entry[3] == stamp:  # stale heap items are skipped
                 return key

@@ -133,9 +133,7 @@ def _metrics(predictions: Predictions, sizes: Sequence[TierSize]) -> Metrics:
 
 
 def _summary(predictions: Predictions) -> str:
-    known = [
-        f"{t.tier} {t.hit_rate:.2f}" for t in predictions.tiers if t.hit_rate is not None
-    ]
+    known = [f"{t.tier} {t.hit_rate:.2f}" for t in predictions.tiers if t.hit_rate is not None]
     if not known:
         return "no tier size known: set [tiers.NAME] capacity to predict hit rates"
     return "predicted at the recorded pace: " + ", ".join(known)

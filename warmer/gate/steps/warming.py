@@ -52,11 +52,11 @@ class _Until:
 
     def update(self) -> bool:
         """Read the window once; True when every condition held ``HOLD_READINGS`` times."""
-        values = {c.text: self.window.hit_rate(c.tier or "effective") for c in self.checks}
-        holding = all(v is not None and c.passes(v) for c, v in zip(self.checks, values.values()))
+        values = [(c, self.window.hit_rate(c.tier or "effective")) for c in self.checks]
+        holding = all(v is not None and c.passes(v) for c, v in values)
         self.streak = self.streak + 1 if holding else 0
         if self.streak >= HOLD_READINGS and self.met is None:
-            shown = ", ".join(f"{t} (observed {v:.3f})" for t, v in values.items() if v is not None)
+            shown = ", ".join(f"{c.text} (observed {v:.3f})" for c, v in values if v is not None)
             self.met = f"warm_until held: {shown}"
         return self.met is not None
 
