@@ -170,7 +170,9 @@ def _timelines() -> Timelines:
         phase_marks=(PhaseMark("warm", 0, 0.0), PhaseMark("verify", 8000, 22.0)),
         window_requests=500,
         convergence=(
-            TierConvergence("l0", True, 0.71, 0.04, 800, seconds_to_warm=12.5, requests_to_warm=5000),
+            TierConvergence(
+                "l0", True, 0.71, 0.04, 800, seconds_to_warm=12.5, requests_to_warm=5000
+            ),
             TierConvergence("l1", False, 0.93, 0.03, 800),
         ),
     )

@@ -17,7 +17,9 @@ dropped when it reaches the eviction end.
 Large samples are simulated in miniature (Waldspurger et al., "Cache Modeling and
 Optimization using Miniature Simulations", USENIX ATC '17): only keys whose hash falls in
 a fraction ``R`` of the hash space are simulated, against caches ``R`` times smaller, which
-keeps hit rates while the work stays under ``max_requests`` references.
+keeps hit rates while the work stays under ``max_requests`` references. As in SHARDS, the
+difference between the references expected at rate ``R`` and those sampled — a few heavy
+keys that fell in or out of the sample — is counted as first-tier hits.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from warmer.errors import UsageError
 from warmer.sample._keyhash import hash_strings
 from warmer.sample.source import SampleSource
 
-MAX_REQUESTS = 2_000_000
+MAX_REQUESTS = 1_000_000
 """Above this many requests, simulate in miniature (a hash-sampled share of the keys)."""
 
 _COLUMNS = ["ts", "key", "method", "cache_status", "response_bytes"]
@@ -308,6 +310,8 @@ class _Run:
         self.lookups = [0] * len(specs)
         self.hits = [0] * len(specs)
         self.requests = self.answered = 0
+        self.population = 0
+        """Counted cacheable requests before key sampling."""
         self.now = -math.inf
         self.mean_size = 0.0
         self.sizes_seen = 0
@@ -321,6 +325,7 @@ class _Run:
         keys = hash_strings(batch.column("key"))
         ts = np.asarray(batch.column("ts").to_numpy(zero_copy_only=False), dtype=np.float64)
         sizes = self._sizes(batch.column("response_bytes"))
+        self.population += len(ts) if self.count_from is None else int((ts >= self.count_from).sum())
         if self.rate < 1.0:
             keep = keys <= self.limit
             keys, ts, sizes = keys[keep], ts[keep], sizes[keep]
@@ -361,13 +366,26 @@ class _Run:
                 self.answered += found < depth
 
     def result(self) -> Simulation:
+        lookups, hits = list(self.lookups), list(self.hits)
+        requests, answered = self.requests, self.answered
+        if self.rate < 1.0 and lookups:
+            # SHARDS_adj for a miniature run: the sample holds more or fewer references
+            # than population x rate when a few heavy keys fell in or out of it; those
+            # keys are hits in any cache worth simulating, so the difference goes to the
+            # first tier's hits (as SHARDS puts it in its first bucket).
+            extra = round(self.population * self.rate) - requests
+            extra = max(extra, -min(hits[0], requests))
+            lookups[0] += extra
+            hits[0] += extra
+            requests += extra
+            answered += extra
         tiers = tuple(
-            TierPrediction(spec.name, lookups, hits, cache.evictions, cache.expirations)
-            for spec, lookups, hits, cache in zip(
-                self.specs, self.lookups, self.hits, self.caches, strict=True
+            TierPrediction(spec.name, tier_lookups, tier_hits, cache.evictions, cache.expirations)
+            for spec, tier_lookups, tier_hits, cache in zip(
+                self.specs, lookups, hits, self.caches, strict=True
             )
         )
-        return Simulation(tiers, self.requests, self.answered, self.rate, self.count_from)
+        return Simulation(tiers, requests, answered, self.rate, self.count_from)
 
 
 def _model(spec: TierSpec, rate: float) -> _Cache:
