@@ -50,9 +50,7 @@ def test_verify_points_do_not_count_and_effective_is_left_out() -> None:
 
 
 def test_metrics_say_1_or_0_and_when() -> None:
-    results = converge(
-        [_curve("l0", lambda n: 0.6), _curve("l1", lambda n: n / 21_000)], WARM
-    )
+    results = converge([_curve("l0", lambda n: 0.6), _curve("l1", lambda n: n / 21_000)], WARM)
     metrics = convergence_metrics(results)
     assert metrics["warm.converged.l0"] == 1.0 and metrics["warm.converged.l1"] == 0.0
     assert metrics["warm.seconds_to_warm.l0"] == pytest.approx(0.1)

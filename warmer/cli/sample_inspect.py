@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -247,12 +247,12 @@ def render_mrc(curves: MissRatioCurves, ceiling: float | None) -> str:
         text = _size_text(size, "objects", ceiling)
         if curves.bytes is not None:
             text += "   /   " + _size_text(curves.targets["bytes"][target], "bytes", ceiling)
-        rows.append((f"{float(target):.0%}", text))
+        rows.append((f"{float(target) * 100:.0f} %", text))
     lines.append(_rows(rows))
     lines.append("")
     lines.append("  cache size (objects)   hit rate")
     for size in _table_sizes(curves.objects):
-        lines.append(f"  {size:>20,.0f}   {curves.objects.hit_rate(size):6.1%}")
+        lines.append(f"  {size:>20,.0f}   {_pct(curves.objects.hit_rate(size)):>7}")
     lines.append("")
     lines += _chart(curves.objects)
     return "\n".join(lines)
@@ -260,7 +260,7 @@ def render_mrc(curves: MissRatioCurves, ceiling: float | None) -> str:
 
 def _size_text(size: float | None, unit: str, ceiling: float | None) -> str:
     if size is None:
-        reach = "" if ceiling is None else f" (ceiling {ceiling:.1%})"
+        reach = "" if ceiling is None else f" (ceiling {_pct(ceiling)})"
         return f"unreachable{reach}"
     return f"{size:,.0f} objects" if unit == "objects" else _bytes(size)
 
@@ -327,4 +327,3 @@ def _rate(simulation: Simulation | None, name: str) -> float | None:
     return None if tier is None else tier.hit_rate
 
 
-_ = Any
