@@ -54,7 +54,7 @@ def test_slow_start_then_additive_increase_then_hold_then_cut() -> None:
 
 
 def test_one_cut_per_fresh_reading_and_none_without_readings() -> None:
-    protector, script = _protector([900.0])
+    protector, _ = _protector([900.0])
     protector.update(0.5)
     assert protector.decreases == 1
     stale = Reading(900.0, 0.5)
