@@ -3,6 +3,9 @@
 The rules, in the order they are tried for a hit-rate, offload or backend-load check:
 
 1. the verify part's warmable ceiling is below the threshold → unreachable with this sample;
+   then, for ``hit_rate.<tier>``, what the tier's size and TTL explain (too small,
+   TTL-limited, not warmed: ``warmer.gate.capacity``, which also explains ``predicted.*``
+   and ``warm.converged.*`` checks);
 2. a tier evicted or expired keys during verify (else during warm) → capacity (evictions)
    or TTL (expirations), whichever is larger, naming the tier that lost most;
 3. the backend counter and the last tier's misses disagree → shared backend or missing tier;
