@@ -325,5 +325,3 @@ def render_simulation(specs: Sequence[TierSpec], simulated: dict[str, Simulation
 def _rate(simulation: Simulation | None, name: str) -> float | None:
     tier = simulation.tier(name) if simulation is not None else None
     return None if tier is None else tier.hit_rate
-
-

@@ -31,7 +31,7 @@ from warmer.checks.grammar import Check
 
 if TYPE_CHECKING:
     from warmer.config.schema import SourceConfig
-    from warmer.model.run import MrcPoint
+    from warmer.model.run import MrcPoint, TierForecast
     from warmer.observe.interface import TierSnapshot
     from warmer.sample.simulate import TierSpec
 
@@ -140,6 +140,22 @@ def needed_keys(
         reach = hit_at(points, size.keys) if size.keys is not None else 1.0 - points[-1].miss_ratio
         above = max(above, reach)
     return needed
+
+
+def needed_metrics(
+    points: Sequence[MrcPoint], sizes: Sequence[TierSize], targets: Mapping[str, float]
+) -> dict[str, float | None]:
+    """``capacity.<tier>.needed_keys`` for every tier (None without a target or a curve)."""
+    needed = needed_keys(points, sizes, targets)
+    return {f"capacity.{s.tier}.needed_keys": needed.get(s.tier) for s in sizes}
+
+
+def sizes_of(forecasts: Sequence[TierForecast]) -> list[TierSize]:
+    """The tier sizes a report's predictions recorded (for ``--rejudge``)."""
+    return [
+        TierSize(f.tier, f.capacity_keys, f.capacity_bytes, f.capacity_source, f.ttl_s)
+        for f in forecasts
+    ]
 
 
 def explain(check: Check, metrics: Metrics) -> str | None:

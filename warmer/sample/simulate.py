@@ -325,7 +325,9 @@ class _Run:
         keys = hash_strings(batch.column("key"))
         ts = np.asarray(batch.column("ts").to_numpy(zero_copy_only=False), dtype=np.float64)
         sizes = self._sizes(batch.column("response_bytes"))
-        self.population += len(ts) if self.count_from is None else int((ts >= self.count_from).sum())
+        self.population += (
+            len(ts) if self.count_from is None else int((ts >= self.count_from).sum())
+        )
         if self.rate < 1.0:
             keep = keys <= self.limit
             keys, ts, sizes = keys[keep], ts[keep], sizes[keep]

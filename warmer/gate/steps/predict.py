@@ -49,6 +49,7 @@ class Predict:
         return StepResult(
             summary=_summary(predictions),
             metrics=metrics,
+            warnings=_unknown(sizes),
             evidence={"sizes": [vars(s) for s in sizes], "simulation": simulated.to_dict()},
             report={"predictions": predictions},
         )
@@ -75,8 +76,9 @@ def _simulate(state: RunState, sizes: Sequence[TierSize]) -> tuple[Simulation, S
     specs = [simulation_spec(s, e) for s, e in zip(sizes, evictions, strict=True)]
     cutoff = prepared.split.cutoff_ts
     simulated = simulate_tiers(prepared.source, specs, count_from=cutoff)
-    if all(s.ttl_s is None for s in sizes):
-        return simulated, simulated
+    span = prepared.sample.span_s if prepared.sample is not None else None
+    if all(s.ttl_s is None or (span is not None and s.ttl_s > span) for s in sizes):
+        return simulated, simulated  # nothing can expire within the sample: no second run
     forever = [simulation_spec(s, e, expire=False) for s, e in zip(sizes, evictions, strict=True)]
     return simulated, simulate_tiers(prepared.source, forever, count_from=cutoff)
 
@@ -130,6 +132,18 @@ def _metrics(predictions: Predictions, sizes: Sequence[TierSize]) -> Metrics:
         metrics[f"capacity.{name}.ttl_s"] = size.ttl_s
         metrics[f"capacity.{name}.needed_keys"] = forecast.needed_keys
     return metrics
+
+
+def _unknown(sizes: Sequence[TierSize]) -> tuple[str, ...]:
+    """One warning when a tier's size is unknown: its prediction (and those below) has no data."""
+    unknown = [s.tier for s in sizes if not s.known]
+    if not unknown:
+        return ()
+    names = ", ".join(unknown)
+    return (
+        f"no predicted hit rate for {names} and the tiers below: the size of {names} is "
+        "unknown (set [tiers.NAME] capacity)",
+    )
 
 
 def _summary(predictions: Predictions) -> str:
