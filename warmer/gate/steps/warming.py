@@ -118,7 +118,8 @@ class WarmPhase:
                 state.summaries[self.name] = event.summary
             state.emit(event)
 
-        unlisten = writer.listen(window)
+        # The live window costs the replay loop a little per batch: only when it is read.
+        unlisten = writer.listen(window) if until or protector else (lambda: None)
         state.emit(PhaseStarted(self.name, expected))
         state.observation.boundary(f"{self.name}_start")
         try:
