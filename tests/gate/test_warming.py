@@ -58,12 +58,20 @@ def _config(candidate: CandidateServer, redis: RedisServer, **replay: Any) -> An
     )
 
 
+def _settings(redis: RedisServer, capacity_rps: float | None = None) -> CandidateSettings:
+    """L0 of 300 entries, L2 on ``redis``, a 2 ms origin taking ``capacity_rps`` at most."""
+    return CandidateSettings(
+        l0_capacity=300,
+        l2_url=redis.url,
+        backend_latency_ms=2,
+        backend_jitter_ms=1,
+        backend_capacity_rps=capacity_rps,
+    )
+
+
 @pytest.fixture
 def stack(redis_tcp: RedisServer) -> Iterator[tuple[CandidateServer, RedisServer]]:
-    settings = CandidateSettings(
-        l0_capacity=300, l2_url=redis_tcp.url, backend_latency_ms=2, backend_jitter_ms=1
-    )
-    with CandidateServer(settings) as candidate:
+    with CandidateServer(_settings(redis_tcp)) as candidate:
         yield candidate, redis_tcp
 
 
@@ -133,14 +141,7 @@ def test_warm_until_stops_warming_once_the_live_rate_holds(
 def test_protection_cuts_the_pace_when_the_backend_passes_its_limit(
     sample: Path, tmp_path: Path, redis_tcp: RedisServer
 ) -> None:
-    settings = CandidateSettings(
-        l0_capacity=300,
-        l2_url=redis_tcp.url,
-        backend_latency_ms=2,
-        backend_jitter_ms=1,
-        backend_capacity_rps=150,
-    )
-    with CandidateServer(settings) as candidate:
+    with CandidateServer(_settings(redis_tcp, capacity_rps=150)) as candidate:
         config = _config(
             candidate,
             redis_tcp,
@@ -166,14 +167,7 @@ def test_protection_cuts_the_pace_when_the_backend_passes_its_limit(
 def test_unprotected_warming_at_max_pace_overruns_a_backend_with_a_capacity(
     sample: Path, tmp_path: Path, redis_tcp: RedisServer
 ) -> None:
-    settings = CandidateSettings(
-        l0_capacity=300,
-        l2_url=redis_tcp.url,
-        backend_latency_ms=2,
-        backend_jitter_ms=1,
-        backend_capacity_rps=50,
-    )
-    with CandidateServer(settings) as candidate:
+    with CandidateServer(_settings(redis_tcp, capacity_rps=50)) as candidate:
         config = _config(candidate, redis_tcp, order="hot-first")
         _, result, _ = _run(config, sample, tmp_path, candidate.url)
     warm = result.report.phase("warm")

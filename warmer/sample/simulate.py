@@ -30,7 +30,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -158,72 +158,25 @@ class Simulation:
         }
 
 
-class _Cache(Protocol):
-    evictions: int
-    expirations: int
+class _Policy:
+    """A bounded cache of expiry times: objects or bytes (``limit`` None: unbounded).
+
+    Entries are sequences whose first two items are the expiry time and the size; the
+    policy decides which entry a lookup refreshes (:meth:`_touch`) and which one goes when
+    the cache is full (:meth:`_victim`).
+    """
+
+    entries: dict[int, Any]
+
+    def __init__(self, limit: float | None, by_bytes: bool) -> None:
+        self.limit = limit
+        self.by_bytes = by_bytes
+        self.used = 0.0
+        self.evictions = 0
+        self.expirations = 0
 
     def get(self, key: int, now: float) -> float | None:
         """The expiry time of a fresh entry for ``key``, or None (a miss)."""
-
-    def put(self, key: int, size: float, expires: float, now: float) -> None:
-        """Store ``key`` until ``expires``, evicting as the policy says."""
-
-
-class _LRU:
-    """Least recently used, bounded by objects or bytes (``limit`` None: unbounded)."""
-
-    def __init__(self, limit: float | None, by_bytes: bool) -> None:
-        self.limit = limit
-        self.by_bytes = by_bytes
-        self.entries: OrderedDict[int, tuple[float, float]] = OrderedDict()
-        self.used = 0.0
-        self.evictions = 0
-        self.expirations = 0
-
-    def get(self, key: int, now: float) -> float | None:
-        entry = self.entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] <= now:
-            self._drop(key, entry)
-            self.expirations += 1
-            return None
-        self.entries.move_to_end(key)
-        return entry[0]
-
-    def put(self, key: int, size: float, expires: float, now: float) -> None:
-        old = self.entries.pop(key, None)
-        if old is not None:
-            self.used -= old[1] if self.by_bytes else 1
-        self.entries[key] = (expires, size)
-        self.used += size if self.by_bytes else 1
-        while self.limit is not None and self.used > self.limit and self.entries:
-            _, entry = self.entries.popitem(last=False)
-            self.used -= entry[1] if self.by_bytes else 1
-            if entry[0] <= now:
-                self.expirations += 1
-            else:
-                self.evictions += 1
-
-    def _drop(self, key: int, entry: tuple[float, float]) -> None:
-        del self.entries[key]
-        self.used -= entry[1] if self.by_bytes else 1
-
-
-class _LFU:
-    """Least frequently used (ties: least recently stored), bounded like :class:`_LRU`."""
-
-    def __init__(self, limit: float | None, by_bytes: bool) -> None:
-        self.limit = limit
-        self.by_bytes = by_bytes
-        self.entries: dict[int, list[float]] = {}  # key -> [expires, size, uses, stamp]
-        self.heap: list[tuple[float, float, int]] = []
-        self.used = 0.0
-        self.tick = 0
-        self.evictions = 0
-        self.expirations = 0
-
-    def get(self, key: int, now: float) -> float | None:
         entry = self.entries.get(key)
         if entry is None:
             return None
@@ -231,40 +184,87 @@ class _LFU:
             self._remove(key)
             self.expirations += 1
             return None
-        entry[2] += 1
-        self._push(key, entry)
-        return entry[0]
+        self._touch(key, entry)
+        return float(entry[0])
 
     def put(self, key: int, size: float, expires: float, now: float) -> None:
+        """Store ``key`` until ``expires``, dropping what the policy says while over the limit."""
         if key in self.entries:
             self._remove(key)
-        entry = [expires, size, 1.0, 0.0]
-        self.entries[key] = entry
+        self._insert(key, expires, size)
         self.used += size if self.by_bytes else 1
-        self._push(key, entry)
         while self.limit is not None and self.used > self.limit and self.entries:
-            victim = self._pop()
+            victim = self._victim()
             if self.entries[victim][0] <= now:
                 self.expirations += 1
             else:
                 self.evictions += 1
             self._remove(victim)
 
+    def _remove(self, key: int) -> None:
+        entry = self.entries.pop(key)
+        self.used -= entry[1] if self.by_bytes else 1
+
+    def _touch(self, key: int, entry: Any) -> None:
+        raise NotImplementedError
+
+    def _insert(self, key: int, expires: float, size: float) -> None:
+        raise NotImplementedError
+
+    def _victim(self) -> int:
+        raise NotImplementedError
+
+
+class _LRU(_Policy):
+    """Least recently used."""
+
+    def __init__(self, limit: float | None, by_bytes: bool) -> None:
+        super().__init__(limit, by_bytes)
+        self.entries: OrderedDict[int, tuple[float, float]] = OrderedDict()
+
+    def _touch(self, key: int, entry: Any) -> None:
+        self.entries.move_to_end(key)
+
+    def _insert(self, key: int, expires: float, size: float) -> None:
+        self.entries[key] = (expires, size)
+
+    def _victim(self) -> int:
+        return next(iter(self.entries))
+
+
+class _LFU(_Policy):
+    """Least frequently used (ties: the least recently used of them)."""
+
+    def __init__(self, limit: float | None, by_bytes: bool) -> None:
+        super().__init__(limit, by_bytes)
+        self.entries: dict[int, list[float]] = {}  # key -> [expires, size, uses, stamp]
+        self.heap: list[tuple[float, float, int]] = []
+        self.tick = 0
+
+    def _touch(self, key: int, entry: Any) -> None:
+        entry[2] += 1
+        self._push(key, entry)
+
+    def _insert(self, key: int, expires: float, size: float) -> None:
+        entry = [expires, size, 1.0, 0.0]
+        self.entries[key] = entry
+        self._push(key, entry)
+
     def _push(self, key: int, entry: list[float]) -> None:
         self.tick += 1
         entry[3] = self.tick
         heapq.heappush(self.heap, (entry[2], entry[3], key))
+        if len(self.heap) > 4 * len(self.entries) + 1024:  # mostly stale items: rebuild
+            self.heap = [(e[2], e[3], k) for k, e in self.entries.items()]
+            heapq.heapify(self.heap)
 
-    def _pop(self) -> int:
+    def _victim(self) -> int:
         while True:
-            _, stamp, key = heapq.heappop(self.heap)
+            _, stamp, key = self.heap[0]
             entry = self.entries.get(key)
             if entry is not None and entry[3] == stamp:  # stale heap items are skipped
                 return key
-
-    def _remove(self, key: int) -> None:
-        entry = self.entries.pop(key)
-        self.used -= entry[1] if self.by_bytes else 1
+            heapq.heappop(self.heap)
 
 
 def simulate_tiers(
@@ -390,7 +390,7 @@ class _Run:
         return Simulation(tiers, requests, answered, self.rate, self.count_from)
 
 
-def _model(spec: TierSpec, rate: float) -> _Cache:
+def _model(spec: TierSpec, rate: float) -> _Policy:
     limit, by_bytes = None, False
     if spec.capacity is not None:
         by_bytes = spec.capacity.unit == "bytes"

@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from warmer.gate.steps.base import PhaseStarted, RunState, StepResult
-from warmer.gate.steps.traffic import ReplayPhase, _watch_observers
+from warmer.gate.steps.base import RunState, StepResult
+from warmer.gate.steps.traffic import ReplayPhase, replay_phase
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from warmer.model.run import WarmControl
     from warmer.model.sample import SampleRecord
     from warmer.replay.pacing import AdaptivePacer
-    from warmer.replay.run import ReplaySummary
     from warmer.sample.source import SampleSource
 
 HOLD_READINGS = 3
@@ -96,50 +95,32 @@ class WarmPhase:
 
     def run(self, state: RunState) -> StepResult:
         from warmer.gate.live import LiveWindow, tier_rules
-        from warmer.gate.preparation import replay_plan
-        from warmer.replay.run import ReplayFinished, ReplayProgress, replay
 
-        prepared = state.prepared
-        config = state.config
+        prepared, config = state.prepared, state.config
         writer = state.traffic()
         window = LiveWindow(tier_rules(config.tiers), window=config.gate.warm_window)
         until = _Until(prepared.warm_until, window) if prepared.warm_until else None
         pacer, protector = _controller(state, window)
         records, order = self._records(state)
-        plan = replay_plan(config, state.target, order=order)
-        expected = prepared.plan.warm_requests
-        finished: list[ReplaySummary] = []
 
-        def on_event(event: Any) -> None:
-            if isinstance(event, ReplayProgress):
-                self._steer(state, until, protector, writer.origin)
-            elif isinstance(event, ReplayFinished):
-                finished.append(event.summary)
-                state.summaries[self.name] = event.summary
-            state.emit(event)
+        def steer() -> None:
+            self._steer(state, until, protector, writer.origin)
 
         # The live window costs the replay loop a little per batch: only when it is read.
         unlisten = writer.listen(window) if until or protector else (lambda: None)
-        state.emit(PhaseStarted(self.name, expected))
-        state.observation.boundary(f"{self.name}_start")
         try:
-            replay(
+            summary = replay_phase(
+                state,
+                self.name,
                 records,
-                plan,
-                writer,
-                phase=self.name,
-                on_event=on_event,
+                order,
+                prepared.plan.warm_requests,
+                on_progress=steer,
                 stop=self._stop,
-                expected=expected,
                 pacer=pacer,
             )
         finally:
             unlisten()
-            state.observation.boundary(f"{self.name}_end")
-        _watch_observers(state, self.name)
-        if state.fault is not None:
-            raise state.fault
-        summary = finished[0] if finished else None
         result = ReplayPhase(self.name, order)._result(prepared.split.warm_rows, summary)
         return _with_control(result, state, until, protector)
 
@@ -152,8 +133,7 @@ class WarmPhase:
     def _steer(
         self, state: RunState, until: _Until | None, protector: Protector | None, origin: float
     ) -> None:
-        """Once per progress event: observers alive? stop now? what pace?"""
-        _watch_observers(state, self.name)
+        """Once per progress event (the observers were just checked): stop now? what pace?"""
         if state.halt.is_set():
             self._stop.set()
         if until is not None and until.update():
