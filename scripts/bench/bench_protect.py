@@ -34,7 +34,7 @@ def show(name: str, report: dict[str, Any], limit: float) -> None:
     print(f"  {name:12} warm {warm['requests']:,} requests in {warm['duration_s']:.1f} s; "
           f"backend peak {peak:,.0f}/s = {peak / limit:.2f} x limit, mean "
           f"{backend['rps_mean'] or 0:,.0f}/s; 503 {warm['status_classes'].get('5xx', 0):,}; "
-          f"controller: {len(control.get('rates') or [])} decisions, "
+          f"controller: {control.get('decisions', 0)} decisions, "
           f"{control.get('decreases', 0)} cuts")  # fmt: skip
 
 

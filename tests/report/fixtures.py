@@ -195,6 +195,7 @@ def _warming() -> WarmControl:
         stopped_early=f"warm_until held: hit_rate.l0 >= 0.7 {SCRIPT}",
         protect=("backend.rps <= 30", "errors.rate < 0.01"),
         rates=tuple(RatePoint(s / 2, min(100.0 * 1.5 ** (s / 2), 400.0)) for s in range(0, 40)),
+        decisions=40,
         decreases=2,
         peak_backend_rps=31.5,
     )

@@ -297,7 +297,9 @@ class WarmControl:
     protect: tuple[str, ...] = ()
     """The backend-protection limits (``[replay] protect``)."""
     rates: tuple[RatePoint, ...] = ()
-    """The request rate the protection controller chose over time."""
+    """The request rate the protection controller chose over time (downsampled)."""
+    decisions: int = 0
+    """How many times the controller decided on the rate."""
     decreases: int = 0
     """How often the controller cut the rate."""
     peak_backend_rps: float | None = None

@@ -223,7 +223,7 @@ def warming_lines(run: RunReport) -> list[str]:
         peak = control.peak_backend_rps
         seen = f", backend peak {fmt_num(peak)} req/s" if peak is not None else ""
         lines.append(
-            "Backend protection (" + ", ".join(control.protect) + f"): {len(control.rates)} "
+            "Backend protection (" + ", ".join(control.protect) + f"): {control.decisions} "
             f"pace decisions, {control.decreases} cuts{seen}"
         )
     return lines

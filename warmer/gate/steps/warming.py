@@ -181,12 +181,14 @@ def _with_control(
 ) -> StepResult:
     import dataclasses
 
-    from warmer.model.run import WarmControl
+    from warmer.model.run import WarmControl, downsample
 
     control = WarmControl(
         stopped_early=until.met if until is not None else None,
         protect=state.config.replay.protect,
-        rates=tuple(protector.rates) if protector is not None else (),
+        # One decision per interval: an hour of warming would be 7 200 points.
+        rates=tuple(downsample(protector.rates)) if protector is not None else (),
+        decisions=len(protector.rates) if protector is not None else 0,
         decreases=protector.decreases if protector is not None else 0,
         peak_backend_rps=protector.peak.get("backend.rps") if protector is not None else None,
     )
@@ -194,7 +196,7 @@ def _with_control(
     if control.stopped_early:
         summary += f"; stopped early: {control.stopped_early}"
     if protector is not None:
-        summary += f"; protected: {len(control.rates)} pace decisions, {control.decreases} cuts"
+        summary += f"; protected: {control.decisions} pace decisions, {control.decreases} cuts"
     evidence = {**result.evidence, "warming": _control_evidence(control)}
     return dataclasses.replace(
         result, summary=summary, evidence=evidence, report={"warming": control}
@@ -205,6 +207,7 @@ def _control_evidence(control: WarmControl) -> dict[str, Any]:
     return {
         "stopped_early": control.stopped_early,
         "protect": list(control.protect),
+        "decisions": control.decisions,
         "decreases": control.decreases,
         "peak_backend_rps": control.peak_backend_rps,
     }
