@@ -1,11 +1,13 @@
-"""The build's one addition to pyproject.toml: two small C extensions on hot paths.
+"""The build's one addition to pyproject.toml: three small C extensions on hot paths.
 
 * ``warmer.observe.parsers._cache_status_c``: the common path of the Cache-Status parser
   (a replay parses one header per response; issue 4 budgets 2 µs).
 * ``warmer.sample.formats._tokenize_c``: one pass that checks, splits and derives the
   fields of an nginx ``log_format`` (issue 2's import speed).
+* ``warmer.sample._keyhash_c``: the key hash SHARDS samples by, one loop per key (issue
+  13's miss-ratio curve of a 10M-request sample).
 
-Both are ``optional=True``: on a machine without a C compiler the install goes on without
+All are ``optional=True``: on a machine without a C compiler the install goes on without
 them and the same work runs in Python on Arrow, only slower.
 """
 
@@ -24,6 +26,12 @@ setup(
         Extension(
             "warmer.sample.formats._tokenize_c",
             ["warmer/sample/formats/_tokenize_c.c"],
+            optional=True,
+            extra_compile_args=FLAGS,
+        ),
+        Extension(
+            "warmer.sample._keyhash_c",
+            ["warmer/sample/_keyhash_c.c"],
             optional=True,
             extra_compile_args=FLAGS,
         ),

@@ -24,7 +24,7 @@ REPO = Path(__file__).parents[2]
 # scenario -> (exit code, {failing metric: words its diagnosis must contain})
 EXPECTED: dict[str, tuple[int, dict[str, str]]] = {
     "healthy": (0, {}),
-    "undersized-l0": (1, {"hit_rate.l0": "evicted"}),
+    "undersized-l0": (1, {"hit_rate.l0": "too small: L0 holds about 150 keys"}),
     "short-ttl": (1, {"hit_rate.l0": "TTL", "backend.offload": "TTL"}),
     "no-l2": (1, {"hit_rate.l2": "does not seem to use this tier", "l2.keys": "no lookups"}),
 }

@@ -75,7 +75,7 @@ def test_pass_exits_0_and_writes_the_run_directory(
     assert [c["outcome"] for c in report["checks"]] == ["pass"] * 5
     assert report["checks"][-1]["expression"] == "skipped.rate <= 5%"
     assert [p["name"] for p in report["phases"]] == ["warm", "verify"]
-    assert [s["status"] for s in report["steps"]] == ["ok"] * 4
+    assert [s["status"] for s in report["steps"]] == ["ok"] * 5  # predict is the fifth
     assert sum(p["requests"] for p in report["phases"]) > 1000
 
 
@@ -434,3 +434,47 @@ def test_debug_never_changes_the_exit_code(tmp_path: Path, small_sample: Path) -
     bad = warmer("--debug", "gate", "--sample", str(tmp_path / "none.jsonl"), "--target", "x")
     assert bad.returncode == 2, bad.stderr
     assert "Traceback" in bad.stderr  # --debug adds the traceback, and only that
+
+
+def test_dry_run_prints_the_hot_first_plan(tmp_path: Path, small_sample: Path) -> None:
+    args = ["gate", "--dry-run", "--sample", str(small_sample), "--order", "hot-first"]
+    args += ["--pacing", "max", "--warm-until", "hit_rate.effective >= 0.5"]
+    result = warmer(*args, "--check", "hit_rate.effective >= 0.3", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    warm = next(line for line in lines if line.startswith("warm:"))
+    planned = int(warm.split()[1].replace(",", ""))
+    detail = lines[lines.index(warm) + 1].strip()
+    keys, hot = detail.split(" of ")[0], detail.split("then the ")[1].split(" hottest")[0]
+    assert planned == int(keys.replace(",", "")) + int(hot.replace(",", ""))
+    assert "until hit_rate.effective >= 0.5" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "config", "message"),
+    [
+        (
+            ("--warm-until", "latency.p99_ms <= 40"),
+            "",
+            "only hit_rate.<tier> or hit_rate.effective",
+        ),
+        (("--warm-until", "hit_rate.l7 >= 0.5"), "", "tier 'l7', which is not configured"),
+        ((), '[replay]\nprotect = ["backend.rps <= 10"]\n', "no [backend] source is configured"),
+        (
+            ("--pacing", "recorded"),
+            '[replay]\nprotect = ["errors.rate < 1%"]\n',
+            "recorded timing has none",
+        ),
+        ((), '[replay]\nprotect = ["backend.rps >= 10"]\n', "must be an upper limit"),
+    ],
+)
+def test_bad_warm_controls_exit_2_before_sending(
+    tmp_path: Path, small_sample: Path, extra: tuple[str, ...], config: str, message: str
+) -> None:
+    (tmp_path / "warmer.toml").write_text(config)
+    target = f"http://127.0.0.1:{free_port()}"  # nothing listens: sending would be exit 3
+    args = ["gate", "--target", target, "--sample", str(small_sample), *extra]
+    result = warmer(*args, "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()

@@ -205,6 +205,7 @@ def test_target_killed_during_warm_ends_the_run_with_exit_3(
         "warm": "error",
         "settle": "not_run",
         "verify": "not_run",
+        "predict": "not_run",
     }
     outcomes = assert_every_check_listed(report)
     # Verify never ran: its checks are not evaluated; the warm ones were judged.

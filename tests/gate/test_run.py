@@ -76,7 +76,13 @@ def test_run_gate_with_a_redis_tier(
         "warm.skipped.rate <= 5%",
         "skipped.rate <= 5%",
     ]
-    assert [s.name for s in result.report.steps] == ["preflight", "warm", "settle", "verify"]
+    assert [s.name for s in result.report.steps] == [
+        "preflight",
+        "warm",
+        "settle",
+        "verify",
+        "predict",
+    ]
     assert all(s.status == "ok" for s in result.report.steps)
     verify = result.report.verify
     assert verify is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -23,16 +24,20 @@ from warmer.gate.rundir import (
     write_sample,
 )
 from warmer.model.run import (
+    Ceilings,
     CheckResult,
     CurvePoint,
+    MrcPoint,
     PhaseReport,
+    Predictions,
     RunReport,
     TierCurve,
+    TierForecast,
     TierMetrics,
     Timelines,
     mask_url,
 )
-from warmer.report import write_reports
+from warmer.report import load_report, write_reports
 
 
 def test_config_document_masks_secrets() -> None:
@@ -192,3 +197,26 @@ def test_rejudge_validates_checks_against_recorded_tiers(tmp_path: Path) -> None
         rejudge(run_dir.path, ["hit_rate.l9 > 0.1"])
     with pytest.raises(InputError):
         rejudge(tmp_path / "missing")
+
+
+def test_rejudge_sizes_a_tier_for_the_new_threshold(tmp_path: Path) -> None:
+    """The keys a tier needs come from the report's curve for the threshold judged now."""
+    run_dir = _finished_run(tmp_path / "run")
+    report = load_report(run_dir.path)
+    curve = tuple(MrcPoint(k, 1 - k / 2000) for k in (100, 500, 1000, 1500))  # hit = k/2000
+    report = dataclasses.replace(
+        report,
+        ceilings=Ceilings(miss_ratio_curve=curve),
+        predictions=Predictions(tiers=(TierForecast("l0", 200.0, None, "configured"),)),
+    )
+    write_reports(report, run_dir.path, ["json"])
+    evidence = Evidence(
+        {"hit_rate.l0": 0.1, "capacity.l0.keys": 200.0, "capacity.l0.needed_keys": 1000.0},
+        tiers=("l0",),
+    )
+    run_dir.write_json(run_dir.evidence, evidence_document(evidence))
+    # Recorded with a 0.5 threshold (1 000 keys); judged again at 0.25: 500 keys.
+    again = rejudge(run_dir.path, ["hit_rate.l0 >= 0.25"])
+    assert again.outcomes[0].diagnosis == (
+        "too small: L0 holds about 200 keys; this traffic needs about 500 for 25% (MRC): capacity"
+    )

@@ -9,7 +9,7 @@ import pytest
 from tests.replay.conftest import records
 from warmer.errors import UsageError
 from warmer.model.sample import SampleRecord
-from warmer.replay.pacing import MaxPacer, RatePacer, RecordedPacer, make_pacer
+from warmer.replay.pacing import AdaptivePacer, MaxPacer, RatePacer, RecordedPacer, make_pacer
 
 
 def _at(*ts: float) -> list[SampleRecord]:
@@ -84,3 +84,20 @@ def test_max_yields_no_offsets() -> None:
 def test_bad_pacing_is_a_usage_error(pacing: str, options: dict[str, float]) -> None:
     with pytest.raises(UsageError):
         make_pacer(pacing, **options)  # type: ignore[arg-type]
+
+
+def test_adaptive_pacer_spaces_by_the_current_rate_and_drops_a_long_backlog() -> None:
+    clock = [0.0]
+    pacer = AdaptivePacer(10.0, clock=lambda: clock[0])
+    schedule = pacer.schedule(iter(range(6)))  # type: ignore[arg-type]
+    offsets = [next(schedule)[0], next(schedule)[0]]
+    pacer.rate = 100.0
+    offsets.append(next(schedule)[0])
+    assert offsets == pytest.approx([0.0, 0.1, 0.11])  # the new rate spaces the next one
+    clock[0] = 0.15  # a little late (within the slack): caught up, the schedule is kept
+    offsets.append(next(schedule)[0])
+    assert offsets[-1] == pytest.approx(0.12)
+    clock[0] = 5.0  # far behind: restart from now, no burst of 478 requests
+    offsets.append(next(schedule)[0])
+    assert offsets[-1] == pytest.approx(5.0 - AdaptivePacer.slack_s)
+    assert next(schedule)[0] == pytest.approx(5.0 - AdaptivePacer.slack_s + 0.01)

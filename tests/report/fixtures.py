@@ -16,15 +16,21 @@ from warmer.model.run import (
     LatencyHistogram,
     LatencySummary,
     LoadPoint,
+    MrcBytesPoint,
     MrcPoint,
     PhaseMark,
     PhaseReport,
     Plan,
+    Predictions,
+    RatePoint,
     RunReport,
     SampleSummary,
+    TierConvergence,
     TierCurve,
+    TierForecast,
     TierMetrics,
     Timelines,
+    WarmControl,
 )
 
 INJECTED_TITLE = "PWNED"
@@ -163,6 +169,35 @@ def _timelines() -> Timelines:
         backend_load=load,
         phase_marks=(PhaseMark("warm", 0, 0.0), PhaseMark("verify", 8000, 22.0)),
         window_requests=500,
+        convergence=(
+            TierConvergence(
+                "l0", True, 0.71, 0.04, 800, seconds_to_warm=12.5, requests_to_warm=5000
+            ),
+            TierConvergence("l1", False, 0.93, 0.03, 800),
+        ),
+    )
+
+
+def _predictions() -> Predictions:
+    return Predictions(
+        tiers=(
+            TierForecast("l0", 2000.0, None, "configured", 60.0, 0.74, 0.78, 9500.0, 0.85),
+            TierForecast("l1", 50000.0, 2**28, f"Redis maxmemory {SCRIPT}", None, 0.95, 0.95),
+            TierForecast("l2", None, None, None, None, None, None),
+        ),
+        effective_hit_rate=0.98,
+        basis="verify part at the recorded pace, after the warm part (tier simulation)",
+    )
+
+
+def _warming() -> WarmControl:
+    return WarmControl(
+        stopped_early=f"warm_until held: hit_rate.l0 >= 0.7 {SCRIPT}",
+        protect=("backend.rps <= 30", "errors.rate < 0.01"),
+        rates=tuple(RatePoint(s / 2, min(100.0 * 1.5 ** (s / 2), 400.0)) for s in range(0, 40)),
+        decisions=40,
+        decreases=2,
+        peak_backend_rps=31.5,
     )
 
 
@@ -198,10 +233,17 @@ def build_run() -> RunReport:
             pacing="rate",
             rate=400.0,
             concurrency=64,
-            order="recorded",
+            order="hot-first",
             engine="fast",
             settle_s=2.0,
             expected_duration_s=25.0,
+            warm_plan="1,800 of 2,300 keys once, most valuable first, then the 400 hottest again",
+            warm_keys=1800,
+            hot_pass=400,
+            warm_target=0.87,
+            warm_predicted=0.87,
+            warm_until=("hit_rate.l0 >= 0.7",),
+            protect=("backend.rps <= 30", "errors.rate < 0.01"),
         ),
         phases=(_phase("warm", 8000, 0.0, 20.0), _phase("verify", 2000, 22.0, 5.0)),
         ceilings=Ceilings(
@@ -211,8 +253,16 @@ def build_run() -> RunReport:
             miss_ratio_curve=tuple(
                 MrcPoint(k, round(0.23 + 0.77 * math.exp(-k / 400), 4)) for k in range(0, 2400, 100)
             ),
+            miss_ratio_curve_bytes=tuple(
+                MrcBytesPoint(k * 2**20, round(0.23 + 0.77 * math.exp(-k / 8), 4))
+                for k in range(0, 48, 2)
+            ),
+            mrc_method="exact",
+            mrc_sampling_rate=1.0,
         ),
         timelines=_timelines(),
+        predictions=_predictions(),
+        warming=_warming(),
         config={
             "replay": {"target": "http://127.0.0.1:8080", "headers": {"authorization": "***"}},
             "tiers": {"l1": {"source": "redis", "url": "redis://:***@127.0.0.1:6390"}},

@@ -58,16 +58,21 @@ def test_hostile_tier_name_is_escaped_inside_svg(run: RunReport) -> None:
 
 def test_charts_and_tables_are_present(run: RunReport) -> None:
     page = render_html(run)
-    assert page.count("<svg") == 5
+    assert page.count("<svg") == 8
     for caption in (
         "Warmup curve by requests sent",
         "Warmup curve over time",
         "Backend load over time",
         "Latency distribution",
-        "Miss-ratio curve",
+        "Is it warm yet?",
+        "Backend protection:",
+        "Miss-ratio curve (LRU",
+        "Miss-ratio curve by size",
     ):
         assert f"<figcaption>{caption}" in page
-    assert page.count('class="series"') == 3 * 2 + 1 + 1  # tiers × 2 charts, backend, MRC
+    # tiers × 2 warmup charts, backend, one plateau curve per converging tier (2), pace +
+    # backend, MRC by keys and by bytes
+    assert page.count('class="series"') == 3 * 2 + 1 + 2 + 2 + 2
     assert page.count("<rect") == sum(
         1 for p in run.phases for c in p.latency.histogram.counts if c > 0
     )
@@ -144,7 +149,7 @@ def test_browser_renders_charts_and_keeps_script_as_text(
     assert INJECTED_TITLE not in title.group(1)
     assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom
     assert dom.count("<script") == 0
-    assert dom.count("<svg") == 5
+    assert dom.count("<svg") == 8
     assert len(re.findall(r"<polyline points=\"[\d., ]{20,}", dom)) >= 8
     assert len(re.findall(r"<rect ", dom)) > 10
 
@@ -167,3 +172,25 @@ def test_browser_screenshot_is_drawn(chromium: str, page_file: Path, tmp_path: P
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert len(data) > 50_000  # a blank page compresses to a few kB
+
+
+def test_predictions_sit_beside_the_measured_hit_rates(run: RunReport) -> None:
+    page = render_html(run)
+    tiers = page[page.index('id="tiers"') : page.index('id="phases"')]
+    row = tiers[tiers.index("<td>l0</td>") : tiers.index("</tr>", tiers.index("<td>l0</td>"))]
+    assert "71.0 %" in row and "74.0 %" in row and "2,000 keys, ttl 60 s" in row
+    assert "Predicted: verify part at the recorded pace" in tiers
+
+
+def test_mrc_marks_each_tier_size_and_pace_chart_marks_the_limit(run: RunReport) -> None:
+    page = render_html(run)
+    mrc = page[page.index("Miss ratio by cache size</title>") :]
+    mrc = mrc[: mrc.index("</svg>")]
+    assert "l0 holds 2,000 keys" in mrc  # configured size, within the curve's range
+    assert "l1 holds" not in mrc  # 50,000 keys lie past the curve's last point
+    pace = page[page.index("Warm pace (chosen) and backend load</title>") :]
+    pace = pace[: pace.index("</svg>")]
+    assert "limit: backend.rps &lt;= 30" in pace and 'data-series="warm rate chosen"' in pace
+    plateau = page[page.index("with each tier&#x27;s plateau</title>") :]
+    assert "l0 plateau 71% (warm)" in plateau and "l0 warm at 12.5s" in plateau
+    assert "l1 plateau 93% (not settled)" in plateau

@@ -258,3 +258,46 @@ def test_config_warm_fraction_is_the_default(tmp_path: Path, sample_file: Path) 
         "sample", "inspect", str(sample_file), "--json", "--warm-fraction", "0.5", cwd=tmp_path
     )
     assert json.loads(result.stdout)["split"]["warm_fraction"] == 0.5
+
+
+# ---------------------------------------------------------------- --mrc, --simulate
+
+
+def test_cli_mrc_and_simulation_text_on_the_bundled_sample() -> None:
+    result = run_warmer(
+        "sample", "inspect", str(ROOT / "traffic_samples" / "demo.jsonl.gz"), "--mrc",
+        "--simulate", "l0=2000 objects ttl=1h", "--simulate", "l2=unbounded",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Miss-ratio curve (LRU; exact stack distances; 48,082 cacheable requests)" in out
+    # 78.4 % is the most any cache reaches on this sample (first requests are misses).
+    assert "80 %      unreachable (ceiling 78.4 %)" in out
+    assert "                 2,000    68.7 %" in out  # the table
+    assert "hit rate by cache size" in out and "█" in out  # the chart
+    simulation = out.split("Tier simulation", 1)[1]
+    assert "l0         2,000 objects, ttl 3600 s, lru" in simulation
+    assert "68.7 %" in simulation  # one LRU tier reads the same as the curve at its size
+    assert "  effective                                  78.4 %" in simulation
+
+
+def test_cli_mrc_json_has_curves_and_target_sizes(sample_file: Path) -> None:
+    result = CliRunner().invoke(
+        inspect_command,
+        [str(sample_file), "--json", "--mrc", "--mrc-method", "shards", "--simulate", "l0=1"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # Cacheable: A A B A A C (GET/HEAD); first sightings miss; one slot keeps A on A A.
+    assert data["mrc"]["method"] == "shards" and data["mrc"]["requests"] == 6
+    assert data["mrc"]["targets"]["objects"]["0.8"] is None  # 3 of 6 at best
+    assert data["mrc"]["curves"]["objects"][0] == [1.0, pytest.approx(4 / 6)]
+    whole = data["simulation"]["whole"]
+    assert whole["tiers"][0]["hits"] == 2 and whole["requests"] == 6
+
+
+def test_cli_bad_simulate_text_is_a_one_line_usage_error(sample_file: Path) -> None:
+    result = run_warmer("sample", "inspect", str(sample_file), "--simulate", "l0=2XB")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "tier 'l0=2XB': unknown capacity unit 'xb'" in result.stderr

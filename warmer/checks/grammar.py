@@ -127,20 +127,30 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def parse_check(text: str, tiers: Iterable[str] | None = None) -> Check:
-    """Parse one check; ``tiers`` (when given) are the configured tier names."""
-    return _Parser(text, tokenize(text), None if tiers is None else tuple(tiers)).check()
+def parse_check(
+    text: str, tiers: Iterable[str] | None = None, *, vocabulary: str = "gate"
+) -> Check:
+    """Parse one check; ``tiers`` (when given) are the configured tier names.
+
+    ``vocabulary="protect"`` reads the live metrics of ``[replay] protect`` limits.
+    """
+    tier_names = None if tiers is None else tuple(tiers)
+    return _Parser(text, tokenize(text), tier_names, vocabulary).check()
 
 
 def parse_checks(
-    texts: Sequence[str], tiers: Iterable[str] | None = None, *, where: str = "gate.checks"
+    texts: Sequence[str],
+    tiers: Iterable[str] | None = None,
+    *,
+    where: str = "gate.checks",
+    vocabulary: str = "gate",
 ) -> tuple[Check, ...]:
     """Parse several checks; an error names the failing entry as ``where[i]``."""
     tier_names = None if tiers is None else tuple(tiers)
     checks = []
     for index, text in enumerate(texts):
         try:
-            checks.append(parse_check(text, tier_names))
+            checks.append(parse_check(text, tier_names, vocabulary=vocabulary))
         except ConfigError as exc:
             raise ConfigError(exc.message, exc.hint, path=f"{where}[{index}]") from None
     return tuple(checks)
@@ -149,11 +159,18 @@ def parse_checks(
 class _Parser:
     """Recursive-descent parser over the token list (one method per grammar rule)."""
 
-    def __init__(self, text: str, tokens: list[Token], tiers: tuple[str, ...] | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        tokens: list[Token],
+        tiers: tuple[str, ...] | None,
+        vocabulary: str = "gate",
+    ) -> None:
         self.text = text
         self.tokens = tokens
         self.pos = 0
         self.tiers = tiers
+        self.vocabulary = vocabulary
 
     def check(self) -> Check:
         metric_token = self._expect("word", "a metric name, e.g. hit_rate.l0")
@@ -180,7 +197,7 @@ class _Parser:
         if any(not part for part in token.text.split(".")):
             raise _error(self.text, token.col, "empty part in metric name")
         try:
-            return resolve(token.text, self.tiers)
+            return resolve(token.text, self.tiers, vocabulary=self.vocabulary)
         except ConfigError as exc:
             raise _error(self.text, token.col, exc.message, exc.hint) from None
 

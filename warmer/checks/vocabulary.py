@@ -44,13 +44,27 @@ warm.seconds_to_target         s        as warm.requests_to_target, in seconds (
 warm.seconds_to_target.<tier>  s        the same for one tier (results)
 ceiling.hit_rate               ratio    warmable ceiling of the verify part: share of its
                                         requests whose key was seen before (sample)
+predicted.hit_rate.<tier>      ratio    the tier's verify hit rate at the recorded pace after
+                                        the warm part, as tier simulation predicts it from its
+                                        capacity and TTL (sample, tier settings)
+predicted.hit_rate.effective   ratio    the same for the tiers together (sample)
+warm.converged.<tier>          count    1 when the tier's windowed hit rate stayed within
+                                        epsilon of its plateau for the last hold window of the
+                                        warm phase, else 0 (curves)
+warm.seconds_to_warm.<tier>    s        seconds from the start of warm until the windowed hit
+                                        rate stayed within epsilon of its plateau (curves)
 =============================  =======  =====================================================
+
+``[replay] protect`` limits use the same grammar over live metrics of the warm phase
+(:data:`PROTECT_VOCABULARY`): ``backend.rps`` (the backend's request rate over the last
+sampling interval), ``errors.rate`` and ``latency.p50_ms``/``p95_ms``/``p99_ms`` (the
+target's responses over the last half second).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -148,7 +162,46 @@ VOCABULARY: tuple[MetricSpec, ...] = (
         "sample",
         phased=False,
     ),
+    MetricSpec(
+        "predicted.hit_rate.effective",
+        "ratio",
+        "predicted effective verify hit rate at the recorded pace (tier simulation)",
+        "sample",
+        phased=False,
+    ),
+    MetricSpec(
+        "predicted.hit_rate.<tier>",
+        "ratio",
+        "predicted verify hit rate at the recorded pace from capacity and TTL (simulation)",
+        "sample",
+        phased=False,
+    ),
+    MetricSpec(
+        "warm.converged.<tier>",
+        "count",
+        "1 when the windowed hit rate settled within epsilon of its plateau while warming",
+        "results",
+        phased=False,
+    ),
+    MetricSpec(
+        "warm.seconds_to_warm.<tier>",
+        "s",
+        "warm seconds until the windowed hit rate stayed within epsilon of its plateau",
+        "results",
+        phased=False,
+    ),
 )
+
+PROTECT_VOCABULARY: tuple[MetricSpec, ...] = (
+    MetricSpec("backend.rps", "rps", "backend requests per second, last interval", "backend"),
+    MetricSpec(
+        "errors.rate", "ratio", "transport errors and 5xx / responses, last 0.5 s", "results"
+    ),
+    MetricSpec("latency.p50_ms", "ms", "median latency, last 0.5 s", "results"),
+    MetricSpec("latency.p95_ms", "ms", "95th percentile latency, last 0.5 s", "results"),
+    MetricSpec("latency.p99_ms", "ms", "99th percentile latency, last 0.5 s", "results"),
+)
+"""Live metrics a ``[replay] protect`` limit may name (the warm phase's pace controller)."""
 
 
 @dataclass(frozen=True)
@@ -167,13 +220,20 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 _COMPILED = tuple((spec, _regex(spec.pattern)) for spec in VOCABULARY)
+_PROTECT_COMPILED = tuple((spec, _regex(spec.pattern)) for spec in PROTECT_VOCABULARY)
 
 
-def resolve(name: str, tiers: Iterable[str] | None = None) -> ResolvedMetric:
+def resolve(
+    name: str, tiers: Iterable[str] | None = None, *, vocabulary: str = "gate"
+) -> ResolvedMetric:
     """Match ``name`` against the table; ``tiers`` (when given) are the only valid tier names.
 
-    Raises :class:`ConfigError` for an unknown metric or an unconfigured tier.
+    ``vocabulary`` is ``gate`` (:data:`VOCABULARY`) or ``protect``
+    (:data:`PROTECT_VOCABULARY`, no ``warm.`` readings). Raises :class:`ConfigError` for
+    an unknown metric or an unconfigured tier.
     """
+    if vocabulary == "protect":
+        return _resolve_protect(name)
     for candidate, phase in _readings(name):
         for spec, regex in _COMPILED:
             if phase == "warm" and not spec.phased:
@@ -189,6 +249,14 @@ def resolve(name: str, tiers: Iterable[str] | None = None) -> ResolvedMetric:
         hint="`warmer gate --list-metrics` lists them "
         "(hit_rate.<tier>, backend.offload, latency.p99_ms, errors.rate ...)",
     )
+
+
+def _resolve_protect(name: str) -> ResolvedMetric:
+    for spec, regex in _PROTECT_COMPILED:
+        if regex.match(name):
+            return ResolvedMetric(name, spec, "warm")
+    known = ", ".join(s.pattern for s in PROTECT_VOCABULARY)
+    raise ConfigError(f"unknown protect metric {name!r}", hint=f"a limit reads one of: {known}")
 
 
 def _readings(name: str) -> list[tuple[str, Literal["warm", "verify"]]]:
@@ -210,6 +278,6 @@ def _check_tier(name: str, tier: str | None, tiers: Iterable[str] | None) -> Non
         )
 
 
-def table_rows() -> list[tuple[str, str, str, str]]:
+def table_rows(specs: Sequence[MetricSpec] = VOCABULARY) -> list[tuple[str, str, str, str]]:
     """The vocabulary as (pattern, unit, source, description) rows, for help and docs."""
-    return [(s.pattern, s.unit, s.source, s.description) for s in VOCABULARY]
+    return [(s.pattern, s.unit, s.source, s.description) for s in specs]

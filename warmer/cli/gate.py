@@ -69,6 +69,15 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
 @click.option(
     "--order", type=click.Choice(["recorded", "hot-first"]), help="Order of the warm phase."
 )
+@click.option(
+    "--warm-until",
+    "warm_until",
+    multiple=True,
+    metavar="EXPR",
+    allow_from_autoenv=False,
+    help="End warming once the live windowed hit rate holds, e.g. 'hit_rate.l0 >= 0.9'; "
+    "repeatable; adds to gate.warm_until.",
+)
 @click.option("--engine", help="Replay engine (fast, httpx, locust).")
 @click.option(
     "--workers", type=int, help="locust: worker processes to start here (replay.processes)."
@@ -227,6 +236,7 @@ def gate_options(config: Config, options: dict[str, Any]) -> GateOptions:
         sample=Path(sample),
         target=target or "",
         checks=(*config.gate.checks, *options["extra_checks"]),
+        warm_until=(*config.gate.warm_until, *options.get("warm_until", ())),
         run_dir=options["run_dir"],
         formats=config.gate.reports,
         no_data=config.gate.no_data,

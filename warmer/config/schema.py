@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from warmer.checks.grammar import parse_checks
+from warmer.checks.grammar import Check, parse_checks
+from warmer.config.sizes import Capacity, parse_capacity, parse_duration
 from warmer.credentials import mask_url
 
 DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
@@ -168,6 +169,26 @@ class ReplayConfig:
     """locust: ``HOST[:PORT]`` the master listens on (default 127.0.0.1, a free port)."""
     workers_timeout_s: float = 60.0
     """locust: how long to wait for the expected workers (then exit 3)."""
+    protect: tuple[str, ...] = ()
+    """Limits the backend must stay within while the gate warms, in the check language over
+    live metrics, e.g. ``["backend.rps <= 800", "errors.rate < 0.01", "latency.p99_ms <= 200"]``
+    (``backend.rps`` needs a ``[backend]`` source). Warming then paces itself: the rate grows
+    additively while every limit holds with room to spare and is cut multiplicatively when
+    one is broken (AIMD), starting from ``protect_start_rate`` (pacing max) or ``rate``
+    (pacing rate, never exceeded). Parsed when the file loads."""
+    protect_start_rate: float = 100.0
+    """Requests per second a protected warm phase starts at under ``pacing = "max"``."""
+    protect_interval_s: float = 0.5
+    """Seconds between two decisions of the protection controller."""
+
+    def __post_init__(self) -> None:
+        # Limits are parsed when the config loads: a typo is exit 2 before any traffic.
+        checks = parse_checks(self.protect, where="replay.protect", vocabulary="protect")
+        for check in checks:
+            if check.op not in ("<", "<="):
+                raise ValueError(f"protect: {check.text!r} must be an upper limit (< or <=)")
+        if self.protect_start_rate <= 0 or self.protect_interval_s <= 0:
+            raise ValueError("protect_start_rate and protect_interval_s must be positive")
 
 
 HEADER_WORDS: tuple[str, ...] = ("hit", "stale", "revalidated", "miss", "bypass")
@@ -251,8 +272,23 @@ class SourceConfig:
     """A required source that cannot be reached at preflight fails the run with exit 3."""
     shared: bool = False
     """The tier also serves other traffic; its counts are reported as shared."""
+    capacity: int | str | None = None
+    """How much the tier holds: objects (``10000`` or ``"10000 objects"``) or bytes
+    (``"512MB"``, ``"2GB"``; binary multiples, as Redis counts ``maxmemory``). Tier
+    simulation and the capacity diagnosis read it; unset, a Redis tier's ``maxmemory`` and
+    a Memcached tier's ``limit_maxbytes`` (divided by the memory per key they report) stand
+    in, and other tiers count as unbounded."""
+    ttl_s: float | str | None = None
+    """How long an entry stays fresh in this tier (its TTL), for tier simulation and the
+    capacity diagnosis: seconds, or a duration such as ``"90s"``, ``"5m"``, ``"1h"``;
+    unset, entries never expire."""
+    eviction: Literal["lru", "lfu"] = "lru"
+    """What the tier drops when it is full, for tier simulation: the least recently (lru) or
+    the least frequently (lfu) used entry."""
 
     def __post_init__(self) -> None:
+        self.limit()  # a bad capacity or TTL is a config error naming this table
+        self.ttl_seconds()
         for name in SOURCE_NEEDS[self.source]:
             if not getattr(self, name):
                 raise ValueError(f"{name} is required when source = {self.source!r}")
@@ -272,6 +308,20 @@ class SourceConfig:
         name = (self.header or "").lower()
         if name and not set(name) <= _TOKEN_CHARS:
             raise ValueError(f"header {self.header!r} is not a header name")
+
+    def limit(self) -> Capacity | None:
+        """``capacity`` parsed (None when unset)."""
+        try:
+            return None if self.capacity is None else parse_capacity(self.capacity)
+        except ValueError as exc:
+            raise ValueError(f"capacity: {exc}") from None
+
+    def ttl_seconds(self) -> float | None:
+        """``ttl_s`` in seconds (None when unset)."""
+        try:
+            return None if self.ttl_s is None else parse_duration(self.ttl_s)
+        except ValueError as exc:
+            raise ValueError(f"ttl_s: {exc}") from None
 
     def __repr__(self) -> str:
         # The URL may carry a password substituted from the environment.
@@ -321,6 +371,16 @@ class GateConfig:
     """Reports written into the run directory: ``json``, ``md``, ``html``, ``junit``."""
     no_data: Literal["pass", "fail"] = "fail"
     """What a check whose metric has no data means, unless it says ``on no_data ...``."""
+    warm_until: tuple[str, ...] = ()
+    """Stop warming as soon as these hold on the live windowed hit rate, e.g.
+    ``["hit_rate.l0 >= 0.9"]`` (``hit_rate.<tier>`` or ``hit_rate.effective``, read from the
+    responses' headers over the last ``warm_window`` lookups, holding for three readings in a
+    row, half a second apart). ``--warm-until`` adds to them."""
+    warm_window: int = 1000
+    """Lookups the live windowed hit rate of ``warm_until`` is computed over."""
+    warm_margin: float = 0.02
+    """hot-first: the warm plan stops adding keys once its predicted hit rate reaches the
+    highest ``hit_rate`` check threshold plus this."""
     max_skip_rate: float = 0.05
     """Largest share of a phase's records that may be skipped as not sendable as recorded
     (methods the safety rules skip do not count): the gate checks ``skipped.rate`` and
@@ -330,8 +390,22 @@ class GateConfig:
         # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;
         # tier names are validated later against [tiers] (see warmer.gate.run.prepare).
         parse_checks(self.checks)
+        for check in parse_checks(self.warm_until, where="gate.warm_until"):
+            if not _is_hit_rate_floor(check):
+                raise ValueError(
+                    f"warm_until: {check.text!r} must be hit_rate.<tier> or "
+                    "hit_rate.effective with >= or >"
+                )
         if not 0.0 <= self.max_skip_rate <= 1.0:
             raise ValueError("max_skip_rate must be between 0 and 1")
+        if not 0.0 <= self.warm_margin < 1.0 or self.warm_window < 1:
+            raise ValueError("warm_margin must be in [0, 1) and warm_window at least 1")
+
+
+def _is_hit_rate_floor(check: Check) -> bool:
+    return (
+        check.metric.startswith("hit_rate.") and check.op in (">", ">=") and check.phase == "verify"
+    )
 
 
 @dataclass(frozen=True)

@@ -188,11 +188,17 @@ class DemoStack:
 
     def env(self) -> dict[str, str]:
         """Values for the bundled config's placeholders (the sample only when bundled)."""
+        candidate = self.spec.candidate
         values = {
             "WARMER_DEMO_TARGET": self.target,
             "WARMER_DEMO_METRICS_URL": f"{self.target}/metrics",
             "WARMER_DEMO_L1_URL": self.l1.url,
             "WARMER_DEMO_L2_URL": self.l2.url,
+            # What only the candidate knows of its tiers (for the simulation and diagnosis).
+            "WARMER_DEMO_L0_CAPACITY": str(candidate.l0_capacity),
+            "WARMER_DEMO_L0_TTL": f"{candidate.l0_ttl_s:g}",
+            "WARMER_DEMO_L1_TTL": f"{candidate.l1_ttl_s:g}",
+            "WARMER_DEMO_L2_TTL": f"{candidate.l2_ttl_s:g}",
         }
         sample = bundled_sample()
         if sample is not None:

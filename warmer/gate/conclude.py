@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from warmer import __version__
 from warmer.errors import ExitCode, WarmerError
+from warmer.gate.convergence import converge
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
 from warmer.gate.findings import findings
@@ -78,6 +79,9 @@ def conclude(
     figures = state.observation.figures(table) if table is not None else RunFigures()
     phases, extra, gap = _phases(state, table, figures)
     draft = _report(state, phases, figures, steps)
+    draft = dataclasses.replace(
+        draft, **{k: v for r in results.values() for k, v in r.report.items()}
+    )
     metrics = flatten(draft, state.prepared.checks)
     metrics.update({k: v for k, v in extra.items() if metrics.get(k) is None})
     for result in results.values():
@@ -234,6 +238,7 @@ def _timelines(phases: Sequence[PhaseReport], figures: RunFigures) -> Timelines:
     for phase in phases:
         marks.append(PhaseMark(phase.name, sent, phase.started_s))
         sent += phase.requests
+    warm = next((p for p in phases if p.name == "warm"), None)
     return Timelines(
         warmup=tuple(
             dataclasses.replace(c, points=tuple(downsample(c.points, x=0, y=2)))
@@ -241,6 +246,7 @@ def _timelines(phases: Sequence[PhaseReport], figures: RunFigures) -> Timelines:
         ),
         backend_load=tuple(downsample(figures.backend_load)),
         phase_marks=tuple(marks),
+        convergence=converge(figures.curves, warm),
     )
 
 

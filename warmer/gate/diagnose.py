@@ -8,13 +8,17 @@ they are tried for a hit-rate, offload or backend-load check:
 2. ``restart``: the check's tier (or any tier) restarted during the phase or warm;
 3. ``stale-hits``: stale hits explain why the backend saw more than the tiers' misses;
 4. ``ttl-recorded-pace``: a ``.recorded_pace`` check — objects expire between repeats;
-5. ``capacity`` / ``ttl``: a tier evicted or expired keys during verify (else warm),
+5. for ``hit_rate.<tier>``, what the tier's size and TTL explain when the predict step
+   knows them (``warmer.gate.capacity``, which also explains ``predicted.*`` and
+   ``warm.converged.*`` checks): ``ttl`` (TTL-limited), ``capacity`` (too small),
+   ``not-warmed``;
+6. ``capacity`` / ``ttl``: a tier evicted or expired keys during verify (else warm),
    whichever is larger, naming the tier that lost most;
-6. ``unsettled``: the backend's Prometheus figures could not settle;
-7. ``counters-disagree``: the backend counter and the tiers' counts disagree;
-8. ``errors``: requests failed;
-9. ``still-warming``: the tier's warm-phase curve was still rising when warm ended;
-10. ``unknown``: nothing in the evidence explains it — said so rather than guessed.
+7. ``unsettled``: the backend's Prometheus figures could not settle;
+8. ``counters-disagree``: the backend counter and the tiers' counts disagree;
+9. ``errors``: requests failed;
+10. ``still-warming``: the tier's warm-phase curve was still rising when warm ended;
+11. ``unknown``: nothing in the evidence explains it — said so rather than guessed.
 
 A ``no_data`` outcome names the observer that did not report. Pure: no I/O.
 """
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warmer.checks.grammar import Check
+from warmer.gate import capacity
 from warmer.gate.evaluate import CheckOutcome
 
 
@@ -64,6 +69,9 @@ CATALOG: tuple[Diagnosis, ...] = (
               "lookup path, or count only this candidate's backend requests"),
     Diagnosis("errors", "Requests failed",
               "fix the failing requests first: hit rates mean little while they fail"),
+    Diagnosis("not-warmed", "A warm tier of this size and TTL would reach the threshold",
+              "the simulated tier reaches it, the measured one did not: warm longer or with "
+              "more of the sample (gate.warm_fraction, --warm-until)"),
     Diagnosis("still-warming", "The tier was still warming when warm ended",
               "warm longer: raise gate.warm_fraction or gate with a longer sample"),
     Diagnosis("unknown", "The evidence does not explain it",
@@ -186,6 +194,8 @@ def explain_failure(check: Check, value: float | None, evidence: Evidence) -> st
 def explain(check: Check, evidence: Evidence) -> tuple[str, str]:
     """(catalog id, one line) of why ``check`` failed."""
     root = check.metric.removeprefix("warm.").split(".")[0]
+    if root in capacity.OWN_ROOTS:  # predicted.*, warm.converged.*: warmer/gate/capacity.py
+        return _capacity_model(check, evidence) or ("unknown", "see the report's predictions")
     if root == "skipped":
         return _skipped_reason(check, evidence)
     if root in ("latency", "service_time"):
@@ -204,12 +214,13 @@ Reason = tuple[str, str]
 
 
 def _cache_reason(check: Check, evidence: Evidence) -> Reason:
-    """Rules 1-10 of the module docstring, for hit rates, offload and backend load."""
+    """Rules 1-11 of the module docstring, for hit rates, offload and backend load."""
     for rule in (
         _ceiling,
         _restart,
         _stale_hits,
         _recorded_pace,
+        _capacity_model,
         _capacity_or_ttl,
         _unsettled,
         _disagreement,
@@ -374,6 +385,20 @@ def _skipped_reason(check: Check, evidence: Evidence) -> Reason:
         "reason but method (not an allowed method, skipped by design) means a record warmer "
         "could not send as recorded: fix the sample or the settings"
     )
+
+
+def _capacity_model(check: Check, evidence: Evidence) -> Reason | None:
+    """What the tier's known size and TTL explain (``warmer.gate.capacity``), with its id."""
+    text = capacity.explain(check, evidence.metrics)
+    if text is None:
+        return None
+    for prefix, kind in _MODEL_KINDS:
+        if text.startswith(prefix):
+            return kind, text
+    return "still-warming", text  # the convergence diagnoses: the tier had not settled
+
+
+_MODEL_KINDS = (("TTL-limited", "ttl"), ("too small", "capacity"), ("not warmed", "not-warmed"))
 
 
 def _still_warming(check: Check, evidence: Evidence) -> Reason | None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from warmer.checks.grammar import Check
+from warmer.gate.convergence import convergence_metrics
 from warmer.model.run import (
     CurvePoint,
     LatencyHistogram,
@@ -178,6 +179,7 @@ def flatten(report: RunReport, checks: Sequence[Check] = ()) -> Metrics:
         metrics.update({prefix + k: v for k, v in phase_metrics(phase).items()})
     metrics["ceiling.hit_rate"] = report.ceilings.warmable
     metrics.update(target_metrics(report.timelines.warmup, checks, report.phase("warm")))
+    metrics.update(convergence_metrics(report.timelines.convergence))
     return metrics
 
 

@@ -19,6 +19,8 @@ from warmer.sample.source import SampleSource
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from warmer.gate.warmplan import WarmPlan
+
 
 @dataclass(frozen=True)
 class SplitSample:
@@ -103,17 +105,21 @@ def _fraction(
     return warm_duration_s / span, f"first {warm_duration_s:g}s of recorded time"
 
 
-def expected_duration(part: SampleSource | pa.Table, replay: ReplayConfig) -> float | None:
+def expected_duration(
+    part: SampleSource | pa.Table, replay: ReplayConfig, requests: int | None = None
+) -> float | None:
     """Wall time one part takes at the configured pacing; None under ``max`` (unknowable).
 
     Mirrors the replay pacers: recorded gaps divided by ``speed`` and capped at
-    ``max_gap_s``; or ``requests / rate``. Reads the part's ``ts`` in one pass.
+    ``max_gap_s``; or ``requests / rate`` (``requests`` defaults to the part's records).
+    Reads the part's ``ts`` in one pass.
     """
     import numpy as np
 
     source = part if isinstance(part, SampleSource) else SampleSource.from_table(part)
     if replay.pacing == "rate" and replay.rate:
-        return float(max(source.count() - 1, 0) / replay.rate)
+        count = source.count() if requests is None else requests
+        return float(max(count - 1, 0) / replay.rate)
     if replay.pacing != "recorded":
         return None
     total, last = 0.0, None
@@ -129,14 +135,38 @@ def expected_duration(part: SampleSource | pa.Table, replay: ReplayConfig) -> fl
     return total
 
 
-def make_plan(split: SplitSample, gate: GateConfig, replay: ReplayConfig) -> Plan:
-    """The run's :class:`~warmer.model.run.Plan` for ``split`` under the configured pacing."""
-    warm_s = expected_duration(split.warm, replay)
-    verify_s = expected_duration(split.verify, replay)
+def make_plan(
+    split: SplitSample,
+    gate: GateConfig,
+    replay: ReplayConfig,
+    warm: WarmPlan | None = None,
+    verify_requests: int | None = None,
+    warm_until: tuple[str, ...] = (),
+) -> Plan:
+    """The run's :class:`~warmer.model.run.Plan` for ``split`` under the configured pacing.
+
+    ``warm`` is the warm phase's plan and ``verify_requests`` what verify will send (the
+    records whose method is allowed); without them every record of a part counts.
+    """
+    warm_requests = split.warm_rows if warm is None else warm.requests
+    verify = split.verify_rows if verify_requests is None else verify_requests
+    if warm is not None and warm.order == "hot-first":
+        warm_s = warm_requests / replay.rate if replay.pacing == "rate" and replay.rate else None
+    else:
+        warm_s = expected_duration(split.warm, replay, warm_requests)
+    verify_s = expected_duration(split.verify, replay, verify)
     total = None if warm_s is None or verify_s is None else warm_s + gate.settle_s + verify_s
+    hot_first = warm is not None and warm.order == "hot-first"
     return Plan(
-        warm_requests=split.warm_rows,
-        verify_requests=split.verify_rows,
+        warm_requests=warm_requests,
+        verify_requests=verify,
+        warm_plan=warm.describe() if warm is not None else "",
+        warm_keys=warm.keys if hot_first and warm is not None else None,
+        hot_pass=warm.hot_pass if hot_first and warm is not None else None,
+        warm_target=warm.target if warm is not None else None,
+        warm_predicted=warm.predicted if warm is not None else None,
+        warm_until=warm_until,
+        protect=replay.protect,
         split=split.description,
         warm_fraction=split.warm_fraction,
         warm_duration_s=gate.warm_duration_s,
@@ -166,10 +196,16 @@ def plan_lines(plan: Plan, ceiling: float | None = None) -> list[str]:
     lines = [
         f"split:    {plan.split}",
         f"warm:     {plan.warm_requests:,} requests, order {plan.order}",
+    ]
+    if plan.order == "hot-first" and plan.warm_plan:
+        lines.append(f"          {plan.warm_plan}")
+    lines += [f"          until {text}" for text in plan.warm_until]
+    lines += [
         f"verify:   {plan.verify_requests:,} requests, recorded order",
         f"pacing:   {pace}",
-        f"duration: {expected}",
     ]
+    lines += [f"          protect {text}" for text in plan.protect]
+    lines.append(f"duration: {expected}")
     if ceiling is not None:
         lines.append(f"ceiling:  {ceiling:.3f} warmable hit rate of the verify part")
     return lines

@@ -18,6 +18,7 @@ from warmer.checks.grammar import Check, NoData, parse_checks
 from warmer.config.schema import Config
 from warmer.errors import UsageError
 from warmer.gate.plan import SplitSample, make_plan, split_sample
+from warmer.gate.warmplan import WarmPlan, plan_warm
 from warmer.model.run import Ceilings, Plan, SampleSummary
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class GateOptions:
     """Exact directory to write; default ``gate.run_dir / <run id>``."""
     formats: tuple[str, ...] = ("json", "md", "html", "junit")
     no_data: NoData = "fail"
+    warm_until: tuple[str, ...] = ()
+    """Conditions that end warming early: the file's ``gate.warm_until``, then ``--warm-until``."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,9 @@ class Prepared:
     meta: SampleMeta = field(repr=False)
     ceilings: Ceilings | None = None
     sample: SampleSummary | None = None
+    warm_plan: WarmPlan | None = field(default=None, repr=False)
+    """What the warm phase sends (hot-first: which keys, in which order)."""
+    warm_until: tuple[Check, ...] = ()
 
     @property
     def profiled(self) -> bool:
@@ -76,6 +82,7 @@ class Prepared:
             warmable=profile.split.warmable_ceiling if profile.split else None,
             unique_keys=profile.unique_keys,
         )
+        ceilings = mrc_ceilings(ceilings, self.source)
         sample = SampleSummary(
             path=str(self.options.sample),
             requests=profile.requests,
@@ -88,6 +95,22 @@ class Prepared:
         return dataclasses.replace(self, ceilings=ceilings, sample=sample)
 
 
+def mrc_ceilings(ceilings: Ceilings, source: SampleSource) -> Ceilings:
+    """``ceilings`` with the sample's miss-ratio curves (exact, or SHARDS when large)."""
+    from warmer.model.run import MrcBytesPoint
+    from warmer.sample.mrc import miss_ratio_curves
+
+    curves = miss_ratio_curves(source)
+    by_bytes = curves.bytes.points() if curves.bytes is not None else []
+    return dataclasses.replace(
+        ceilings,
+        miss_ratio_curve=curves.report_points(),
+        miss_ratio_curve_bytes=tuple(MrcBytesPoint(s, m) for s, m in by_bytes),
+        mrc_method=curves.method,
+        mrc_sampling_rate=curves.sampling_rate,
+    )
+
+
 def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
     """Parse checks, load and split the sample, plan; sends nothing (this is ``--dry-run``).
 
@@ -98,6 +121,8 @@ def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
     config = options.config
     checks = parse_checks(options.checks, tuple(config.tiers))
     checks = (*checks, *skip_checks(checks, config.gate.max_skip_rate))
+    until = parse_checks(options.warm_until, tuple(config.tiers), where="--warm-until")
+    _check_warming(until, config)
     _check_replay_options(config)
     if options.target:
         # Protected hosts, bad URLs and bad replay options are refused before anything is
@@ -108,13 +133,25 @@ def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
     split = split_sample(
         source, warm_fraction=fraction, warm_duration_s=config.gate.warm_duration_s
     )
+    warm = plan_warm(
+        split.warm,
+        order=config.replay.order,
+        checks=checks,
+        tiers=config.tiers,
+        allow_methods=config.safety.allow_methods,
+        margin=config.gate.warm_margin,
+    )
+    verify = plan_warm(split.verify, order="recorded", allow_methods=config.safety.allow_methods)
+    texts = tuple(c.text for c in until)
     prepared = Prepared(
         options=options,
         checks=checks,
         split=split,
-        plan=make_plan(split, config.gate, config.replay),
+        plan=make_plan(split, config.gate, config.replay, warm, verify.requests, texts),
         source=source,
         meta=source.meta,
+        warm_plan=warm,
+        warm_until=until,
     )
     return prepared.with_profile() if profile else prepared
 
@@ -134,6 +171,28 @@ def skip_checks(checks: Sequence[Check], max_rate: float) -> tuple[Check, ...]:
         if metric not in named
     ]
     return parse_checks(texts, where="gate.max_skip_rate")
+
+
+def _check_warming(until: Sequence[Check], config: Config) -> None:
+    """``--warm-until`` reads hit-rate floors only; ``replay.protect`` needs a rate to adjust
+    and, for ``backend.rps``, a backend source."""
+    for check in until:
+        if not (check.metric.startswith("hit_rate.") and check.op in (">", ">=")):
+            raise UsageError(
+                f"--warm-until {check.text!r}: only hit_rate.<tier> or hit_rate.effective "
+                "with >= or > can end warming",
+                "e.g. --warm-until 'hit_rate.l0 >= 0.9'",
+            )
+    if config.replay.protect and config.replay.pacing == "recorded":
+        raise UsageError(
+            "replay.protect paces the warm phase at a rate it adjusts: recorded timing has none",
+            "use --pacing max (the controller finds the rate) or --pacing rate (a ceiling)",
+        )
+    if any(c.startswith("backend.") for c in config.replay.protect) and config.backend is None:
+        raise UsageError(
+            "replay.protect names backend.rps but no [backend] source is configured",
+            "add a [backend] table (e.g. the origin's request counter) or drop the limit",
+        )
 
 
 def _check_replay_options(config: Config) -> None:

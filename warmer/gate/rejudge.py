@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warmer.checks.grammar import Check, NoData, parse_checks
+from warmer.gate.capacity import needed_metrics, sizes_of
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome, verdict
 from warmer.gate.judge import check_results, exit_code_for, judge
-from warmer.gate.metrics import flatten, target_metrics
+from warmer.gate.metrics import flatten, target_metrics, target_thresholds
 from warmer.gate.preparation import skip_checks
 from warmer.gate.rundir import RunDir, evidence_from_document
 from warmer.model.run import RunReport
@@ -88,6 +89,10 @@ def _metrics(
 ) -> dict[str, float | None]:
     metrics = dict(evidence.metrics)
     metrics.update(target_metrics(report.timelines.warmup, checks, report.phase("warm")))
+    if report.predictions is not None:  # the keys each tier needs, for the new thresholds
+        sizes = sizes_of(report.predictions.tiers)
+        curve = report.ceilings.miss_ratio_curve
+        metrics.update(needed_metrics(curve, sizes, target_thresholds(checks)))
     return metrics
 
 

@@ -208,6 +208,20 @@ class MrcPoint(NamedTuple):
     miss_ratio: float
 
 
+class MrcBytesPoint(NamedTuple):
+    """A point of a miss-ratio curve by size: the miss ratio of an LRU cache of ``cache_bytes``."""
+
+    cache_bytes: float
+    miss_ratio: float
+
+
+class RatePoint(NamedTuple):
+    """The request rate a controller chose at ``seconds`` after the start of the run."""
+
+    seconds: float
+    rate: float
+
+
 @dataclass(frozen=True)
 class TierCurve:
     """Warmup curve of one tier (or ``effective``) over the whole run, warm then verify."""
@@ -234,6 +248,8 @@ class Timelines:
     phase_marks: tuple[PhaseMark, ...] = ()
     window_requests: int | None = None
     """Size of the rolling window behind the warmup hit rates, in requests."""
+    convergence: tuple[TierConvergence, ...] = ()
+    """Per tier: the warm phase's plateau and when the curve settled on it."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +263,91 @@ class Ceilings:
     unique_keys: int | None = None
     miss_ratio_curve: tuple[MrcPoint, ...] = ()
     """LRU miss ratio by cache size in keys (empty when not computed)."""
+    miss_ratio_curve_bytes: tuple[MrcBytesPoint, ...] = ()
+    """LRU miss ratio by cache size in bytes (empty without recorded response sizes)."""
+    mrc_method: str | None = None
+    """How the curves were computed: ``exact`` or ``shards`` (None: not computed)."""
+    mrc_sampling_rate: float | None = None
+    """Share of the key space SHARDS tracked (1 for exact curves)."""
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+@dataclass(frozen=True)
+class TierForecast:
+    """One tier as the gate modelled it: its size, its TTL and the hit rate they predict."""
+
+    tier: str
+    capacity_keys: float | None = None
+    """Objects the tier holds (configured, or its byte limit over the memory per key)."""
+    capacity_bytes: float | None = None
+    capacity_source: str | None = None
+    """Where the size comes from, in words (``configured``, ``Redis maxmemory`` ...)."""
+    ttl_s: float | None = None
+    """The tier's TTL as configured (None: no expiry modelled)."""
+    hit_rate: float | None = None
+    """Predicted verify hit rate at the recorded pace, after the warm part (simulated)."""
+    unexpiring_hit_rate: float | None = None
+    """The same with no entry ever expiring: what the TTL costs."""
+    needed_keys: float | None = None
+    """Objects the miss-ratio curve says this tier needs for its check's threshold."""
+    target: float | None = None
+    """The threshold of the tier's ``hit_rate.<tier> >=`` check (None: no such check)."""
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What tier simulation predicts, to set beside what the run measured."""
+
+    tiers: tuple[TierForecast, ...] = ()
+    effective_hit_rate: float | None = None
+    sampling_rate: float = 1.0
+    """Share of the keys simulated (below 1: a miniature simulation of a large sample)."""
+    basis: str = ""
+    """What was simulated, in words."""
+
+    def tier(self, name: str) -> TierForecast | None:
+        """The forecast of tier ``name``, or None."""
+        return next((t for t in self.tiers if t.tier == name), None)
+
+
+# --------------------------------------------------------------------------- warming
+
+
+@dataclass(frozen=True)
+class WarmControl:
+    """How the warm phase was stopped and paced (its plan is in ``Plan``)."""
+
+    stopped_early: str | None = None
+    """Why warming ended before the plan did (a ``warm_until`` condition held), if it did."""
+    protect: tuple[str, ...] = ()
+    """The backend-protection limits (``[replay] protect``)."""
+    rates: tuple[RatePoint, ...] = ()
+    """The request rate the protection controller chose over time (downsampled)."""
+    decisions: int = 0
+    """How many times the controller decided on the rate."""
+    decreases: int = 0
+    """How often the controller cut the rate."""
+    peak_backend_rps: float | None = None
+    """Highest backend rate the controller read during warm."""
+
+
+@dataclass(frozen=True)
+class TierConvergence:
+    """Whether a tier's windowed hit rate settled on a plateau during the warm phase."""
+
+    tier: str
+    converged: bool
+    plateau: float | None
+    """Median windowed hit rate over the last ``hold`` requests of the warm phase."""
+    epsilon: float
+    """How close to the plateau the curve must stay."""
+    hold_requests: int
+    """How many requests it must stay there."""
+    seconds_to_warm: float | None = None
+    """Seconds from the start of warm until the curve stayed within epsilon of the plateau."""
+    requests_to_warm: int | None = None
 
 
 # --------------------------------------------------------------------------- inputs, plan
@@ -286,6 +387,20 @@ class Plan:
     settle_s: float = 0.0
     expected_duration_s: float | None = None
     """Expected wall time of both phases at the chosen pacing (None under ``max``)."""
+    warm_plan: str = ""
+    """The warm phase's plan in words (hot-first: keys once, the hot pass, the prediction)."""
+    warm_keys: int | None = None
+    """hot-first: distinct keys the warm phase sends once."""
+    hot_pass: int | None = None
+    """hot-first: hottest keys sent again at the end, so small LRU tiers hold them."""
+    warm_target: float | None = None
+    """hot-first: the predicted hit rate the plan stops adding keys at."""
+    warm_predicted: float | None = None
+    """hot-first: the hit rate the plan predicts."""
+    warm_until: tuple[str, ...] = ()
+    """Conditions that end warming as soon as the live windowed hit rate holds them."""
+    protect: tuple[str, ...] = ()
+    """Backend-protection limits the warm phase's pace obeys."""
 
 
 # --------------------------------------------------------------------------- checks, run
@@ -357,6 +472,10 @@ class RunReport:
     phases: tuple[PhaseReport, ...] = ()
     ceilings: Ceilings = field(default_factory=Ceilings)
     timelines: Timelines = field(default_factory=Timelines)
+    predictions: Predictions | None = None
+    """Tier simulation beside what was measured (None: nothing to simulate)."""
+    warming: WarmControl | None = None
+    """How the warm phase was planned, stopped and paced (None: a plain replay)."""
     config: dict[str, Any] = field(default_factory=dict)
     """Effective configuration, secrets masked (see ``mask_secrets``)."""
 

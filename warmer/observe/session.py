@@ -281,6 +281,12 @@ class ObserveSession:
             missing.setdefault(name, note)
         return missing
 
+    def reading(self, name: str) -> TierSnapshot | None:
+        """The latest answered snapshot of live source ``name`` (None: none, or not live)."""
+        if name not in self.observers.live or self._sampler is None:
+            return None
+        return next((s for _, s in reversed(self.sampler.series(name)) if s is not None), None)
+
     def timelines(self) -> list[dict[str, object]]:
         """Every sample taken, JSON-ready."""
         return [sample.to_json() for sample in self.sampler.timeline]

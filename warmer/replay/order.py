@@ -255,6 +255,72 @@ def rank_keys(source: SampleSource) -> pa.Table:
     return counted.sort_by([("requests", "descending"), ("first", "ascending")])
 
 
+def rank_by_value(source: SampleSource, *, now: float, half_life_s: float) -> pa.Table:
+    """One row per distinct key — ``key``, ``requests``, ``value``, ``first`` — most valuable
+    first, ties by first appearance.
+
+    A request recorded ``age`` seconds before ``now`` adds ``2^(-age / half_life_s)`` to its
+    key's value: frequent keys rank high, and of two equally frequent keys the one still
+    requested lately ranks higher (it is the likelier to be requested next). Two columns
+    per distinct key are held, never the requests.
+    """
+    import numpy as np
+    import pyarrow as pa
+
+    parts: list[pa.Table] = []
+    offset = held = 0
+    for batch in source.batches(["key", "ts"]):
+        rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
+        offset += batch.num_rows
+        age = now - batch.column("ts").to_numpy(zero_copy_only=False)
+        weight = pa.array(np.exp2(-np.maximum(age, 0.0) / half_life_s))
+        table = pa.table({"key": batch.column("key"), "first": rows, "value": weight})
+        parts.append(_key_values(table, [("first", "count"), ("first", "min"), ("value", "sum")]))
+        held += parts[-1].num_rows
+        if held > 1_000_000 and len(parts) > 1:  # merge now and then: memory tracks the keys
+            parts = [_merged_values(pa.concat_tables(parts))]
+            held = parts[0].num_rows
+    if not parts:
+        empty = {"key": pa.array([], pa.string()), "requests": [], "value": [], "first": []}
+        return pa.table(empty)
+    ranked = _merged_values(pa.concat_tables(parts))
+    return ranked.sort_by([("value", "descending"), ("first", "ascending")])
+
+
+def _key_values(table: pa.Table, aggregates: list[tuple[str, str]]) -> pa.Table:
+    grouped = table.group_by("key", use_threads=False).aggregate(aggregates)
+    names = {
+        "first_count": "requests",
+        "requests_sum": "requests",
+        "first_min": "first",
+        "value_sum": "value",
+    }
+    return grouped.rename_columns([names.get(n, n) for n in grouped.column_names])
+
+
+def _merged_values(table: pa.Table) -> pa.Table:
+    return _key_values(table, [("requests", "sum"), ("first", "min"), ("value", "sum")])
+
+
+def ranked_records(source: SampleSource, ranked: pa.Table, hot: int = 0) -> Iterator[SampleRecord]:
+    """The first row of every key of ``ranked`` (a ranking of ``source``), in its order, then
+    its ``hot`` first keys again, the hottest last (so a small LRU cache ends holding them)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from warmer.replay.source import COLUMNS, records_from_batches
+
+    rows = _first_rows(source, ranked.column("first"))
+    position = pc.index_in(ranked.column("first"), value_set=rows.column("_row"))
+    ordered = rows.take(position).select(COLUMNS)
+    yield from records_from_batches(ordered.to_batches())
+    if hot > 0:
+        count = min(hot, ordered.num_rows)
+        backwards = pa.array(np.arange(count - 1, -1, -1, dtype=np.int64))
+        yield from records_from_batches(ordered.slice(0, count).take(backwards).to_batches())
+
+
 def _key_counts(table: pa.Table) -> pa.Table:
     grouped = table.group_by("key", use_threads=False).aggregate(
         [("first", "count"), ("first", "min")]

@@ -10,7 +10,8 @@ No clock and no network here: the engines do the waiting.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -121,6 +122,63 @@ class MaxPacer:
     ) -> Iterator[tuple[float | None, SampleRecord]]:
         for record in records:
             yield None, record
+
+
+class AdaptivePacer:
+    """A constant rate that a controller may change while the replay runs (open model).
+
+    Request *n+1* is due ``1 / rate`` after request *n*, at the rate of the moment it is
+    scheduled (the engine asks for the next request only once it dispatched the previous
+    one, so a new rate takes effect on the next request). The one pacer that reads a
+    clock: when the engine fell more than ``slack_s`` behind (every connection busy), the
+    schedule restarts from there instead of sending the whole backlog as a burst — a burst
+    is what a controller that has just cut the rate must never get. Lateness within the
+    slack (a busy event loop) is caught up, so the rate achieved is the rate chosen.
+    """
+
+    open_model = True
+    slack_s = 0.05
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        max_rate: float | None = None,
+        min_rate: float = 1.0,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        if not rate > 0 or min_rate <= 0:
+            raise UsageError("an adaptive pace needs a rate greater than 0")
+        self.max_rate = max_rate
+        self.min_rate = min_rate
+        self._clock = clock
+        self._rate = self._bounded(rate)
+
+    @property
+    def rate(self) -> float:
+        """Requests per second now."""
+        return self._rate
+
+    @rate.setter
+    def rate(self, value: float) -> None:
+        self._rate = self._bounded(value)
+
+    def _bounded(self, value: float) -> float:
+        top = self.max_rate if self.max_rate is not None else math.inf
+        return min(max(value, self.min_rate), top)
+
+    def schedule(
+        self, records: Iterable[SampleRecord]
+    ) -> Iterator[tuple[float | None, SampleRecord]]:
+        start: float | None = None
+        offset = 0.0
+        for record in records:
+            now = self._clock()
+            if start is None:
+                start = now
+            offset = max(offset, now - start - max(self.slack_s, 1.0 / self._rate))
+            yield offset, record
+            offset += 1.0 / self._rate
 
 
 def make_pacer(

@@ -14,7 +14,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -55,6 +55,7 @@ class ResultsWriter:
         self.rows_written = 0
         self._meta: dict[str, Any] = {"schema_version": RESULTS_SCHEMA_VERSION, **(meta or {})}
         self._meta["started_at"] = self.started_at
+        self._listeners: list[Callable[[pa.RecordBatch], None]] = []
         self._tmp = self.path.with_name(self.path.name + ".part")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +92,15 @@ class ResultsWriter:
         """Append one replay's summary (a phase) to the ``runs`` list in the metadata."""
         self._meta.setdefault("runs", []).append(summary)
 
+    def listen(self, listener: Callable[[pa.RecordBatch], None]) -> Callable[[], None]:
+        """Call ``listener`` with every batch written from now on; returns how to stop.
+
+        Listeners run on the writing thread (a replay's event loop) right after the batch
+        is queued, so they must be quick: a gate reads live hit rates this way.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
     def write_rows(self, rows: Sequence[Row]) -> pa.RecordBatch:
         """Queue ``rows`` for writing as one record batch and return it (summaries read it).
 
@@ -104,6 +114,8 @@ class ResultsWriter:
         batch = rows_to_batch(rows)
         self._queue.put(batch)
         self.rows_written += len(rows)
+        for listener in self._listeners:
+            listener(batch)
         return batch
 
     def close(self) -> Path:

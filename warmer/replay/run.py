@@ -205,6 +205,7 @@ def replay(
     stop: threading.Event | None = None,
     expected: int | None = None,
     engine: Engine | None = None,
+    pacer: Pacer | None = None,
 ) -> ReplaySummary:
     """Replay ``records`` against ``plan.target``, recording every response into ``sink``.
 
@@ -219,11 +220,13 @@ def replay(
     ``plan.fail_share`` of a window): then the replay stops, records its summary and
     raises :class:`TargetFailedError` (exit 3) saying when and what failed. Call
     :func:`check_target` first to fail fast on a target that is dead from the start.
-    ``engine`` replaces the one ``plan.engine`` names (a custom engine, or a fake in tests).
+    ``engine`` replaces the one ``plan.engine`` names (a custom engine, or a fake in tests);
+    ``pacer`` the one its pacing names (a gate's backend-protection controller drives an
+    :class:`~warmer.replay.pacing.AdaptivePacer`).
     """
     target = plan.parsed_target()
     policy = _policy(plan, target)
-    pacer = _pacer(plan)
+    pacer = pacer or _pacer(plan)
     engine = engine or get_engine(plan.engine, plan.locust)
     settings = plan.engine_settings(target)
     stop = stop or threading.Event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 from warmer.model.run import LatencyHistogram, PhaseReport, RunReport, TierCurve
@@ -20,8 +21,14 @@ def all_charts(run: RunReport) -> list[tuple[str, str]]:
         ("Backend load over time", _backend(run)),
         ("Latency distribution", _latency(run)),
     ]
+    if run.timelines.convergence:
+        charts.append(("Is it warm yet? Windowed hit rate and plateau, warm phase", _plateau(run)))
+    if run.warming is not None and run.warming.rates:
+        charts.append(("Backend protection: the pace chosen and the backend load", _pace(run)))
     if run.ceilings.miss_ratio_curve:
         charts.append(("Miss-ratio curve (LRU, from the sample)", _mrc(run)))
+    if run.ceilings.miss_ratio_curve_bytes:
+        charts.append(("Miss-ratio curve by size (LRU, from the sample)", _mrc_bytes(run)))
     return charts
 
 
@@ -176,14 +183,114 @@ def _bucket_position(value: float, edges: tuple[float, ...]) -> float:
 def _mrc(run: RunReport) -> str:
     title = "Miss ratio by cache size"
     points = run.ceilings.miss_ratio_curve
+    how = "" if run.ceilings.mrc_method != "shards" else " (SHARDS)"
     series = [
-        Series("LRU miss ratio", [(p.cache_keys, p.miss_ratio * 100) for p in points], PALETTE[0])
-    ]
-    verify = run.verify
-    marks = [
-        Mark(t.keys, f"{t.name}: {fmt_num(t.keys)} keys")
-        for t in (verify.tiers if verify else ())
-        if t.keys and t.keys <= points[-1].cache_keys
+        Series(
+            "LRU miss ratio" + how,
+            [(p.cache_keys, p.miss_ratio * 100) for p in points],
+            PALETTE[0],
+        )
     ]
     x = Axis("cache size (keys)", fmt_num, lo=0)
+    return line_chart(title, series, x, Axis("miss ratio", _pct, 0, 100), _size_marks(run))
+
+
+def _size_marks(run: RunReport) -> list[Mark]:
+    """Each tier's modelled size (configured or read from its server), else its keys held."""
+    top = run.ceilings.miss_ratio_curve[-1].cache_keys
+    marks = []
+    for i, name in enumerate(_tier_names(run)):
+        forecast = run.predictions.tier(name) if run.predictions is not None else None
+        tier = run.verify.tier(name) if run.verify is not None else None
+        if forecast is not None and forecast.capacity_keys is not None:
+            size, what = forecast.capacity_keys, "holds"
+        elif tier is not None and tier.keys:
+            size, what = float(tier.keys), "held"
+        else:
+            continue
+        if size <= top:
+            marks.append(Mark(size, f"{name} {what} {fmt_num(size)} keys", PALETTE[(i + 1) % 7]))
+    return marks
+
+
+def _tier_names(run: RunReport) -> list[str]:
+    if run.predictions is not None:
+        return [t.tier for t in run.predictions.tiers]
+    return [t.name for t in run.verify.tiers] if run.verify is not None else []
+
+
+def _mrc_bytes(run: RunReport) -> str:
+    title = "Miss ratio by cache size in bytes"
+    points = run.ceilings.miss_ratio_curve_bytes
+    series = [
+        Series(
+            "LRU miss ratio",
+            [(p.cache_bytes / 2**20, p.miss_ratio * 100) for p in points],
+            PALETTE[0],
+        )
+    ]
+    marks = [
+        Mark(t.capacity_bytes / 2**20, f"{t.tier} {fmt_num(t.capacity_bytes / 2**20)} MB")
+        for t in (run.predictions.tiers if run.predictions is not None else ())
+        if t.capacity_bytes is not None and t.capacity_bytes <= points[-1].cache_bytes
+    ]
+    x = Axis("cache size (MB)", fmt_num, lo=0)
     return line_chart(title, series, x, Axis("miss ratio", _pct, 0, 100), marks)
+
+
+def _plateau(run: RunReport) -> str:
+    """Each converging tier's warm-phase curve, its plateau and when it settled there."""
+    title = "Windowed hit rate during warm, with each tier's plateau"
+    warm = run.phase("warm")
+    last = warm.requests if warm is not None else None
+    colors = {c.tier: _color(i, c) for i, c in enumerate(run.timelines.warmup)}
+    series, x_marks, y_marks = [], [], []
+    for result in run.timelines.convergence:
+        curve = next((c for c in run.timelines.warmup if c.tier == result.tier), None)
+        if curve is None:
+            continue
+        color = colors.get(result.tier, PALETTE[0])
+        points = [
+            (p.seconds, None if p.hit_rate is None else p.hit_rate * 100)
+            for p in curve.points
+            if last is None or p.requests <= last
+        ]
+        series.append(Series(result.tier, points, color))
+        if result.plateau is not None:
+            state = "warm" if result.converged else "not settled"
+            label = f"{result.tier} plateau {result.plateau:.0%} ({state})"
+            y_marks.append(Mark(result.plateau * 100, label, color))
+        if result.seconds_to_warm is not None and warm is not None:
+            at = warm.started_s + result.seconds_to_warm
+            x_marks.append(Mark(at, f"{result.tier} warm at {result.seconds_to_warm:.1f}s", color))
+    if not series:
+        return empty_chart(title, "no warm-phase curve in this run")
+    x = Axis("seconds since start", lambda v: f"{v:g}")
+    return line_chart(title, series, x, Axis("hit rate", _pct, 0, 100), x_marks, y_marks[:4])
+
+
+def _pace(run: RunReport) -> str:
+    """The request rate the protection controller chose, beside the backend's load."""
+    title = "Warm pace (chosen) and backend load"
+    control = run.warming
+    assert control is not None
+    series = [Series("warm rate chosen", [(p.seconds, p.rate) for p in control.rates], PALETTE[1])]
+    if run.timelines.backend_load:
+        load = [(p.seconds, p.rps) for p in run.timelines.backend_load]
+        series.append(Series("backend req/s", load, PALETTE[5], fill=True))
+    limits = [
+        Mark(value, f"limit: {text}", "#cf222e")
+        for text in control.protect
+        if (value := _backend_limit(text)) is not None
+    ]
+    x = Axis("seconds since start", lambda v: f"{v:g}")
+    return line_chart(title, series, x, Axis("requests / s", fmt_num, lo=0), (), limits)
+
+
+_BACKEND_LIMIT = re.compile(r"^\s*backend\.rps\s*<=?\s*(\d[\d_]*(?:\.\d+)?)\s*(?:on\b|$)")
+
+
+def _backend_limit(text: str) -> float | None:
+    """The number of a ``backend.rps <= N`` limit (None for any other limit)."""
+    match = _BACKEND_LIMIT.match(text)
+    return float(match.group(1).replace("_", "")) if match else None

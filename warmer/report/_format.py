@@ -27,11 +27,11 @@ VERDICT_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "interrupted"
 def metric_kind(metric: str) -> str:
     """How a metric's values read: ``ratio``, ``ms``, ``s``, ``bytes``, ``rps`` or ``count``."""
     base = metric.removeprefix("warm.")
-    if base.startswith("hit_rate.") or base.endswith(_RATIO_SUFFIXES):
+    if base.startswith(("hit_rate.", "predicted.hit_rate.")) or base.endswith(_RATIO_SUFFIXES):
         return "ratio"
     if base.endswith("_ms"):
         return "ms"
-    if base.endswith("seconds_to_target"):
+    if base.startswith(("seconds_to_target", "seconds_to_warm")):
         return "s"
     if base.endswith("memory_bytes"):
         return "bytes"
@@ -189,3 +189,41 @@ def backend_line(phase: PhaseReport, markup: Markup) -> str:
     if b.consistent is False:
         line += f" · {bold('inconsistent:')} {text(b.consistency_message or 'counts disagree')}"
     return line
+
+
+def forecast_cells(run: RunReport, tier: str) -> tuple[str, str]:
+    """(predicted hit rate, modelled size) of ``tier`` for the tiers tables ("–": none)."""
+    forecast = run.predictions.tier(tier) if run.predictions is not None else None
+    if forecast is None:
+        return "–", "–"
+    rate = fmt_pct(forecast.hit_rate) if forecast.hit_rate is not None else "–"
+    size = "unknown"
+    if forecast.capacity_keys is not None:
+        size = f"{fmt_num(forecast.capacity_keys)} keys"
+    elif forecast.capacity_bytes is not None:
+        size = fmt_bytes(forecast.capacity_bytes)
+    elif forecast.capacity_source is not None:
+        size = "unbounded"
+    if forecast.ttl_s is not None:
+        size += f", ttl {fmt_num(forecast.ttl_s)} s"
+    return rate, size
+
+
+def warming_lines(run: RunReport) -> list[str]:
+    """The warm plan, why warming stopped and what the pace controller did, in plain lines."""
+    plan, control = run.plan, run.warming
+    lines = []
+    if plan.warm_plan and plan.order == "hot-first":
+        lines.append(f"Warm plan: {plan.warm_plan}")
+    if control is not None and control.stopped_early:
+        lines.append(f"Stopped early: {control.stopped_early}")
+    elif plan.warm_until:
+        lines.append("Warm until " + ", ".join(plan.warm_until) + ": never held, the plan ran out")
+    if control is not None and control.protect:
+        peak = control.peak_backend_rps
+        seen = f", backend peak {fmt_num(peak)} req/s" if peak is not None else ""
+        lines.append(
+            "Backend protection (" + ", ".join(control.protect) + f"): {control.decisions} "
+            f"pace decisions, {control.decreases} cuts{seen}"
+        )
+    return lines

@@ -26,10 +26,12 @@ from warmer.report._format import (
     fmt_seconds,
     fmt_threshold,
     fmt_value,
+    forecast_cells,
     passes,
     skipped_summary,
     status_summary,
     summary_line,
+    warming_lines,
 )
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -85,6 +87,7 @@ def render_html(run: RunReport) -> str:
         _banner(run),
         _notes(run),
         _checks(run),
+        _warming(run),
         _charts_section(run),
         _tiers(run),
         _phases(run),
@@ -164,6 +167,14 @@ def _check_row(check: CheckResult) -> list[str]:
     ]
 
 
+def _warming(run: RunReport) -> str:
+    lines = warming_lines(run)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return f'<h2 id="warming">Warming</h2><ul class="warnings">{items}</ul>'
+
+
 def _charts_section(run: RunReport) -> str:
     figures = _charts.all_charts(run)
     items = "".join(
@@ -182,28 +193,39 @@ def _tiers(run: RunReport) -> str:
         "Source",
         f"Hit rate ({esc(phase.name)})",
         "Hit rate (warm)",
+        "Predicted (recorded pace)",
+        "Modelled size",
         "Lookups",
         "Evictions",
         "Keys",
         "Memory",
     ]
-    rows = [_tier_row(t, warm.tier(t.name) if warm else None) for t in phase.tiers]
+    rows = [_tier_row(run, t, warm.tier(t.name) if warm else None) for t in phase.tiers]
     parts = [f'<h2 id="tiers">Tiers ({esc(phase.name)} phase)</h2>']
     if rows:
-        parts.append(_table(header, rows, {2, 3, 4, 5, 6, 7}))
+        parts.append(_table(header, rows, {2, 3, 4, 6, 7, 8, 9}))
+    if run.predictions is not None and run.predictions.basis:
+        predicted = fmt_pct(run.predictions.effective_hit_rate)
+        parts.append(
+            f'<p class="meta">Predicted: {esc(run.predictions.basis)}; effective '
+            f"{esc(predicted)}.</p>"
+        )
     parts.append(f"<p>{effective_line(run, phase, _MARKUP)}<br>{backend_line(phase, _MARKUP)}</p>")
     return "".join(parts)
 
 
-def _tier_row(tier: TierMetrics, warm: TierMetrics | None) -> list[str]:
+def _tier_row(run: RunReport, tier: TierMetrics, warm: TierMetrics | None) -> list[str]:
     name = esc(tier.name) + (' <span class="meta">(shared)</span>' if tier.shared else "")
     if tier.note:
         name += f'<br><span class="meta">{esc(tier.note)}</span>'
+    predicted, size = forecast_cells(run, tier.name)
     return [
         name,
         esc(tier.source),
         "no data" if tier.missing_data else esc(fmt_pct(tier.hit_rate)),
         esc(fmt_pct(warm.hit_rate)) if warm and not warm.missing_data else "–",
+        esc(predicted),
+        esc(size),
         esc(fmt_num(tier.lookups)),
         esc(fmt_num(tier.evictions)),
         esc(fmt_num(tier.keys)),

@@ -23,10 +23,12 @@ from warmer.report._format import (
     fmt_seconds,
     fmt_threshold,
     fmt_value,
+    forecast_cells,
     skipped_summary,
     status_summary,
     step_line,
     summary_line,
+    warming_lines,
 )
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -64,6 +66,7 @@ def render_markdown(run: RunReport) -> str:
     sections = [
         _verdict(run),
         _checks(run),
+        _warming(run),
         _tiers(run),
         _phases(run),
         _steps(run),
@@ -125,24 +128,33 @@ def _tiers(run: RunReport) -> str:
         return ""
     parts = [f"### Tiers ({md_text(phase.name)} phase)"]
     if phase.tiers:
-        header = ["Tier", "Source", "Hit rate", "Lookups", "Evictions", "Keys"]
-        parts.append(_table(header, [_tier_row(t) for t in phase.tiers]))
+        header = ["Tier", "Source", "Hit rate", "Predicted", "Lookups", "Evictions", "Keys"]
+        parts.append(_table(header, [_tier_row(run, t) for t in phase.tiers]))
     parts.append(effective_line(run, phase, _MARKUP))
     parts.append(backend_line(phase, _MARKUP))
     return "\n\n".join(p for p in parts if p)
 
 
-def _tier_row(tier: TierMetrics) -> list[str]:
+def _tier_row(run: RunReport, tier: TierMetrics) -> list[str]:
     name = md_text(tier.name) + (" (shared)" if tier.shared else "")
     rate = "no data" if tier.missing_data else fmt_pct(tier.hit_rate)
+    predicted, size = forecast_cells(run, tier.name)
     return [
         name,
         md_text(tier.source),
         rate,
+        md_text(predicted if predicted == "–" else f"{predicted} ({size})"),
         fmt_num(tier.lookups),
         fmt_num(tier.evictions),
         fmt_num(tier.keys),
     ]
+
+
+def _warming(run: RunReport) -> str:
+    lines = warming_lines(run)
+    if not lines:
+        return ""
+    return "### Warming\n\n" + "\n".join(f"- {md_text(line)}" for line in lines)
 
 
 def _phases(run: RunReport) -> str:

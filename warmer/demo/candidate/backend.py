@@ -11,6 +11,8 @@ import asyncio
 import hashlib
 import json
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _ROUTE_SIZES: dict[str, tuple[str, int]] = {
@@ -64,24 +66,61 @@ def render(path: str, query: str = "") -> Response:
     return Response(200, content_type, head + filler)
 
 
+OVERLOADED = Response(503, "application/json", b'{"error": "origin overloaded"}')
+"""What an origin past its ``capacity_rps`` answers, at once."""
+
+
 class Backend:
-    """The origin; ``requests`` counts every call, ``inflight``/``peak_inflight`` the load."""
+    """The origin; ``requests`` counts every call, ``inflight``/``peak_inflight`` the load.
+
+    With ``capacity_rps`` it also sheds load: a token bucket refilled at that rate, holding
+    a tenth of a second's worth, lets a request through or answers it 503 at once
+    (``rejected`` counts those).
+    """
 
     def __init__(
-        self, latency_ms: float, jitter_ms: float, concurrency: int, *, seed: int = 0
+        self,
+        latency_ms: float,
+        jitter_ms: float,
+        concurrency: int,
+        *,
+        seed: int = 0,
+        capacity_rps: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
         self.concurrency = concurrency
+        self.capacity_rps = capacity_rps
         self._slots = asyncio.Semaphore(concurrency)
         self._random = random.Random(seed)
+        self._clock = clock
+        self._burst = max(1.0, (capacity_rps or 0.0) / 10)
+        self._tokens = self._burst
+        self._refilled = clock()
         self.requests = 0
+        self.rejected = 0
         self.inflight = 0
         self.peak_inflight = 0
+
+    def _admit(self) -> bool:
+        """Take a token from the bucket (always True without a capacity)."""
+        if self.capacity_rps is None:
+            return True
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self.capacity_rps)
+        self._refilled = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
 
     async def fetch(self, method: str, path: str, query: str) -> Response:
         """Build the response for a request, after real latency, within the concurrency bound."""
         self.requests += 1
+        if not self._admit():
+            self.rejected += 1
+            return OVERLOADED
         async with self._slots:
             self.inflight += 1
             self.peak_inflight = max(self.peak_inflight, self.inflight)

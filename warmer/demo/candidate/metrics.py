@@ -14,6 +14,7 @@ candidate_cache_errors_total              counter    failed Redis commands per `
 candidate_cache_entries                   gauge      entries per ``tier`` (Redis ``DBSIZE``)
 candidate_cache_capacity_entries          gauge      the L0 bound
 candidate_backend_requests_total          counter    requests that reached the origin
+candidate_backend_rejected_total          counter    of those, answered 503 past its capacity
 candidate_backend_inflight                gauge      origin requests being worked on now
 candidate_backend_inflight_peak           gauge      the most ever worked on at once
 candidate_backend_concurrency_limit       gauge      the origin's concurrency bound
@@ -42,6 +43,7 @@ METRIC_NAMES = (
     "candidate_cache_entries",
     "candidate_cache_capacity_entries",
     "candidate_backend_requests_total",
+    "candidate_backend_rejected_total",
     "candidate_backend_inflight",
     "candidate_backend_inflight_peak",
     "candidate_backend_concurrency_limit",
@@ -140,6 +142,11 @@ class _Collector:
             "candidate_backend_requests",
             "Requests that reached the origin.",
             value=backend.requests,
+        )
+        yield CounterMetricFamily(
+            "candidate_backend_rejected",
+            "Requests the origin answered 503 past its capacity.",
+            value=backend.rejected,
         )
         yield GaugeMetricFamily(
             "candidate_backend_inflight", "Origin requests in progress.", value=backend.inflight

@@ -92,6 +92,7 @@ class Candidate:
             settings.backend_jitter_ms,
             settings.backend_concurrency,
             seed=settings.seed,
+            capacity_rps=settings.backend_capacity_rps,
         )
         self.tier_hits = {tier.name: 0 for tier in self.tiers}
         self.tier_misses = {tier.name: 0 for tier in self.tiers}

@@ -41,6 +41,10 @@ class CandidateSettings:
     """Latency is uniform in mean ± jitter."""
     backend_concurrency: int = 16
     """Requests the origin works on at once; the rest queue (and that shows as latency)."""
+    backend_capacity_rps: float | None = None
+    """Requests per second the origin can take; beyond it (a token bucket holding a tenth of a
+    second's worth) it answers 503 at once, as an overloaded origin shedding load would.
+    None (the default): no such limit."""
     x_cache: bool = False
     """Also emit the legacy ``X-Cache: HIT|MISS`` header (HIT when any tier answered)."""
     seed: int = 0
@@ -51,6 +55,8 @@ class CandidateSettings:
             raise ConfigError("must be >= 0 (0 disables L0)", path="candidate.l0_capacity")
         if self.backend_concurrency < 1:
             raise ConfigError("must be >= 1", path="candidate.backend_concurrency")
+        if self.backend_capacity_rps is not None and self.backend_capacity_rps <= 0:
+            raise ConfigError("must be > 0", path="candidate.backend_capacity_rps")
         for name in ("l0_ttl_s", "l1_ttl_s", "l2_ttl_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError("must be > 0", path=f"candidate.{name}")
@@ -111,8 +117,8 @@ def _coerce(name: str, type_name: str, raw: str) -> Any:
             return raw.strip().lower() in {"1", "true", "yes", "on"}
         if type_name == "int":
             return int(raw)
-        if type_name == "float":
-            return float(raw)
+        if type_name in ("float", "float | None"):
+            return float(raw) if raw else None
     except ValueError as exc:
         raise ConfigError(f"not a number: {raw!r}", path=ENV_PREFIX + name.upper()) from exc
     if type_name.startswith("str | None"):

@@ -11,29 +11,35 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from warmer.gate.steps.base import PhaseStarted, RunState, Step, StepResult
+from warmer.gate.steps.predict import Predict
 from warmer.gate.steps.preflight import Preflight
 from warmer.gate.steps.traffic import ReplayPhase, Settle
+from warmer.gate.steps.warming import WarmPhase
 
 if TYPE_CHECKING:
     from warmer.config.schema import Config
 
 __all__ = [
     "PhaseStarted",
+    "Predict",
     "Preflight",
     "ReplayPhase",
     "RunState",
     "Settle",
     "Step",
     "StepResult",
+    "WarmPhase",
     "default_steps",
 ]
 
 
 def default_steps(config: Config) -> list[Step]:
-    """preflight → warm (configured order) → settle → verify (recorded order)."""
+    """preflight → warm (its plan, stop rule and pace) → settle → verify (recorded order) →
+    predict."""
     return [
         Preflight(),
-        ReplayPhase("warm", config.replay.order),
+        WarmPhase(),
         Settle(config.gate.settle_s),
         ReplayPhase("verify", "recorded"),
+        Predict(),
     ]

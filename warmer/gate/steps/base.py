@@ -44,6 +44,9 @@ class StepResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """JSON-ready evidence, written under the step's name in ``evidence.json``."""
     warnings: tuple[str, ...] = ()
+    report: Mapping[str, Any] = field(default_factory=dict)
+    """Sections of the run report this step fills, by ``RunReport`` field name
+    (``predictions``, ``warming``); the conclusion sets them as they are."""
 
 
 class Step(Protocol):

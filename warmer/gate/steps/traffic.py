@@ -12,7 +12,9 @@ but only the records that could not be sent as recorded count in ``skipped.rate`
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,8 @@ from warmer.errors import (
 from warmer.gate.steps.base import PhaseStarted, RunState, StepResult
 
 if TYPE_CHECKING:
+    from warmer.model.sample import SampleRecord
+    from warmer.replay.pacing import Pacer
     from warmer.replay.run import ReplaySummary
     from warmer.sample.source import SampleSource
 
@@ -36,42 +40,11 @@ class ReplayPhase:
     order: str
 
     def run(self, state: RunState) -> StepResult:
-        from warmer.gate.preparation import replay_plan
-        from warmer.replay.run import ReplayFinished, ReplayProgress, replay
-
         part, rows = self._part(state)
-        plan = replay_plan(state.config, state.target, order=self.order)
-        engine = state.engine()
-        writer = state.traffic()
-        finished: list[ReplaySummary] = []
-
-        def on_event(event: Any) -> None:
-            if isinstance(event, ReplayProgress):
-                _watch_observers(state, self.name)
-            elif isinstance(event, ReplayFinished):
-                finished.append(event.summary)
-                state.summaries[self.name] = event.summary
-            state.emit(event)
-
-        state.emit(PhaseStarted(self.name, rows))
-        state.observation.boundary(f"{self.name}_start")
-        try:
-            replay(
-                part,
-                plan,
-                writer,
-                phase=self.name,
-                on_event=on_event,
-                stop=state.halt,
-                expected=rows,
-                engine=engine,
-            )
-        finally:
-            state.observation.boundary(f"{self.name}_end")
-        _watch_observers(state, self.name)
-        if state.fault is not None:
-            raise state.fault
-        return self._result(rows, finished[0] if finished else None)
+        # The plan's count (records whose method may be sent), as the dry run printed it.
+        planned = state.prepared.plan.verify_requests if self.name == "verify" else rows
+        summary = replay_phase(state, self.name, part, self.order, planned)
+        return self._result(rows, summary)
 
     def _part(self, state: RunState) -> tuple[SampleSource, int]:
         split = state.prepared.split
@@ -109,6 +82,63 @@ def unsendable(skipped: dict[str, int]) -> int:
     warmer cannot send as recorded (an invalid target, a header it refuses) is.
     """
     return sum(count for reason, count in skipped.items() if reason != "method")
+
+
+def replay_phase(
+    state: RunState,
+    name: str,
+    records: SampleSource | Iterable[SampleRecord],
+    order: str,
+    planned: int,
+    *,
+    on_progress: Callable[[], None] | None = None,
+    stop: threading.Event | None = None,
+    pacer: Pacer | None = None,
+) -> ReplaySummary | None:
+    """Replay ``records`` as phase ``name`` between its two observer boundaries.
+
+    ``planned`` is what progress counts against; ``on_progress`` runs at every progress
+    event (after the observers are checked), ``stop`` replaces the run's halt event and
+    ``pacer`` the configured pacing. Raises the run's fault when one stopped the phase.
+    """
+    from warmer.gate.preparation import replay_plan
+    from warmer.replay.run import ReplayFinished, ReplayProgress, replay
+
+    plan = replay_plan(state.config, state.target, order=order)
+    engine = state.engine()
+    writer = state.traffic()
+    finished: list[ReplaySummary] = []
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, ReplayProgress):
+            _watch_observers(state, name)
+            if on_progress is not None:
+                on_progress()
+        elif isinstance(event, ReplayFinished):
+            finished.append(event.summary)
+            state.summaries[name] = event.summary
+        state.emit(event)
+
+    state.emit(PhaseStarted(name, planned))
+    state.observation.boundary(f"{name}_start")
+    try:
+        replay(
+            records,
+            plan,
+            writer,
+            phase=name,
+            on_event=on_event,
+            stop=stop or state.halt,
+            expected=planned,
+            pacer=pacer,
+            engine=engine,
+        )
+    finally:
+        state.observation.boundary(f"{name}_end")
+    _watch_observers(state, name)
+    if state.fault is not None:
+        raise state.fault
+    return finished[0] if finished else None
 
 
 def _watch_observers(state: RunState, phase: str) -> None:
