@@ -10,7 +10,7 @@ from warmer.config import config_from_tree
 from warmer.gate.live import LiveWindow, tier_rules
 from warmer.gate.protect import BETA, Protector, Reading
 from warmer.replay.pacing import AdaptivePacer
-from warmer.replay.results import RESULTS_ARROW_SCHEMA, rows_to_batch
+from warmer.replay.results import make_row, rows_to_batch
 
 
 class Script:
@@ -90,8 +90,9 @@ def _batch(rows: list[tuple[float, int | None, str | None, float | None]]) -> pa
     """(sent_s, status, cache_status, latency_ms) rows as a results batch."""
     return rows_to_batch(
         [
-            (i, "warm", "GET", "/", "k", None, sent, latency, None, status, 10,
-             None if status else "timeout", cache, None, None, None)
+            make_row(seq=i, phase="warm", method="GET", target="/", key="k", sent_s=sent,
+                     latency_ms=latency, status=status, response_bytes=10,
+                     error=None if status else "timeout", cache_status=cache)
             for i, (sent, status, cache, latency) in enumerate(rows)
         ]
     )  # fmt: skip
@@ -122,4 +123,3 @@ def test_live_window_reads_hit_rates_errors_and_latency_as_batches_arrive() -> N
     assert window.latency_ms(50, 0.5) == pytest.approx(3.5)
     assert window.send_rate(0.5) == pytest.approx(3 / 0.6)
     assert window.latest == pytest.approx(0.8)
-    assert RESULTS_ARROW_SCHEMA.names[6] == "sent_s"
