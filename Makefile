@@ -20,9 +20,11 @@ lint:
 	.venv/bin/mypy
 	.venv/bin/hadolint Dockerfile examples/flagger/Dockerfile
 
-# docs/configuration.md is rendered from warmer/config/schema.py (a test fails when stale).
+# docs/configuration.md is rendered from warmer/config/schema.py, docs/troubleshooting.md from
+# the diagnosis catalog and the error tree (a test fails when either is stale).
 docs:
 	.venv/bin/python scripts/gen_config_reference.py
+	.venv/bin/python scripts/gen_troubleshooting.py
 
 # The container image, built with podman offline (scripts/container.sh; as root).
 image:
