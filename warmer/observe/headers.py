@@ -316,9 +316,12 @@ def in_send_order(table: pa.Table) -> pa.Table:
         return table
     order = pc.sort_indices(table, [("seq", "ascending")])
     # Column by column, each replacing its unsorted self: the whole table is never held
-    # twice (rows are stored in completion order, so a run's file is never sorted).
+    # twice (rows are stored in completion order, so a run's file is never sorted). A
+    # column of nulls only has no order to keep, and taking from it would fill it in.
     for index, name in enumerate(table.column_names):
-        table = table.set_column(index, name, table.column(index).take(order))
+        column = table.column(index)
+        if column.null_count < len(column):
+            table = table.set_column(index, name, column.take(order))
     return table
 
 
