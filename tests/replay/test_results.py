@@ -118,3 +118,19 @@ def test_parse_shard(text: str, ok: tuple[int, int] | None) -> None:
             parse_shard(text)
     else:
         assert parse_shard(text) == ok
+
+
+@pytest.mark.parametrize("rows", [0, 1, 65_536, 200_003])
+def test_null_columns_share_one_small_buffer(rows: int) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from warmer.replay.results import null_column
+
+    column = null_column(rows, pa.int64())
+    assert column.type == pa.int64() and len(column) == rows and column.null_count == rows
+    assert pc.sum(pc.is_valid(column)).as_py() in (0, None)
+    # One chunk's worth of buffer whatever the length: a 2M-row column of int64 nulls
+    # made by pa.nulls would hold 16 MB.
+    held = {b.address: b.size for chunk in column.chunks for b in chunk.buffers() if b}
+    assert sum(held.values()) <= 65_536 * 8 + 65_536 // 8 + 1024  # one chunk: data, validity

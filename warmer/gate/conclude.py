@@ -23,6 +23,7 @@ from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome
 from warmer.gate.findings import findings
 from warmer.gate.judge import check_results, exit_code_for, judge
+from warmer.gate.memory import lean_memory, release_memory
 from warmer.gate.metrics import flatten, traffic_stats
 from warmer.gate.rundir import config_document, evidence_document
 from warmer.gate.steps.traffic import unsendable
@@ -69,13 +70,19 @@ def conclude(
     ``steps`` are the run's step records in order; ``results`` the evidence of the steps
     that finished, by step name.
     """
+    with lean_memory():  # the largest tables of the run are read and analysed here
+        return _conclude(state, steps, results)
+
+
+def _conclude(
+    state: RunState, steps: Sequence[StepReport], results: Mapping[str, StepResult]
+) -> GateResult:
     from warmer.observe.session import RunFigures
 
     sent = state.end_traffic()
     state.prepared = state.prepared.with_profile()
-    _release_memory()  # what the replay freed, before the largest table of the run is read
     table = in_send_order(_results(state)) if sent else None  # sorted once, copied never
-    _release_memory()
+    release_memory()
     figures = state.observation.figures(table) if table is not None else RunFigures()
     phases, extra, gap = _phases(state, table, figures)
     draft = _report(state, phases, figures, steps)
@@ -115,17 +122,11 @@ def conclude(
     return _write_reports(state, report, outcomes)
 
 
-UNREAD_COLUMNS = frozenset({"method", "target", "response_bytes", "body_digest"})
+UNREAD_COLUMNS = frozenset(
+    {"method", "target", "response_bytes", "body_digest", "etag", "last_modified", "scheduled_s"}
+)
 """Results columns no figure reads: left on disk, so a long run's conclusion holds less
-(``target`` alone is often the widest column)."""
-
-
-def _release_memory() -> None:
-    """Hand Arrow's freed pages back to the system: its allocator keeps them otherwise,
-    and a long run's peak memory is the sum of what each step left behind."""
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
+(``target`` alone is often the widest column, ``last_modified`` the next)."""
 
 
 def _results(state: RunState) -> pa.Table:

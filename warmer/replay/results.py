@@ -303,8 +303,21 @@ def upgrade(table: pa.Table, columns: list[str] | None = None) -> pa.Table:
     for name in columns or RESULTS_ARROW_SCHEMA.names:
         if name not in table.column_names and name in RESULTS_ARROW_SCHEMA.names:
             field = RESULTS_ARROW_SCHEMA.field(name)
-            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+            table = table.append_column(field, null_column(table.num_rows, field.type))
     return table
+
+
+_NULL_CHUNK = 1 << 16
+
+
+def null_column(rows: int, type: pa.DataType) -> pa.ChunkedArray:
+    """``rows`` nulls of ``type`` whose chunks all share one small buffer: a column a file
+    lacks (or that is null throughout) costs nothing, where ``pa.nulls`` would allocate
+    and zero its full width (16 MB per 2M int64 rows)."""
+    chunk = pa.nulls(min(rows, _NULL_CHUNK), type)
+    full, rest = divmod(rows, _NULL_CHUNK)
+    chunks = [chunk] * full + ([chunk.slice(0, rest)] if rest else [])
+    return pa.chunked_array(chunks or [chunk], type)
 
 
 def open_results(path: str | os.PathLike[str]) -> ResultsFile:
