@@ -368,7 +368,7 @@ def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:
 def _fmt(outcome: CheckOutcome) -> str:
     from warmer.checks.grammar import format_value
 
-    return format_value(outcome.value or 0.0, outcome.check.unit)
+    return format_value(outcome.value, outcome.check.unit)
 
 
 class _Progress:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warmer.checks.grammar import Check
+from warmer.checks.vocabulary import MetricValue
 from warmer.gate import capacity
 from warmer.gate.evaluate import CheckOutcome
 
@@ -106,8 +107,9 @@ BY_ID: Mapping[str, Diagnosis] = {d.id: d for d in CATALOG}
 class Evidence:
     """What a run knows beyond the checked values."""
 
-    metrics: Mapping[str, float | None]
-    """Every computed metric (verify names and ``warm.`` names)."""
+    metrics: Mapping[str, MetricValue]
+    """Every computed metric (verify names and ``warm.`` names); strings and booleans for
+    ``text`` and ``bool`` metrics (tier configuration)."""
     tiers: Sequence[str] = ()
     """Configured tiers, nearest first (``l0``, ``l1``, ``l2``)."""
     missing: Mapping[str, str] = field(default_factory=dict)
@@ -124,6 +126,15 @@ class Evidence:
     """JSON-ready facts beyond the metrics (``warmer.gate.findings``): per phase, tier
     restarts, keys held, stale share of requests, unsettled backend; per tier, whether its
     warm curve was still rising."""
+
+    def number(self, name: str) -> float | None:
+        """Metric ``name`` when it is a number, else None (no data, or a string)."""
+        value = self.metrics.get(name)
+        return None if isinstance(value, str | bool) or value is None else float(value)
+
+    def numbers(self) -> dict[str, float | None]:
+        """The numeric metrics only, for the capacity model."""
+        return {k: v for k, v in self.metrics.items() if not isinstance(v, str | bool)}
 
     def phase_facts(self, phase: str, kind: str) -> Mapping[str, Any]:
         """``findings[phase][kind]`` (tier → value), empty when absent."""
@@ -237,12 +248,12 @@ def _cache_reason(check: Check, evidence: Evidence) -> Reason:
 
 
 def _ceiling(check: Check, evidence: Evidence) -> Reason | None:
-    ceiling = evidence.metrics.get("ceiling.hit_rate")
+    ceiling = evidence.number("ceiling.hit_rate")
     if ceiling is None or not above_ceiling(check, ceiling, evidence.tiers):
         return None
     return (
         "ceiling",
-        f"ceiling {ceiling:.2f} < {check.threshold:.2f}: unreachable with this sample",
+        f"ceiling {ceiling:.2f} < {check.limit:.2f}: unreachable with this sample",
     )
 
 
@@ -258,7 +269,7 @@ def above_ceiling(check: Check, ceiling: float, tiers: Sequence[str]) -> bool:
     bounded = check.metric.removeprefix("warm.") in ("hit_rate.effective", "backend.offload")
     if not (bounded or (check.tier is not None and check.tier == first)):
         return False
-    return ceiling < check.threshold
+    return ceiling < check.limit
 
 
 def _phases(check: Check) -> tuple[str, ...]:
@@ -302,8 +313,8 @@ def _recorded_pace(check: Check, evidence: Evidence) -> Reason | None:
     if not check.metric.endswith(".recorded_pace") or check.tier is None:
         return None
     prefix = "warm." if check.phase == "warm" else ""
-    replayed = evidence.metrics.get(f"{prefix}hit_rate.{check.tier}")
-    slow = evidence.metrics.get(check.metric)
+    replayed = evidence.number(f"{prefix}hit_rate.{check.tier}")
+    slow = evidence.number(check.metric)
     if replayed is None or slow is None or slow >= replayed:
         return None
     return "ttl-recorded-pace", (
@@ -332,7 +343,7 @@ def _largest_loss(tiers: Sequence[str], phase: str, evidence: Evidence) -> Reaso
     held = evidence.phase_facts(phase, "keys_held")
     for tier in tiers:
         for kind, verb, cause in _LOSSES:
-            count = evidence.metrics.get(f"{prefix}{tier}.{kind}") or 0.0
+            count = evidence.number(f"{prefix}{tier}.{kind}") or 0.0
             if count > 0 and (worst is None or count > worst[0]):
                 text = f"{tier_label(tier)} {verb} {count:,.0f} keys during {phase}"
                 if cause == "capacity" and tier in held:
@@ -367,7 +378,7 @@ def _errors(check: Check, evidence: Evidence) -> Reason | None:
 
 
 def _errors_reason(evidence: Evidence) -> str | None:
-    rate = evidence.metrics.get("errors.rate") or 0.0
+    rate = evidence.number("errors.rate") or 0.0
     if rate <= 0:
         return None
     kinds = sorted(evidence.error_kinds.items(), key=lambda kv: -kv[1])
@@ -389,7 +400,7 @@ def _skipped_reason(check: Check, evidence: Evidence) -> Reason:
 
 def _capacity_model(check: Check, evidence: Evidence) -> Reason | None:
     """What the tier's known size and TTL explain (``warmer.gate.capacity``), with its id."""
-    text = capacity.explain(check, evidence.metrics)
+    text = capacity.explain(check, evidence.numbers())
     if text is None:
         return None
     for prefix, kind in _MODEL_KINDS:
@@ -418,14 +429,14 @@ def _latency_reason(evidence: Evidence) -> Reason:
     errors = _errors_reason(evidence)
     if errors:
         return "latency-errors", errors
-    queued = evidence.metrics.get("latency.p99_ms")
-    service = evidence.metrics.get("service_time.p99_ms")
+    queued = evidence.number("latency.p99_ms")
+    service = evidence.number("service_time.p99_ms")
     if queued is not None and service is not None and queued > 2 * service + 10:
         return "latency-queueing", (
             f"p99 from the scheduled send {queued:,.0f} ms against {service:,.0f} ms from the "
             "actual send: requests queued behind a target that could not keep up"
         )
-    offload = evidence.metrics.get("backend.offload")
+    offload = evidence.number("backend.offload")
     if offload is not None and offload < 0.9:
         return (
             "latency-cold",

@@ -412,14 +412,16 @@ class CheckResult:
 
     ``threshold`` and ``observed`` are in the metric's own unit (fractions for rates, ms for
     latencies, bytes for memory) so they compare directly; ``unit`` is the unit the user
-    wrote (``%``, ``ms``, ``s``, ``MB`` or None), kept for display.
+    wrote (``%``, ``ms``, ``s``, ``MB`` or None), kept for display. A check on a ``text``
+    or ``bool`` metric (``l2.config.maxmemory_policy == "allkeys-lru"``) holds a string or
+    a boolean in both.
     """
 
     expression: str
     metric: str
     operator: str
-    threshold: float
-    observed: float | None
+    threshold: float | str | bool
+    observed: float | str | bool | None
     outcome: Outcome
     unit: str | None = None
     diagnosis: str | None = None
@@ -570,6 +572,8 @@ def _from_union(tp: Any, value: Any, path: str) -> Any:
     args = [a for a in typing.get_args(tp) if a is not type(None)]
     if value is None:
         return None
+    if type(value) in (str, bool) and type(value) in args:
+        return value  # a value typed float | str | bool keeps its JSON kind
     return _from_jsonable(args[0], value, path)
 
 

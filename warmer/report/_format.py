@@ -29,21 +29,28 @@ def metric_kind(metric: str) -> str:
     base = metric.removeprefix("warm.")
     if base.startswith(("hit_rate.", "predicted.hit_rate.")) or base.endswith(_RATIO_SUFFIXES):
         return "ratio"
+    if base.endswith("no_expiry_rate"):
+        return "ratio"
     if base.endswith("_ms"):
         return "ms"
-    if base.startswith(("seconds_to_target", "seconds_to_warm")):
+    if base.startswith(("seconds_to_target", "seconds_to_warm")) or base.endswith("_s"):
         return "s"
-    if base.endswith("memory_bytes"):
+    if base.endswith(("memory_bytes", "memory_per_key_bytes", ".maxmemory", ".item_size_max")):
         return "bytes"
     if base.startswith("backend.rps"):
         return "rps"
     return "count"
 
 
-def fmt_value(metric: str, value: float | None) -> str:
-    """``value`` of ``metric`` for people: ``87.3 %``, ``12.4 ms``, ``1.2 MB``, ``12,400``."""
+def fmt_value(metric: str, value: float | str | bool | None) -> str:
+    """``value`` of ``metric`` for people: ``87.3 %``, ``12.4 ms``, ``1.2 MB``, ``12,400``;
+    strings quoted, booleans ``true``/``false``."""
     if value is None:
         return "no data"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
     kind = metric_kind(metric)
     if kind == "ratio":
         return fmt_pct(value)

@@ -116,7 +116,9 @@ def _check_row(check: CheckResult) -> list[str]:
     return [
         md_code(check.expression),
         md_text(fmt_value(check.metric, check.observed)),
-        fmt_threshold(check) if check.operator in OPERATORS else md_text(fmt_threshold(check)),
+        fmt_threshold(check)
+        if check.operator in OPERATORS and not isinstance(check.threshold, str)
+        else md_text(fmt_threshold(check)),
         outcome,
         md_text(check.diagnosis or ""),
     ]

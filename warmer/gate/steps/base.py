@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from warmer.checks.vocabulary import MetricValue
 from warmer.model.run import mask_url
 
 if TYPE_CHECKING:
@@ -39,8 +40,9 @@ class StepResult:
 
     summary: str = ""
     """One line for the report's list of steps."""
-    metrics: Mapping[str, float | None] = field(default_factory=dict)
-    """Metrics in the checks' vocabulary (``warm.skipped.rate`` ...); None is no data."""
+    metrics: Mapping[str, MetricValue] = field(default_factory=dict)
+    """Metrics in the checks' vocabulary (``warm.skipped.rate`` ...); None is no data;
+    ``text`` and ``bool`` metrics (``l2.config.maxmemory_policy``) hold strings and booleans."""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """JSON-ready evidence, written under the step's name in ``evidence.json``."""
     warnings: tuple[str, ...] = ()
