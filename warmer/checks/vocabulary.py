@@ -230,11 +230,17 @@ VOCABULARY: tuple[MetricSpec, ...] = (
         "<tier>.memory_per_key_bytes", "bytes", "memory per key (sample)", "tier", phased=False
     ),
     MetricSpec(
-        "drift.failures", "count", "tier differences beyond [drift] tolerances", "drift",
+        "drift.failures",
+        "count",
+        "tier differences beyond [drift] tolerances",
+        "drift",
         phased=False,
     ),
     MetricSpec(
-        "drift.<tier>.failures", "count", "the tier's differences beyond tolerances", "drift",
+        "drift.<tier>.failures",
+        "count",
+        "the tier's differences beyond tolerances",
+        "drift",
         phased=False,
     ),
     MetricSpec(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from warmer.gate.observation import Observation
     from warmer.gate.preparation import GateOptions, Prepared
     from warmer.gate.rundir import RunDir
+    from warmer.observe.tierconfig import TierReading
     from warmer.replay.engine import Engine
     from warmer.replay.results import ResultsWriter
     from warmer.replay.run import ReplaySummary
@@ -112,6 +113,8 @@ class RunState:
         self.summaries: dict[str, ReplaySummary] = {}
         """Phase name → its replay's summary."""
         self.writer: ResultsWriter | None = None
+        self.tier_readings: dict[str, TierReading] = {}
+        """Tier name → its configuration and key sample, read by the ``tiers`` step."""
         self._engine: Engine | None = None
         self._traffic = ExitStack()
         self._clock = time.monotonic
