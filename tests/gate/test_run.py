@@ -81,6 +81,7 @@ def test_run_gate_with_a_redis_tier(
         "tiers",
         "warm",
         "settle",
+        "tiers-warm",
         "verify",
         "predict",
     ]

@@ -116,17 +116,35 @@ def test_each_aspect_beyond_tolerance_drifts() -> None:
     for aspect in (
         "config.maxmemory",
         "config.maxmemory_policy",
-        "ttl.distribution",
+        "ttl.p99_s",
         "memory_per_key_bytes",
         "prefix user",
         "prefix cart",
     ):
         assert statuses[aspect] == "drift", aspect
     assert statuses["config.version"] == "info"  # a newer patch release is no drift
+    assert statuses["ttl.distribution"] == "info"  # ttl_compare = "upper" shows it only
     assert statuses["prefix page"] == "ok"
     report = drift_report(rows)
     assert report.failures == 6
     assert drift_metrics(report, ["l2"]) == {"drift.failures": 6.0, "drift.l2.failures": 6.0}
+
+
+def test_remaining_ttls_of_a_fresh_cache_are_judged_by_their_upper_end() -> None:
+    """Production has served for hours: remaining TTLs spread over 0-3600 s. The candidate
+    was warmed a minute ago with the same TTL: all near 3600 s. Same TTL set: no drift under
+    the default; the distribution test (for two steady-state caches) would flag it."""
+    rng = random.Random(5)
+    steady = tuple(rng.uniform(0, 3600) for _ in range(500))
+    fresh = tuple(rng.uniform(3540, 3600) for _ in range(500))
+    base, cand = _reading(ttls_s=steady), _reading(ttls_s=fresh)
+    upper = _statuses(compare(base, cand, DriftConfig()))
+    assert upper["ttl.p99_s"] == "ok" and upper["ttl.distribution"] == "info"
+    judged = _statuses(compare(base, cand, DriftConfig(ttl_compare="distribution")))
+    assert judged["ttl.distribution"] == "drift" and judged["ttl.p99_s"] == "info"
+    same = tuple(rng.uniform(0, 3600) for _ in range(500))
+    alike = _statuses(compare(base, _reading(ttls_s=same), DriftConfig(ttl_compare="distribution")))
+    assert alike["ttl.distribution"] == "ok"
 
 
 def test_tolerances_come_from_config() -> None:
@@ -169,11 +187,11 @@ def test_drifted_redis_pair_is_flagged(redis_factory: Callable[..., RedisServer]
     statuses = _statuses(list(report.rows))
     assert statuses["config.maxmemory_policy"] == "drift"
     assert statuses["config.maxmemory"] == "drift"
-    assert statuses["ttl.distribution"] == "drift"
+    assert statuses["ttl.p99_s"] == "drift"
     assert statuses["prefix user"] == "ok" and statuses["memory_per_key_bytes"] == "ok"
     assert report.failures == 3
     ttl_row = next(r for r in report.rows if r.aspect == "ttl.distribution")
-    assert "Kolmogorov" in ttl_row.detail
+    assert "Kolmogorov" in ttl_row.detail and "D = 1.000" in ttl_row.detail
 
 
 @pytest.mark.slow
@@ -187,7 +205,11 @@ def test_identical_redis_pair_is_not_flagged(redis_factory: Callable[..., RedisS
     report = measure(config_from_tree({}), [DriftPair("l2", "redis", prod.url, cand.url)])
     assert report.failures == 0, [r for r in report.rows if r.status == "drift"]
     statuses = _statuses(list(report.rows))
-    assert statuses["ttl.distribution"] == "ok" and statuses["config.maxmemory_policy"] == "ok"
+    assert statuses["ttl.p99_s"] == "ok" and statuses["config.maxmemory_policy"] == "ok"
+    # Both filled the same way at the same time: the distribution test agrees.
+    config = config_from_tree({"drift": {"ttl_compare": "distribution"}})
+    judged = measure(config, [DriftPair("l2", "redis", prod.url, cand.url)])
+    assert _statuses(list(judged.rows))["ttl.distribution"] == "ok"
 
 
 @pytest.mark.slow
@@ -219,7 +241,7 @@ def test_memcached_pair() -> None:
     statuses = _statuses(list(report.rows))
     assert statuses["config.maxmemory"] == "drift"  # 8 MB against 64 MB
     assert statuses["config.evictions"] == "drift"  # -M: no eviction
-    assert statuses["ttl.distribution"] == "ok"
+    assert statuses["ttl.p99_s"] == "ok"
     assert report.failures == 2
 
 

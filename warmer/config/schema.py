@@ -400,8 +400,21 @@ class DriftConfig:
     memory_per_key_ratio: float = 0.5
     """Largest relative difference of the memory per key: candidate / baseline within
     1 ± this."""
+    ttl_compare: Literal["upper", "distribution"] = "upper"
+    """How TTLs are judged. Servers report the *remaining* TTL of a key, which depends on
+    when it was written: a cache that has served for hours holds remaining TTLs spread
+    from 0 to the TTL, a freshly warmed candidate holds them all near the TTL, although
+    both set the same one. ``upper`` (default, right for the gate and for a candidate
+    deployed minutes ago) judges the 99th percentile of the remaining TTLs, which
+    estimates the TTL set on both sides (``ttl_ratio``), and shows the Kolmogorov–Smirnov
+    test without judging it. ``distribution`` judges the two-sample Kolmogorov–Smirnov
+    test (``ttl_p_value``, ``ttl_max_statistic``): for two caches that have both served
+    for longer than their TTLs (staging against production)."""
+    ttl_ratio: float = 0.5
+    """upper: the candidate's 99th percentile remaining TTL over the baseline's must lie
+    within 1 ± this."""
     ttl_p_value: float = 0.01
-    """The TTL distributions drift when the two-sample Kolmogorov–Smirnov test's p-value is
+    """distribution: the TTL distributions drift when the Kolmogorov–Smirnov p-value is
     below this ..."""
     ttl_max_statistic: float = 0.2
     """... and its statistic D (largest gap between the two cumulative distributions)
@@ -426,7 +439,7 @@ class DriftConfig:
                 resolve(f"tier.config.{name}")
             except ConfigError:
                 raise ValueError(f"must_match: {name!r} is not a tier setting") from None
-        ratios = (self.maxmemory_ratio, self.memory_per_key_ratio)
+        ratios = (self.maxmemory_ratio, self.memory_per_key_ratio, self.ttl_ratio)
         shares = (self.ttl_p_value, self.ttl_max_statistic, self.no_expiry_tolerance)
         if min(ratios) < 0 or not all(0 <= v <= 1 for v in (*shares, self.prefix_share_tolerance)):
             raise ValueError("ratios must be >= 0; p-value, statistic and shares in [0, 1]")

@@ -197,15 +197,31 @@ def _ttls(base: TierReading, cand: TierReading, config: DriftConfig) -> list[Dri
         )
         rows.append(DriftRow(tier, "ttl.distribution", "–", "–", "no_data", detail))
         return rows
+    rows.append(_upper(base, cand, config))
     statistic, p_value = ks_2samp(base.ttls_s, cand.ttls_s)
     differs = p_value < config.ttl_p_value and statistic > config.ttl_max_statistic
-    detail = (
-        f"Kolmogorov–Smirnov D = {statistic:.3f}, p = {p_value:.3g} "
-        f"(drift when p < {config.ttl_p_value:g} and D > {config.ttl_max_statistic:g})"
-    )
+    detail = f"Kolmogorov–Smirnov D = {statistic:.3f}, p = {p_value:.3g}"
+    if config.ttl_compare == "distribution":
+        detail += f" (drift when p < {config.ttl_p_value:g} and D > {config.ttl_max_statistic:g})"
+        status = _status(not differs)
+    else:
+        detail += ' (shown, not judged: [drift] ttl_compare = "upper")'
+        status = "info"
     shown_b, shown_c = f"{len(base.ttls_s)} keys", f"{len(cand.ttls_s)} keys"
-    rows.append(DriftRow(tier, "ttl.distribution", shown_b, shown_c, _status(not differs), detail))
+    rows.append(DriftRow(tier, "ttl.distribution", shown_b, shown_c, status, detail))
     return rows
+
+
+def _upper(base: TierReading, cand: TierReading, config: DriftConfig) -> DriftRow:
+    """The 99th percentile remaining TTL: about the TTL set, however long a cache has served."""
+    b, c = base.ttl_quantile(0.99), cand.ttl_quantile(0.99)
+    shown_b, shown_c = _seconds(b), _seconds(c)
+    if config.ttl_compare != "upper" or b is None or c is None or b <= 0:
+        return DriftRow(base.tier, "ttl.p99_s", shown_b, shown_c, "info")
+    ratio = c / b
+    ok = abs(ratio - 1.0) <= config.ttl_ratio
+    detail = f"candidate/baseline {ratio:.2f} (tolerance ±{config.ttl_ratio:g})"
+    return DriftRow(base.tier, "ttl.p99_s", shown_b, shown_c, _status(ok), detail)
 
 
 def _no_expiry(base: TierReading, cand: TierReading, config: DriftConfig) -> DriftRow:

@@ -37,14 +37,16 @@ __all__ = [
 
 
 def default_steps(config: Config) -> list[Step]:
-    """preflight → tiers (configuration, key sample) → drift (with ``[gate] drift``) → warm
-    (its plan, stop rule and pace) → settle → verify (recorded order) → predict."""
+    """preflight → tiers (configuration, key sample) → warm (its plan, stop rule and pace) →
+    settle → tiers-warm (the key sample again, now that warm wrote the candidate's keys) →
+    drift (with ``[gate] drift``) → verify (recorded order) → predict."""
     return [
         Preflight(),
         Tiers(),
-        *([Drift()] if config.gate.drift else []),
         WarmPhase(),
         Settle(config.gate.settle_s),
+        Tiers("tiers-warm", "after warm"),
+        *([Drift()] if config.gate.drift else []),
         ReplayPhase("verify", "recorded"),
         Predict(),
     ]

@@ -5,11 +5,15 @@ Memcached tier (``CONFIG GET``, ``INFO``, ``stats settings``, a bounded key samp
 :mod:`warmer.observe.tierconfig`) and contributes ``<tier>.config.*``, ``<tier>.ttl.*``
 and ``<tier>.memory_per_key_bytes`` to the checks, plus the report's tier-configuration
 table. A setting the server will not tell (``CONFIG`` renamed, managed Redis) is no data
-with its reason, listed as a warning.
+with its reason, listed as a warning. A candidate's caches usually start cold, so the same
+step runs again as ``tiers-warm`` after settle: its key sample holds the keys (and TTLs)
+the candidate itself wrote while warming, and its metrics replace the first reading's.
+Between settle and verify, its reads fall outside both phases' counter deltas.
 
-``drift`` (with ``[gate] drift = true``) reads each such tier's ``baseline_url`` and
-compares it with the candidate's reading (:func:`warmer.observe.drift.compare`): the
-report's drift table, ``drift.failures`` and ``drift.<tier>.failures``.
+``drift`` (with ``[gate] drift = true``, after ``tiers-warm``) reads each such tier's
+``baseline_url`` and compares it with the candidate's reading
+(:func:`warmer.observe.drift.compare`): the report's drift table, ``drift.failures`` and
+``drift.<tier>.failures``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class Tiers:
     """Read every Redis/Memcached tier's configuration and key sample (module docstring)."""
 
     name: str = "tiers"
+    when: str = "before warm"
+    """Said in the summary: ``before warm`` or ``after warm``."""
 
     def run(self, state: RunState) -> StepResult:
         from warmer.observe.tierconfig import read_configured
@@ -61,10 +67,10 @@ class Tiers:
         state.tier_readings.update(readings)
         metrics = {k: v for r in readings.values() for k, v in r.metrics().items()}
         return StepResult(
-            summary=_summary(readings),
+            summary=f"{self.when}: {_summary(readings)}",
             metrics=metrics,
             evidence={name: r.to_dict() for name, r in readings.items()},
-            warnings=(*unread, *_warnings(readings)),
+            warnings=(*unread, *_warnings(readings, sample=self.when != "before warm")),
             report={"tier_config": tuple(configuration(r) for r in readings.values())},
         )
 
@@ -118,12 +124,19 @@ def _summary(readings: Mapping[str, TierReading]) -> str:
     return "read " + "; ".join(parts)
 
 
-def _warnings(readings: Mapping[str, TierReading]) -> tuple[str, ...]:
+SAMPLED = ("ttl", "memory_per_key")
+"""What the key sample gives, as opposed to the settings."""
+
+
+def _warnings(readings: Mapping[str, TierReading], *, sample: bool) -> tuple[str, ...]:
+    """Settings without data (the first reading), or a key sample without data (after warm:
+    before warm, a cold cache is expected to hold no key)."""
     warnings = []
     for name, r in readings.items():
         reasons: dict[str, list[str]] = {}
         for setting, why in r.no_data.items():
-            reasons.setdefault(why, []).append(setting)
+            if (setting in SAMPLED) == sample:
+                reasons.setdefault(why, []).append(setting)
         for why, settings in reasons.items():
             warnings.append(f"tier {name}: no data for {', '.join(settings)}: {why}")
     return tuple(warnings)
