@@ -108,7 +108,7 @@ def test_a_drifted_candidate_fails_the_gate_with_the_drift_table(
     assert evidence["steps"]["drift"]["failures"] == drift.failures
     # Re-judged from the run directory alone, the string metric reads back as a string.
     again = rejudge(run_dir, ['l2.config.maxmemory_policy == "noeviction"'], formats=["json"])
-    assert [(o.status, o.value) for o in again.outcomes][0] == ("pass", "noeviction")
+    assert (again.outcomes[0].status, again.outcomes[0].value) == ("pass", "noeviction")
 
 
 def test_a_candidate_configured_like_production_passes(
