@@ -87,6 +87,12 @@ CATALOG: tuple[Diagnosis, ...] = (
               "warm longer or fix what keeps the hit rate low"),
     Diagnosis("latency-candidate", "The candidate is slow with warm caches",
               "profile the candidate: its caches are warm"),
+    Diagnosis("tier-config", "The tier is configured unlike the check asks",
+              "configure the candidate's tier as production's (maxmemory, maxmemory-policy, "
+              "the TTLs the code sets); `warmer drift` shows both side by side"),
+    Diagnosis("drift", "The candidate's tiers differ from the baseline's",
+              "the report's drift table names each difference and its tolerance: align the "
+              "candidate with production, or widen [drift] tolerances on purpose"),
     Diagnosis("tier-state", "The tier's own figures are out of range",
               "compare the tier's size and TTL with what this traffic needs"),
     Diagnosis("skipped", "The phase did not send much of its sample",
@@ -184,6 +190,13 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
     source = source_of(check)
     if source in evidence.missing:
         return f"no data: {evidence.missing[source]}"
+    reason = evidence.findings.get("tier_no_data", {}).get(check.tier or "", {})
+    if check.tier is not None and _is_tier_config(check.metric) and isinstance(reason, Mapping):
+        setting = check.metric.removeprefix(f"{check.tier}.").split(".")[-1]
+        key = {"p50_s": "ttl", "p90_s": "ttl", "no_expiry_rate": "ttl"}.get(setting, setting)
+        why = reason.get(key) or reason.get(setting.removesuffix("_bytes"))
+        if why:
+            return f"no data: {why}"
     if "_to_target" in check.metric:
         return "no data: the rolling hit rate never reached its threshold during warm"
     if check.metric.endswith(".recorded_pace"):
@@ -216,12 +229,39 @@ def explain(check: Check, evidence: Evidence) -> tuple[str, str]:
     if root.endswith("_to_target"):
         kind, text = _cache_reason(check, evidence)
         return kind, f"warmed too slowly: {text}"
+    if root == "drift":
+        return _drift_reason(check, evidence)
+    if check.tier is not None and _is_tier_config(check.metric):
+        return "tier-config", (
+            f"{tier_label(check.tier)} is configured otherwise (read from the server before "
+            "warm and after it: the report's tier configuration table)"
+        )
     if check.tier is not None and root != "hit_rate":
         return _tier_state_reason(check, evidence)
     return _cache_reason(check, evidence)
 
 
 Reason = tuple[str, str]
+
+TIER_CONFIG_PARTS = (".config.", ".ttl.", ".memory_per_key_bytes")
+"""Metric name parts the tiers step contributes."""
+
+
+def _is_tier_config(metric: str) -> bool:
+    return any(part in metric or metric.endswith(part) for part in TIER_CONFIG_PARTS)
+
+
+def _drift_reason(check: Check, evidence: Evidence) -> Reason:
+    rows = evidence.findings.get("drift", [])
+    drifted = [
+        f"{r['tier']} {r['aspect']} {r['baseline']} → {r['candidate']}"
+        for r in rows
+        if isinstance(r, Mapping) and (check.tier is None or r.get("tier") == check.tier)
+    ]
+    if not drifted:
+        return "drift", "the candidate differs from the baseline beyond [drift] tolerances"
+    shown = "; ".join(drifted[:3]) + (f" (+{len(drifted) - 3} more)" if len(drifted) > 3 else "")
+    return "drift", f"differs from the baseline: {shown}"
 
 
 def _cache_reason(check: Check, evidence: Evidence) -> Reason:
