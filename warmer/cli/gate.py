@@ -107,7 +107,7 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
 @click.option(
     "--drift/--no-drift",
     default=None,
-    help="Compare each tier with its baseline_url before warming (gate.drift).",
+    help="Compare each tier with its baseline_url after warm (gate.drift).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan and ceilings; send nothing.")
 @click.option(

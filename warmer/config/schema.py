@@ -479,9 +479,10 @@ class GateConfig:
     """hot-first: the warm plan stops adding keys once its predicted hit rate reaches the
     highest ``hit_rate`` check threshold plus this."""
     drift: bool = False
-    """Compare every tier that has a ``baseline_url`` with its baseline before warming (the
-    ``drift`` step, after preflight): the side-by-side table goes in the report, and
-    ``drift.failures`` / ``drift.<tier>.failures`` are check metrics (``--drift``)."""
+    """Compare every tier that has a ``baseline_url`` with its baseline (the ``drift`` step,
+    after warm and settle, before verify: the candidate's key sample then holds what it
+    wrote): the side-by-side table goes in the report, and ``drift.failures`` /
+    ``drift.<tier>.failures`` are check metrics (``--drift``; ``docs/drift.md``)."""
     max_skip_rate: float = 0.05
     """Largest share of a phase's records that may be skipped as not sendable as recorded
     (methods the safety rules skip do not count): the gate checks ``skipped.rate`` and
