@@ -91,3 +91,14 @@ def test_unreachable_side_exits_3_named(
     assert result.returncode == 3
     assert "127.0.0.1:1" in result.stderr and "check --candidate" in result.stderr
     assert "pw@" not in result.stderr
+
+
+def test_gate_drift_flag_sets_gate_drift() -> None:
+    from warmer.cli.gate import effective_config
+    from warmer.config import config_from_tree
+
+    config = config_from_tree({})
+    assert effective_config(config, {"drift": True}).gate.drift is True
+    assert effective_config(config, {"drift": None}).gate.drift is False
+    on = config_from_tree({"gate": {"drift": True}})
+    assert effective_config(on, {"drift": False}).gate.drift is False
