@@ -103,3 +103,26 @@ def test_quantile_nearest_rank() -> None:
     assert quantile([], 0.5) is None
     assert quantile([3.0, 1.0, 2.0, 4.0], 0.5) == 2.0
     assert quantile([float(i) for i in range(1, 11)], 0.9) == 9.0
+
+
+def test_an_acl_user_without_config_info_or_scan_gets_reasons(
+    redis_factory: Callable[..., RedisServer],
+) -> None:
+    """A least-privilege monitoring user: GET only. Nothing crashes; each missing value says
+    which command was refused."""
+    server = redis_factory()
+    fill_redis(server, keys=30)
+    import redis
+
+    admin = redis.Redis.from_url(server.url)
+    admin.execute_command("ACL", "SETUSER", "reader", "on", ">pw", "~*", "+get", "+ping")
+    admin.close()
+    url = f"redis://reader:pw@{server.address}/0"
+    reading = read_tier("l2", "redis", url)
+    assert reading.settings["maxmemory_samples"] is None
+    assert "CONFIG GET is renamed or not allowed" in reading.no_data["maxmemory_samples"]
+    assert reading.settings["version"] is None
+    assert "INFO is not allowed" in reading.no_data["version"]
+    assert "the key sample is not allowed" in reading.no_data["ttl"]
+    assert reading.sampled == 0 and reading.metrics()["l2.ttl.p50_s"] is None
+    assert "pw" not in str(reading.to_dict())

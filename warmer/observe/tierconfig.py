@@ -204,9 +204,14 @@ class _RedisReader:
         try:
             client = self._connect()
             try:
-                info = parse_info(_text(client.execute_command("INFO")))  # type: ignore[no-untyped-call]
+                info, refused = _redis_info(client)
                 settings, no_data = _redis_settings(client, info)
-                sample = _redis_sample(client, info, sample_keys, separators)
+                if refused:  # what only INFO tells is missing for this one reason
+                    no_data.update(dict.fromkeys(("version", "mode", "cluster_enabled"), refused))
+                try:
+                    sample = _redis_sample(client, info, sample_keys, separators)
+                except redis.ResponseError as exc:  # an ACL without SCAN, PTTL or MEMORY
+                    sample = _refused_sample(f"the key sample is not allowed ({exc})")
             finally:
                 client.close()
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
@@ -301,6 +306,28 @@ def _from_info(settings: dict[str, MetricValue], no_data: dict[str, str], info: 
     settings["cluster_enabled"] = None if enabled is None else str(enabled) == "1"
     if enabled is None:
         no_data["cluster_enabled"] = "INFO has no cluster_enabled"
+
+
+def _redis_info(client: redis.Redis) -> tuple[RedisInfo, str | None]:
+    """``INFO`` parsed, or an empty one and why (an ACL that forbids it)."""
+    import redis
+
+    try:
+        return parse_info(_text(client.execute_command("INFO"))), None  # type: ignore[no-untyped-call]
+    except redis.ResponseError as exc:
+        return parse_info(""), f"INFO is not allowed on this server ({exc})"
+
+
+def _refused_sample(reason: str) -> dict[str, Any]:
+    return {
+        "ttls_s": (),
+        "sampled": 0,
+        "no_expiry": 0,
+        "prefixes": {},
+        "memory_per_key_bytes": None,
+        "memory_method": "",
+        "no_data": {"ttl": reason, "memory_per_key": reason},
+    }
 
 
 def _redis_sample(
