@@ -161,7 +161,9 @@ def read_tier(
     except ValueError as exc:
         where = setting if setting.startswith("--") else f"tiers.{tier}.{setting}"
         raise InputError(
-            f"tier {tier}: cannot read {masked(url)}: {exc}", f"check {where}"
+            f"tier {tier}: cannot read {masked(url)}: {exc}",
+            f"check {where} (Redis: redis://, rediss:// or unix://; Memcached: "
+            "memcached://HOST:PORT, HOST:PORT or unix:///path)",
         ) from None
     try:
         return reader.read(sample_keys, separators)
@@ -193,6 +195,9 @@ def read_configured(
 
 class _RedisReader:
     def __init__(self, tier: str, url: str, timeout_s: float) -> None:
+        from redis.connection import parse_url
+
+        parse_url(url)  # type: ignore[no-untyped-call]  # ValueError before connecting
         self.tier = tier
         self.url = url
         self.address = masked(url)
