@@ -44,8 +44,9 @@ class RunData:
     sample: pd.DataFrame | None
     """``sample.parquet``: the replayed records with a ``phase`` column (None when the run
     only referenced a sample too large to copy: ``sample.json`` says where it is)."""
-    metrics: dict[str, float | None]
-    """``evidence.json``'s metrics: every value a check can read."""
+    metrics: dict[str, float | str | bool | None]
+    """``evidence.json``'s metrics: every value a check can read (strings and booleans for
+    tier settings such as ``l2.config.maxmemory_policy``)."""
 
 
 def load_run(path: str | Path, *, columns: list[str] | None = None) -> RunData:

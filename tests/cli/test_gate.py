@@ -75,7 +75,8 @@ def test_pass_exits_0_and_writes_the_run_directory(
     assert [c["outcome"] for c in report["checks"]] == ["pass"] * 5
     assert report["checks"][-1]["expression"] == "skipped.rate <= 5%"
     assert [p["name"] for p in report["phases"]] == ["warm", "verify"]
-    assert [s["status"] for s in report["steps"]] == ["ok"] * 5  # predict is the fifth
+    # preflight, tiers, warm, settle, tiers-warm, verify, predict
+    assert [s["status"] for s in report["steps"]] == ["ok"] * 7
     assert sum(p["requests"] for p in report["phases"]) > 1000
 
 

@@ -63,5 +63,5 @@ def test_every_table_and_setting_is_in_the_reference() -> None:
         table = re.findall(r"`\[([^\]]+)\]`", heading)[0]
         assert list(rendered[table]) == [field.name for field in dataclasses.fields(cls)]
     assert set(rendered) == {
-        "sample", "sample.key", "replay", "safety", "tiers.NAME", "observe", "gate"
+        "sample", "sample.key", "replay", "safety", "tiers.NAME", "observe", "gate", "drift"
     }  # fmt: skip

@@ -251,3 +251,32 @@ def test_every_diagnosis_names_a_catalog_kind_with_advice() -> None:
     [outcome] = diagnose(evaluate([parse_check("hit_rate.l0 > 0.9", TIERS)], metrics),
                          Evidence(metrics, tiers=TIERS))  # fmt: skip
     assert outcome.diagnosis_id == "capacity" and outcome.diagnosis_id in BY_ID
+
+
+def test_tier_configuration_and_drift_checks_are_diagnosed_as_such() -> None:
+    tiers = ("l2",)
+    checks = [
+        parse_check(text, tiers)
+        for text in (
+            'l2.config.maxmemory_policy == "allkeys-lru"',
+            "drift.l2.failures == 0",
+            "l2.config.maxmemory_samples >= 5",
+            "l2.ttl.p50_s >= 300",
+        )
+    ]
+    metrics = {
+        "l2.config.maxmemory_policy": "noeviction",
+        "drift.l2.failures": 1.0,
+        "l2.config.maxmemory_samples": None,
+        "l2.ttl.p50_s": None,
+    }
+    found = {
+        "tier_no_data": {"l2": {"maxmemory_samples": "CONFIG GET is renamed", "ttl": "empty"}},
+        "drift": [{"tier": "l2", "aspect": "config.maxmemory", "baseline": "1 GB",
+                   "candidate": "100 MB"}],
+    }  # fmt: skip
+    outcomes = diagnose(evaluate(checks, metrics), Evidence(metrics, tiers, findings=found))
+    assert [o.diagnosis_id for o in outcomes] == ["tier-config", "drift", "no-data", "no-data"]
+    assert outcomes[1].diagnosis == "differs from the baseline: l2 config.maxmemory 1 GB → 100 MB"
+    assert outcomes[2].diagnosis == "no data: CONFIG GET is renamed"
+    assert outcomes[3].diagnosis == "no data: empty"

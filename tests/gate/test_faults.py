@@ -202,8 +202,10 @@ def test_target_killed_during_warm_ends_the_run_with_exit_3(
     assert "refused" in report["error"] or "reset" in report["error"]
     assert step_status(report) == {
         "preflight": "ok",
+        "tiers": "ok",
         "warm": "error",
         "settle": "not_run",
+        "tiers-warm": "not_run",
         "verify": "not_run",
         "predict": "not_run",
     }

@@ -78,8 +78,10 @@ def test_run_gate_with_a_redis_tier(
     ]
     assert [s.name for s in result.report.steps] == [
         "preflight",
+        "tiers",
         "warm",
         "settle",
+        "tiers-warm",
         "verify",
         "predict",
     ]

@@ -13,6 +13,8 @@ from warmer.model.run import (
     Ceilings,
     CheckResult,
     CurvePoint,
+    DriftReport,
+    DriftRow,
     LatencyHistogram,
     LatencySummary,
     LoadPoint,
@@ -25,6 +27,7 @@ from warmer.model.run import (
     RatePoint,
     RunReport,
     SampleSummary,
+    TierConfiguration,
     TierConvergence,
     TierCurve,
     TierForecast,
@@ -201,6 +204,38 @@ def _warming() -> WarmControl:
     )
 
 
+def _tier_config() -> tuple[TierConfiguration, ...]:
+    """An L2 whose CONFIG is renamed (managed Redis) and whose key prefix is hostile."""
+    return (
+        TierConfiguration(
+            "l2",
+            "redis",
+            "redis://:***@cache:6379/0",
+            values={
+                "config.maxmemory": 100.0 * 1024**2,
+                "config.maxmemory_policy": "allkeys-lru",
+                "config.maxmemory_samples": None,
+                "config.cluster_enabled": False,
+                "ttl.p50_s": 1800.0,
+                "ttl.no_expiry_rate": 0.02,
+                "memory_per_key_bytes": 2048.0,
+            },
+            no_data={"maxmemory_samples": f"CONFIG GET is renamed {SCRIPT}"},
+            sampled_keys=1000,
+        ),
+    )
+
+
+def _drift() -> DriftReport:
+    rows = (
+        DriftRow("l2", "config.maxmemory_policy", "allkeys-lru", "noeviction", "drift",
+                 "must match ([drift] must_match)"),
+        DriftRow("l2", "ttl.p99_s", "3,590 s", "3,598 s", "ok", "candidate/baseline 1.00"),
+        DriftRow("l2", f"prefix {SCRIPT}|x", "10.0%", "9.0%", "ok"),
+    )  # fmt: skip
+    return DriftReport(rows=rows, failures=1)
+
+
 def build_run() -> RunReport:
     """The fixed run every report test renders."""
     return RunReport(
@@ -216,6 +251,8 @@ def build_run() -> RunReport:
             "tier l1 is shared: its counts include other `traffic`",
         ),
         checks=_checks(),
+        tier_config=_tier_config(),
+        drift=_drift(),
         sample=SampleSummary(
             SAMPLE_PATH,
             requests=10000,

@@ -6,15 +6,19 @@ Grammar (whitespace between tokens is free; keywords and units are case-sensitiv
     metric   ::= word ("." word)*            ; a name from warmer.checks.vocabulary
     word     ::= [A-Za-z_] [A-Za-z0-9_-]*
     op       ::= "<" | "<=" | ">" | ">=" | "==" | "!="
-    value    ::= number [unit]
+    value    ::= number [unit] | string | "true" | "false"
+    string   ::= '"' [^"]* '"' | "'" [^']* "'"
     number   ::= ["-"] (digits ["." digits] | "." digits) [("e"|"E") ["+"|"-"] digits]
                                              ; "_" may group digits: 12_400
-    unit     ::= "%" | "ms" | "s" | "KB" | "MB" | "GB"
+    unit     ::= "%" | "ms" | "s" | "B" | "KB" | "MB" | "GB" | "TB"
     nodata   ::= "on" "no_data" ("pass" | "fail")
 
 The threshold is normalised to the metric's unit: ``%`` divides a ratio by 100, ``s`` and
-``ms`` convert durations, ``KB``/``MB``/``GB`` are binary multiples of bytes (as Redis
-reports memory). A ratio written without ``%`` must lie in [0, 1]. ``on no_data pass``
+``ms`` convert durations, ``KB``/``MB``/``GB``/``TB`` are binary multiples of bytes (as
+Redis reports memory). A ratio written without ``%`` must lie in [0, 1]. A metric of unit
+``text`` (``l2.config.maxmemory_policy``) takes a quoted string, one of unit ``bool``
+(``l2.config.cluster_enabled``) ``true`` or ``false``; both compare with ``==`` and ``!=``
+only, and a number against them (or a string against a number) is an error. ``on no_data pass``
 lets a check pass when its metric has no data; without it the gate's ``--no-data`` policy
 applies, which fails by default. Errors are :class:`ConfigError` with a caret under the
 offending column.
@@ -26,15 +30,17 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from warmer.checks.vocabulary import ResolvedMetric, Unit, resolve
+from warmer.checks.vocabulary import MetricValue, ResolvedMetric, Unit, resolve
 from warmer.errors import ConfigError
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 NoData = Literal["pass", "fail"]
+Threshold = float | str | bool
+"""A check's threshold: a number in the metric's unit, a string or a boolean."""
 
-_OPS: dict[str, Callable[[float, float], bool]] = {
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -48,10 +54,13 @@ _UNITS: dict[str, tuple[Unit, float]] = {
     "%": ("ratio", 0.01),
     "ms": ("ms", 1.0),
     "s": ("ms", 1000.0),
+    "B": ("bytes", 1.0),
     "KB": ("bytes", 1024.0),
     "MB": ("bytes", 1024.0**2),
     "GB": ("bytes", 1024.0**3),
+    "TB": ("bytes", 1024.0**4),
 }
+_EQUALITY = ("==", "!=")
 _SECONDS_UNITS: dict[str, float] = {"s": 1.0, "ms": 0.001}
 
 _TOKEN = re.compile(
@@ -60,6 +69,7 @@ _TOKEN = re.compile(
     r"|(?P<number>-?(?:\d[\d_]*(?:\.\d[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_.-]*)"
     r"|(?P<percent>%)"
+    r"|(?P<string>\"[^\"]*\"|'[^']*')"
 )
 
 
@@ -67,7 +77,7 @@ _TOKEN = re.compile(
 class Token:
     """One lexical token and the 0-based column it starts at."""
 
-    kind: Literal["op", "number", "word", "percent", "end"]
+    kind: Literal["op", "number", "word", "percent", "string", "end"]
     text: str
     col: int
 
@@ -80,7 +90,8 @@ class Check:
     """The expression as written."""
     metric: str
     op: Op
-    threshold: float
+    threshold: Threshold
+    """A number in the metric's unit; a string for ``text``, a boolean for ``bool`` metrics."""
     unit: Unit
     on_no_data: NoData | None = None
     """What a missing value means; None defers to the gate's ``--no-data`` policy."""
@@ -89,17 +100,41 @@ class Check:
     written_unit: str | None = None
     """The unit as the user wrote it (``%``, ``ms``, ``s``, ``MB`` ...), for display."""
 
-    def passes(self, value: float) -> bool:
-        """Whether an observed ``value`` (in the metric's unit) satisfies the check."""
+    def passes(self, value: MetricValue) -> bool:
+        """Whether an observed ``value`` (in the metric's unit) satisfies the check.
+
+        A value of another kind than the threshold (a string where a number was expected)
+        never satisfies it, whatever the operator.
+        """
+        if value is None or _kind(value) != _kind(self.threshold):
+            return False
         return _OPS[self.op](value, self.threshold)
+
+    @property
+    def limit(self) -> float:
+        """The threshold as a number; NaN for a string or boolean threshold."""
+        value = self.threshold
+        return float("nan") if isinstance(value, str | bool) else float(value)
 
     def threshold_text(self) -> str:
         """The threshold for people, e.g. ``0.85``, ``40 ms``, ``12 MB``."""
         return format_value(self.threshold, self.unit)
 
 
-def format_value(value: float, unit: Unit) -> str:
+def _kind(value: MetricValue) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    return "text" if isinstance(value, str) else "number"
+
+
+def format_value(value: MetricValue, unit: Unit) -> str:
     """Render a metric value in its unit, compactly (``0.853``, ``41.2 ms``, ``12,400``)."""
+    if value is None:
+        return "no data"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
     if unit == "ratio":
         return f"{value:.4g}"
     if unit in ("ms", "s"):
@@ -176,9 +211,14 @@ class _Parser:
         metric_token = self._expect("word", "a metric name, e.g. hit_rate.l0")
         resolved = self._metric(metric_token)
         op_token = self._expect("op", "an operator (< <= > >= == !=)")
-        number_token = self._expect("number", "a number")
-        unit_token = self._unit()
-        threshold = self._threshold(number_token, unit_token, resolved.spec.unit)
+        unit_token: Token | None = None
+        threshold: Threshold
+        if resolved.spec.unit in ("text", "bool"):
+            threshold = self._literal(resolved, op_token)
+        else:
+            number_token = self._number(resolved)
+            unit_token = self._unit()
+            threshold = self._threshold(number_token, unit_token, resolved.spec.unit)
         on_no_data = self._nodata()
         self._expect("end", "the end of the check")
         return Check(
@@ -200,6 +240,45 @@ class _Parser:
             return resolve(token.text, self.tiers, vocabulary=self.vocabulary)
         except ConfigError as exc:
             raise _error(self.text, token.col, exc.message, exc.hint) from None
+
+    def _number(self, resolved: ResolvedMetric) -> Token:
+        token = self.tokens[self.pos]
+        if token.kind == "string" or (token.kind == "word" and token.text in ("true", "false")):
+            raise _error(
+                self.text,
+                token.col,
+                f"{resolved.name} is a number ({resolved.spec.unit}); {token.text} is not",
+                "compare it with a number, e.g. >= 0.9, >= 300 s, >= 4GB",
+            )
+        return self._expect("number", "a number")
+
+    def _literal(self, resolved: ResolvedMetric, op: Token) -> str | bool:
+        """The quoted string or ``true``/``false`` a ``text`` or ``bool`` metric compares with."""
+        unit = resolved.spec.unit
+        example = '== "allkeys-lru"' if unit == "text" else "== false"
+        if op.text not in _EQUALITY:
+            raise _error(
+                self.text,
+                op.col,
+                f"{resolved.name} is {'a string' if unit == 'text' else 'a boolean'}: "
+                f"{op.text} does not compare it",
+                f"use == or !=, e.g. {resolved.name} {example}",
+            )
+        token = self.tokens[self.pos]
+        if unit == "text" and token.kind == "string":
+            self.pos += 1
+            return token.text[1:-1]
+        if unit == "bool" and token.kind == "word" and token.text in ("true", "false"):
+            self.pos += 1
+            return token.text == "true"
+        found = "the end" if token.kind == "end" else token.text
+        what = "a quoted string" if unit == "text" else "true or false"
+        raise _error(
+            self.text,
+            token.col,
+            f"{resolved.name} compares with {what}, found {found}",
+            f"e.g. {resolved.name} {example}",
+        )
 
     def _unit(self) -> Token | None:
         token = self.tokens[self.pos]

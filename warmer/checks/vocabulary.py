@@ -53,7 +53,25 @@ warm.converged.<tier>          count    1 when the tier's windowed hit rate stay
                                         warm phase, else 0 (curves)
 warm.seconds_to_warm.<tier>    s        seconds from the start of warm until the windowed hit
                                         rate stayed within epsilon of its plateau (curves)
+<tier>.config.<setting>        varies   the tier's configuration, read before any traffic
+                                        (``tiers`` step; Redis ``CONFIG GET`` and ``INFO``,
+                                        Memcached ``stats settings``): maxmemory (bytes),
+                                        maxmemory_policy (text), maxmemory_samples,
+                                        lfu_log_factor, lfu_decay_time, io_threads (counts),
+                                        version, mode (text), cluster_enabled (bool),
+                                        item_size_max (bytes), evictions (bool), threads
+<tier>.ttl.p50_s               s        median remaining TTL of a bounded key sample (keys
+                                        with a TTL; also p90_s)
+<tier>.ttl.no_expiry_rate      ratio    share of sampled keys without a TTL
+<tier>.memory_per_key_bytes    bytes    mean ``MEMORY USAGE`` of the sampled keys (else
+                                        used_memory / keys; Memcached: bytes / curr_items)
+drift.failures                 count    tier differences beyond the ``[drift]`` tolerances
+                                        (``drift`` step, ``[gate] drift = true``)
+drift.<tier>.failures          count    the same for one tier
 =============================  =======  =====================================================
+
+Metrics of unit ``text`` compare with a quoted string (``== "allkeys-lru"``), metrics of
+unit ``bool`` with ``true`` or ``false``; both only with ``==`` and ``!=``.
 
 ``[replay] protect`` limits use the same grammar over live metrics of the warm phase
 (:data:`PROTECT_VOCABULARY`): ``backend.rps`` (the backend's request rate over the last
@@ -70,7 +88,11 @@ from typing import Literal
 
 from warmer.errors import ConfigError
 
-Unit = Literal["ratio", "ms", "s", "count", "rps", "bytes"]
+Unit = Literal["ratio", "ms", "s", "count", "rps", "bytes", "text", "bool"]
+
+MetricValue = float | str | bool | None
+"""A metric's value: a number in its unit, a string (``text``), a boolean (``bool``);
+None is no data."""
 
 WARM_PREFIX = "warm."
 
@@ -84,10 +106,27 @@ class MetricSpec:
     unit: Unit
     description: str
     source: str
-    """The evidence it is computed from: ``results``, ``tier``, ``backend`` or ``sample``."""
+    """The evidence it is computed from: ``results``, ``tier``, ``backend``, ``sample`` or
+    ``drift``."""
     phased: bool = True
     """False for metrics that already name their phase (``warm.*_to_target``, ceilings)."""
 
+
+_CONFIG_SETTINGS: tuple[tuple[str, Unit, str], ...] = (
+    ("maxmemory", "bytes", "memory limit (Redis maxmemory, Memcached maxbytes)"),
+    ("maxmemory_policy", "text", "what Redis drops when full (allkeys-lru ...)"),
+    ("maxmemory_samples", "count", "keys Redis samples per eviction"),
+    ("lfu_log_factor", "count", "Redis LFU counter logarithm factor"),
+    ("lfu_decay_time", "count", "minutes after which Redis halves an LFU counter"),
+    ("io_threads", "count", "Redis I/O threads"),
+    ("version", "text", "server version (redis_version, memcached version)"),
+    ("mode", "text", "Redis mode: standalone, cluster or sentinel"),
+    ("cluster_enabled", "bool", "Redis Cluster mode is on"),
+    ("item_size_max", "bytes", "largest item Memcached stores"),
+    ("evictions", "bool", "Memcached evicts when full (false: -M, errors instead)"),
+    ("threads", "count", "Memcached worker threads"),
+)
+"""The ``<tier>.config.*`` settings the ``tiers`` step reads (name, unit, meaning)."""
 
 VOCABULARY: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -174,6 +213,34 @@ VOCABULARY: tuple[MetricSpec, ...] = (
         "ratio",
         "predicted verify hit rate at the recorded pace from capacity and TTL (simulation)",
         "sample",
+        phased=False,
+    ),
+    *(
+        MetricSpec(f"<tier>.config.{name}", unit, description, "tier", phased=False)
+        for name, unit, description in _CONFIG_SETTINGS
+    ),
+    MetricSpec("<tier>.ttl.p50_s", "s", "median TTL of a bounded key sample", "tier", phased=False),
+    MetricSpec(
+        "<tier>.ttl.p90_s", "s", "90th percentile TTL of the key sample", "tier", phased=False
+    ),
+    MetricSpec(
+        "<tier>.ttl.no_expiry_rate", "ratio", "sampled keys without a TTL", "tier", phased=False
+    ),
+    MetricSpec(
+        "<tier>.memory_per_key_bytes", "bytes", "memory per key (sample)", "tier", phased=False
+    ),
+    MetricSpec(
+        "drift.failures",
+        "count",
+        "tier differences beyond [drift] tolerances",
+        "drift",
+        phased=False,
+    ),
+    MetricSpec(
+        "drift.<tier>.failures",
+        "count",
+        "the tier's differences beyond tolerances",
+        "drift",
         phased=False,
     ),
     MetricSpec(

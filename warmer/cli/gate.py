@@ -104,6 +104,11 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
     type=click.Choice(["pass", "fail"]),
     help="What a check without data means (default fail).",
 )
+@click.option(
+    "--drift/--no-drift",
+    default=None,
+    help="Compare each tier with its baseline_url after warm (gate.drift).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and ceilings; send nothing.")
 @click.option(
     "--rejudge",
@@ -202,6 +207,7 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
             ("warm_duration", "warm_duration_s"),
             ("settle", "settle_s"),
             ("no_data", "no_data"),
+            ("drift", "drift"),
         )
         if options.get(name) is not None
     }
@@ -368,7 +374,7 @@ def _print_verdict(verdict: str, outcomes: Sequence[CheckOutcome]) -> None:
 def _fmt(outcome: CheckOutcome) -> str:
     from warmer.checks.grammar import format_value
 
-    return format_value(outcome.value or 0.0, outcome.check.unit)
+    return format_value(outcome.value, outcome.check.unit)
 
 
 class _Progress:

@@ -26,6 +26,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "observe": ("warmer.cli.observe", "observe"),
     "gate": ("warmer.cli.gate", "gate"),
     "report": ("warmer.cli.report", "report"),
+    "drift": ("warmer.cli.drift", "drift"),
     "demo": ("warmer.cli.demo", "demo"),
     "locust-worker": ("warmer.cli.locust_worker", "locust_worker"),
 }
@@ -36,6 +37,7 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "replay": frozenset({"replay", "safety"}),
     "observe": frozenset({"tiers", "backend", "observe"}),
     "report": frozenset({"gate"}),
+    "drift": frozenset({"tiers", "observe", "drift"}),
 }
 
 _SHORT_HELP = {
@@ -44,6 +46,7 @@ _SHORT_HELP = {
     "observe": "Snapshot every configured cache tier and the backend.",
     "gate": "Warm, verify on held-out traffic, judge the checks, write reports.",
     "report": "Re-render the reports of a run directory.",
+    "drift": "Compare baseline and candidate cache tiers (config, TTLs, prefixes, memory).",
     "demo": "Run the whole gate on the bundled candidate and sample.",
     "locust-worker": "Send a Locust-engine run's traffic from this machine (--master HOST:PORT).",
 }

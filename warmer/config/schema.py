@@ -285,6 +285,11 @@ class SourceConfig:
     eviction: Literal["lru", "lfu"] = "lru"
     """What the tier drops when it is full, for tier simulation: the least recently (lru) or
     the least frequently (lfu) used entry."""
+    baseline_url: str | None = None
+    """redis / memcached: the same tier of the running release (production), in the form
+    of ``url``; ``warmer drift`` and ``[gate] drift = true`` compare this tier with it. It
+    is only read (``INFO``, ``CONFIG GET``, ``SCAN``, ``PTTL``, ``MEMORY USAGE``; Memcached
+    ``stats`` and ``lru_crawler metadump``), never written."""
 
     def __post_init__(self) -> None:
         self.limit()  # a bad capacity or TTL is a config error naming this table
@@ -296,6 +301,8 @@ class SourceConfig:
             self._check_header()
         if self.cross_check is not None and self.cross_check.cross_check is not None:
             raise ValueError("a cross_check cannot have a cross_check of its own")
+        if self.baseline_url and self.source not in ("redis", "memcached"):
+            raise ValueError("baseline_url needs source = 'redis' or 'memcached'")
         if self.source in ("prometheus", "promql") and not (
             self.hits or self.misses or self.requests
         ):
@@ -326,7 +333,11 @@ class SourceConfig:
     def __repr__(self) -> str:
         # The URL may carry a password substituted from the environment.
         url = mask_url(self.url) if self.url else None
-        return f"SourceConfig(source={self.source!r}, url={url!r}, cache={self.cache!r})"
+        base = mask_url(self.baseline_url) if self.baseline_url else None
+        return (
+            f"SourceConfig(source={self.source!r}, url={url!r}, cache={self.cache!r}, "
+            f"baseline_url={base!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -342,12 +353,98 @@ class ObserveConfig:
     lost_after_s: float = 5.0
     """A required source that answers no read for this long while traffic flows ends the
     run with exit 3 (a tier that went away mid-run is never "unused", never a pass)."""
+    sample_keys: int = 1000
+    """Keys sampled per Redis/Memcached tier (``SCAN`` / ``lru_crawler metadump``, bounded)
+    for its TTL distribution, key-prefix mix and memory per key (the gate's ``tiers`` and
+    ``drift`` steps, ``warmer drift``)."""
+    key_separators: str = ":"
+    """Characters that end a key's prefix (``user:42`` → ``user``) in the prefix mix."""
 
     def __post_init__(self) -> None:
         if self.interval_s <= 0 or self.timeout_s <= 0 or self.lost_after_s <= 0:
             raise ValueError("interval_s, timeout_s and lost_after_s must be positive")
+        if self.sample_keys < 1 or not self.key_separators:
+            raise ValueError("sample_keys must be at least 1 and key_separators not empty")
         if not 0.0 <= self.consistency_tolerance <= 1.0:
             raise ValueError("consistency_tolerance must be between 0 and 1")
+
+
+DRIFT_MUST_MATCH: tuple[str, ...] = (
+    "maxmemory_policy",
+    "maxmemory_samples",
+    "lfu_log_factor",
+    "lfu_decay_time",
+    "mode",
+    "cluster_enabled",
+    "item_size_max",
+    "evictions",
+)
+"""Settings that must be equal on baseline and candidate unless ``[drift] must_match`` says
+otherwise."""
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Tolerances of ``warmer drift`` and the gate's ``drift`` step (``[drift]``).
+
+    Each tier with a ``baseline_url`` is compared with its baseline; a difference beyond
+    one of these is a drift (``warmer drift`` exits 1; the gate's ``drift.failures``).
+    """
+
+    must_match: tuple[str, ...] = DRIFT_MUST_MATCH
+    """Settings (names of ``<tier>.config.*``) that must be equal on both sides; the
+    others (version, io_threads, threads) are shown but not judged."""
+    maxmemory_ratio: float = 0.2
+    """Largest relative difference of the memory limit: candidate / baseline within
+    1 ± this (0 requires equal limits)."""
+    memory_per_key_ratio: float = 0.5
+    """Largest relative difference of the memory per key: candidate / baseline within
+    1 ± this."""
+    ttl_compare: Literal["upper", "distribution"] = "upper"
+    """How TTLs are judged. Servers report the *remaining* TTL of a key, which depends on
+    when it was written: a cache that has served for hours holds remaining TTLs spread
+    from 0 to the TTL, a freshly warmed candidate holds them all near the TTL, although
+    both set the same one. ``upper`` (default, right for the gate and for a candidate
+    deployed minutes ago) judges the 99th percentile of the remaining TTLs, which
+    estimates the TTL set on both sides (``ttl_ratio``), and shows the Kolmogorov–Smirnov
+    test without judging it. ``distribution`` judges the two-sample Kolmogorov–Smirnov
+    test (``ttl_p_value``, ``ttl_max_statistic``): for two caches that have both served
+    for longer than their TTLs (staging against production)."""
+    ttl_ratio: float = 0.5
+    """upper: the candidate's 99th percentile remaining TTL over the baseline's must lie
+    within 1 ± this."""
+    ttl_p_value: float = 0.01
+    """distribution: the TTL distributions drift when the Kolmogorov–Smirnov p-value is
+    below this ..."""
+    ttl_max_statistic: float = 0.2
+    """... and its statistic D (largest gap between the two cumulative distributions)
+    exceeds this, so a large sample's tiny but significant difference is not a drift."""
+    no_expiry_tolerance: float = 0.05
+    """Largest difference between the shares of sampled keys without a TTL."""
+    prefix_share_tolerance: float = 0.1
+    """Largest difference of one key prefix's share of the sample (``user`` 40 % against
+    25 % is 0.15)."""
+    min_keys: int = 20
+    """Fewer sampled keys (with a TTL, for the TTL test) on either side is no data for the
+    sample-based comparisons rather than a verdict."""
+    max_prefix_rows: int = 10
+    """Prefixes shown per tier, the largest first; a drift among the others is one row."""
+
+    def __post_init__(self) -> None:
+        from warmer.checks.vocabulary import resolve
+        from warmer.errors import ConfigError
+
+        for name in self.must_match:
+            try:
+                resolve(f"tier.config.{name}")
+            except ConfigError:
+                raise ValueError(f"must_match: {name!r} is not a tier setting") from None
+        ratios = (self.maxmemory_ratio, self.memory_per_key_ratio, self.ttl_ratio)
+        shares = (self.ttl_p_value, self.ttl_max_statistic, self.no_expiry_tolerance)
+        if min(ratios) < 0 or not all(0 <= v <= 1 for v in (*shares, self.prefix_share_tolerance)):
+            raise ValueError("ratios must be >= 0; p-value, statistic and shares in [0, 1]")
+        if self.min_keys < 2 or self.max_prefix_rows < 1:
+            raise ValueError("min_keys must be at least 2 and max_prefix_rows at least 1")
 
 
 @dataclass(frozen=True)
@@ -381,6 +478,11 @@ class GateConfig:
     warm_margin: float = 0.02
     """hot-first: the warm plan stops adding keys once its predicted hit rate reaches the
     highest ``hit_rate`` check threshold plus this."""
+    drift: bool = False
+    """Compare every tier that has a ``baseline_url`` with its baseline (the ``drift`` step,
+    after warm and settle, before verify: the candidate's key sample then holds what it
+    wrote): the side-by-side table goes in the report, and ``drift.failures`` /
+    ``drift.<tier>.failures`` are check metrics (``--drift``; ``docs/drift.md``)."""
     max_skip_rate: float = 0.05
     """Largest share of a phase's records that may be skipped as not sendable as recorded
     (methods the safety rules skip do not count): the gate checks ``skipped.rate`` and
@@ -419,3 +521,4 @@ class Config:
     backend: SourceConfig | None = None
     observe: ObserveConfig = field(default_factory=ObserveConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    drift: DriftConfig = field(default_factory=DriftConfig)

@@ -173,9 +173,12 @@ class RedisServer(ManagedServer):
         password: str | None = None,
         workdir: Path | None = None,
         binary: str | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         super().__init__(workdir)
         self.binary = binary or find_redis_server()
+        self.extra_args = tuple(extra_args)
+        """More ``redis-server`` arguments (``--rename-command CONFIG ""`` ...)."""
         self.unix_socket = unix_socket
         self.port = 0 if unix_socket else free_port()
         self.socket_path = self.workdir / "redis.sock"
@@ -197,7 +200,7 @@ class RedisServer(ManagedServer):
             argv += ["--maxmemory", self.maxmemory, "--maxmemory-policy", self.maxmemory_policy]
         if self.password:
             argv += ["--requirepass", self.password]
-        return argv
+        return argv + list(self.extra_args)
 
     @property
     def url(self) -> str:
@@ -237,11 +240,15 @@ class MemcachedServer(ManagedServer):
 
     name = "memcached"
 
-    def __init__(self, *, memory_mb: int = 64, workdir: Path | None = None) -> None:
+    def __init__(
+        self, *, memory_mb: int = 64, workdir: Path | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
         super().__init__(workdir)
         self.binary = find_binary("memcached")
         self.port = free_port()
         self.memory_mb = memory_mb
+        self.extra_args = tuple(extra_args)
+        """More ``memcached`` arguments (``-M`` refuses to evict ...)."""
 
     def command(self) -> list[str]:
         if self.binary is None:
@@ -250,7 +257,7 @@ class MemcachedServer(ManagedServer):
         argv += ["-m", str(self.memory_mb)]
         if os.geteuid() == 0:
             argv += ["-u", "root"]  # memcached refuses to run as root without it
-        return argv
+        return argv + list(self.extra_args)
 
     @property
     def address(self) -> str:

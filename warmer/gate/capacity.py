@@ -172,7 +172,7 @@ def explain(check: Check, metrics: Metrics) -> str | None:
         return None
     if root == "hit_rate" and check.metric.startswith("warm."):
         return None  # while warming a tier is expected to be short of its steady state
-    tier, threshold = check.tier, check.threshold
+    tier, threshold = check.tier, check.limit
     return (
         _ttl_limited(tier, threshold, metrics)
         or _too_small(tier, threshold, metrics)

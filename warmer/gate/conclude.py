@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warmer import __version__
+from warmer.checks.vocabulary import MetricValue
 from warmer.errors import ExitCode, WarmerError
 from warmer.gate.convergence import converge
 from warmer.gate.diagnose import Evidence
@@ -89,7 +90,7 @@ def _conclude(
     draft = dataclasses.replace(
         draft, **{k: v for r in results.values() for k, v in r.report.items()}
     )
-    metrics = flatten(draft, state.prepared.checks)
+    metrics: dict[str, MetricValue] = dict(flatten(draft, state.prepared.checks))
     metrics.update({k: v for k, v in extra.items() if metrics.get(k) is None})
     for result in results.values():
         metrics.update(result.metrics)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warmer.checks.grammar import Check
+from warmer.checks.vocabulary import MetricValue
 from warmer.gate import capacity
 from warmer.gate.evaluate import CheckOutcome
 
@@ -86,6 +87,12 @@ CATALOG: tuple[Diagnosis, ...] = (
               "warm longer or fix what keeps the hit rate low"),
     Diagnosis("latency-candidate", "The candidate is slow with warm caches",
               "profile the candidate: its caches are warm"),
+    Diagnosis("tier-config", "The tier is configured unlike the check asks",
+              "configure the candidate's tier as production's (maxmemory, maxmemory-policy, "
+              "the TTLs the code sets); `warmer drift` shows both side by side"),
+    Diagnosis("drift", "The candidate's tiers differ from the baseline's",
+              "the report's drift table names each difference and its tolerance: align the "
+              "candidate with production, or widen [drift] tolerances on purpose"),
     Diagnosis("tier-state", "The tier's own figures are out of range",
               "compare the tier's size and TTL with what this traffic needs"),
     Diagnosis("skipped", "The phase did not send much of its sample",
@@ -106,8 +113,9 @@ BY_ID: Mapping[str, Diagnosis] = {d.id: d for d in CATALOG}
 class Evidence:
     """What a run knows beyond the checked values."""
 
-    metrics: Mapping[str, float | None]
-    """Every computed metric (verify names and ``warm.`` names)."""
+    metrics: Mapping[str, MetricValue]
+    """Every computed metric (verify names and ``warm.`` names); strings and booleans for
+    ``text`` and ``bool`` metrics (tier configuration)."""
     tiers: Sequence[str] = ()
     """Configured tiers, nearest first (``l0``, ``l1``, ``l2``)."""
     missing: Mapping[str, str] = field(default_factory=dict)
@@ -124,6 +132,15 @@ class Evidence:
     """JSON-ready facts beyond the metrics (``warmer.gate.findings``): per phase, tier
     restarts, keys held, stale share of requests, unsettled backend; per tier, whether its
     warm curve was still rising."""
+
+    def number(self, name: str) -> float | None:
+        """Metric ``name`` when it is a number, else None (no data, or a string)."""
+        value = self.metrics.get(name)
+        return None if isinstance(value, str | bool) or value is None else float(value)
+
+    def numbers(self) -> dict[str, float | None]:
+        """The numeric metrics only, for the capacity model."""
+        return {k: v for k, v in self.metrics.items() if not isinstance(v, str | bool)}
 
     def phase_facts(self, phase: str, kind: str) -> Mapping[str, Any]:
         """``findings[phase][kind]`` (tier → value), empty when absent."""
@@ -173,6 +190,13 @@ def no_data_reason(check: Check, evidence: Evidence) -> str:
     source = source_of(check)
     if source in evidence.missing:
         return f"no data: {evidence.missing[source]}"
+    reason = evidence.findings.get("tier_no_data", {}).get(check.tier or "", {})
+    if check.tier is not None and _is_tier_config(check.metric) and isinstance(reason, Mapping):
+        setting = check.metric.removeprefix(f"{check.tier}.").split(".")[-1]
+        key = {"p50_s": "ttl", "p90_s": "ttl", "no_expiry_rate": "ttl"}.get(setting, setting)
+        why = reason.get(key) or reason.get(setting.removesuffix("_bytes"))
+        if why:
+            return f"no data: {why}"
     if "_to_target" in check.metric:
         return "no data: the rolling hit rate never reached its threshold during warm"
     if check.metric.endswith(".recorded_pace"):
@@ -205,12 +229,39 @@ def explain(check: Check, evidence: Evidence) -> tuple[str, str]:
     if root.endswith("_to_target"):
         kind, text = _cache_reason(check, evidence)
         return kind, f"warmed too slowly: {text}"
+    if root == "drift":
+        return _drift_reason(check, evidence)
+    if check.tier is not None and _is_tier_config(check.metric):
+        return "tier-config", (
+            f"{tier_label(check.tier)} is configured otherwise (read from the server before "
+            "warm and after it: the report's tier configuration table)"
+        )
     if check.tier is not None and root != "hit_rate":
         return _tier_state_reason(check, evidence)
     return _cache_reason(check, evidence)
 
 
 Reason = tuple[str, str]
+
+TIER_CONFIG_PARTS = (".config.", ".ttl.", ".memory_per_key_bytes")
+"""Metric name parts the tiers step contributes."""
+
+
+def _is_tier_config(metric: str) -> bool:
+    return any(part in metric or metric.endswith(part) for part in TIER_CONFIG_PARTS)
+
+
+def _drift_reason(check: Check, evidence: Evidence) -> Reason:
+    rows = evidence.findings.get("drift", [])
+    drifted = [
+        f"{r['tier']} {r['aspect']} {r['baseline']} → {r['candidate']}"
+        for r in rows
+        if isinstance(r, Mapping) and (check.tier is None or r.get("tier") == check.tier)
+    ]
+    if not drifted:
+        return "drift", "the candidate differs from the baseline beyond [drift] tolerances"
+    shown = "; ".join(drifted[:3]) + (f" (+{len(drifted) - 3} more)" if len(drifted) > 3 else "")
+    return "drift", f"differs from the baseline: {shown}"
 
 
 def _cache_reason(check: Check, evidence: Evidence) -> Reason:
@@ -237,12 +288,12 @@ def _cache_reason(check: Check, evidence: Evidence) -> Reason:
 
 
 def _ceiling(check: Check, evidence: Evidence) -> Reason | None:
-    ceiling = evidence.metrics.get("ceiling.hit_rate")
+    ceiling = evidence.number("ceiling.hit_rate")
     if ceiling is None or not above_ceiling(check, ceiling, evidence.tiers):
         return None
     return (
         "ceiling",
-        f"ceiling {ceiling:.2f} < {check.threshold:.2f}: unreachable with this sample",
+        f"ceiling {ceiling:.2f} < {check.limit:.2f}: unreachable with this sample",
     )
 
 
@@ -258,7 +309,7 @@ def above_ceiling(check: Check, ceiling: float, tiers: Sequence[str]) -> bool:
     bounded = check.metric.removeprefix("warm.") in ("hit_rate.effective", "backend.offload")
     if not (bounded or (check.tier is not None and check.tier == first)):
         return False
-    return ceiling < check.threshold
+    return ceiling < check.limit
 
 
 def _phases(check: Check) -> tuple[str, ...]:
@@ -302,8 +353,8 @@ def _recorded_pace(check: Check, evidence: Evidence) -> Reason | None:
     if not check.metric.endswith(".recorded_pace") or check.tier is None:
         return None
     prefix = "warm." if check.phase == "warm" else ""
-    replayed = evidence.metrics.get(f"{prefix}hit_rate.{check.tier}")
-    slow = evidence.metrics.get(check.metric)
+    replayed = evidence.number(f"{prefix}hit_rate.{check.tier}")
+    slow = evidence.number(check.metric)
     if replayed is None or slow is None or slow >= replayed:
         return None
     return "ttl-recorded-pace", (
@@ -332,7 +383,7 @@ def _largest_loss(tiers: Sequence[str], phase: str, evidence: Evidence) -> Reaso
     held = evidence.phase_facts(phase, "keys_held")
     for tier in tiers:
         for kind, verb, cause in _LOSSES:
-            count = evidence.metrics.get(f"{prefix}{tier}.{kind}") or 0.0
+            count = evidence.number(f"{prefix}{tier}.{kind}") or 0.0
             if count > 0 and (worst is None or count > worst[0]):
                 text = f"{tier_label(tier)} {verb} {count:,.0f} keys during {phase}"
                 if cause == "capacity" and tier in held:
@@ -367,7 +418,7 @@ def _errors(check: Check, evidence: Evidence) -> Reason | None:
 
 
 def _errors_reason(evidence: Evidence) -> str | None:
-    rate = evidence.metrics.get("errors.rate") or 0.0
+    rate = evidence.number("errors.rate") or 0.0
     if rate <= 0:
         return None
     kinds = sorted(evidence.error_kinds.items(), key=lambda kv: -kv[1])
@@ -389,7 +440,7 @@ def _skipped_reason(check: Check, evidence: Evidence) -> Reason:
 
 def _capacity_model(check: Check, evidence: Evidence) -> Reason | None:
     """What the tier's known size and TTL explain (``warmer.gate.capacity``), with its id."""
-    text = capacity.explain(check, evidence.metrics)
+    text = capacity.explain(check, evidence.numbers())
     if text is None:
         return None
     for prefix, kind in _MODEL_KINDS:
@@ -418,14 +469,14 @@ def _latency_reason(evidence: Evidence) -> Reason:
     errors = _errors_reason(evidence)
     if errors:
         return "latency-errors", errors
-    queued = evidence.metrics.get("latency.p99_ms")
-    service = evidence.metrics.get("service_time.p99_ms")
+    queued = evidence.number("latency.p99_ms")
+    service = evidence.number("service_time.p99_ms")
     if queued is not None and service is not None and queued > 2 * service + 10:
         return "latency-queueing", (
             f"p99 from the scheduled send {queued:,.0f} ms against {service:,.0f} ms from the "
             "actual send: requests queued behind a target that could not keep up"
         )
-    offload = evidence.metrics.get("backend.offload")
+    offload = evidence.number("backend.offload")
     if offload is not None and offload < 0.9:
         return (
             "latency-cold",

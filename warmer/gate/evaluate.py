@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from warmer.checks.grammar import Check, NoData
+from warmer.checks.vocabulary import MetricValue
 
 Status = Literal["pass", "fail", "no_data", "not_evaluated"]
 Verdict = Literal["pass", "fail"]
@@ -19,8 +20,9 @@ class CheckOutcome:
 
     check: Check
     status: Status
-    value: float | None
-    """The observed value in the metric's unit; None when the metric had no data."""
+    value: MetricValue
+    """The observed value in the metric's unit (a string or boolean for ``text`` and
+    ``bool`` metrics); None when the metric had no data."""
     passed: bool
     """``status == "pass"``, or ``no_data`` under an ``on no_data pass`` policy."""
     diagnosis: str | None = None
@@ -34,7 +36,7 @@ class CheckOutcome:
 
 def evaluate(
     checks: Iterable[Check],
-    metrics: Mapping[str, float | None],
+    metrics: Mapping[str, MetricValue],
     *,
     no_data: NoData = "fail",
 ) -> list[CheckOutcome]:
@@ -45,12 +47,14 @@ def evaluate(
     return [_one(check, metrics.get(check.metric), no_data) for check in checks]
 
 
-def _one(check: Check, value: float | None, default: NoData) -> CheckOutcome:
-    if value is None or math.isnan(value):
+def _one(check: Check, value: MetricValue, default: NoData) -> CheckOutcome:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         policy = check.on_no_data or default
         return CheckOutcome(check, "no_data", None, passed=policy == "pass")
     ok = check.passes(value)
-    return CheckOutcome(check, "pass" if ok else "fail", float(value), passed=ok)
+    if not isinstance(value, str | bool):
+        value = float(value)
+    return CheckOutcome(check, "pass" if ok else "fail", value, passed=ok)
 
 
 def verdict(outcomes: Sequence[CheckOutcome]) -> Verdict:

@@ -8,7 +8,9 @@
                 "stale_share": {"varnish": 0.21},        # stale lookups / requests sent
                 "unsettled": "Prometheus had not scraped ..."},
      "warm": {...},
-     "rising": {"nginx": false, "effective": true}}  # warm curve still rising at its end
+     "rising": {"nginx": false, "effective": true},  # warm curve still rising at its end
+     "tier_no_data": {"l2": {"maxmemory_samples": "CONFIG GET is renamed ..."}},
+     "drift": [{"tier": "l2", "aspect": "config.maxmemory_policy", ...}]}
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ TAIL = 0.2
 def findings(report: RunReport) -> dict[str, Any]:
     """Per-phase facts of every phase, and which warm curves were still rising."""
     found: dict[str, Any] = {phase.name: _phase_facts(phase) for phase in report.phases}
+    if report.tier_config:  # why a tier setting has no value (CONFIG renamed ...)
+        found["tier_no_data"] = {t.tier: dict(t.no_data) for t in report.tier_config}
+    if report.drift is not None:  # what drifted, for the drift.* checks' diagnosis
+        found["drift"] = [
+            {"tier": r.tier, "aspect": r.aspect, "baseline": r.baseline, "candidate": r.candidate}
+            for r in report.drift.rows
+            if r.status == "drift"
+        ]
     warm = report.phase("warm")
     if warm is not None:
         found["rising"] = {

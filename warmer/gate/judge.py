@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from warmer.checks.grammar import Check, NoData
+from warmer.checks.vocabulary import MetricValue
 from warmer.errors import ExitCode
 from warmer.gate.diagnose import Evidence, diagnose
 from warmer.gate.evaluate import CheckOutcome, evaluate, verdict
@@ -13,7 +14,7 @@ from warmer.model.run import CheckResult
 
 def judge(
     checks: Sequence[Check],
-    metrics: Mapping[str, float | None],
+    metrics: Mapping[str, MetricValue],
     evidence: Evidence,
     *,
     no_data: NoData = "fail",

@@ -197,7 +197,7 @@ def target_thresholds(checks: Iterable[Check]) -> dict[str, float]:
         if check.tier is None or not check.metric.startswith("hit_rate."):
             continue
         tier = check.metric.removeprefix("hit_rate.")
-        thresholds[tier] = max(thresholds.get(tier, check.threshold), check.threshold)
+        thresholds[tier] = max(thresholds.get(tier, check.limit), check.limit)
     return thresholds
 
 

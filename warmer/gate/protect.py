@@ -116,9 +116,9 @@ class Protector:
 
 def _ratio(limit: Check, value: float) -> float:
     """value / threshold; a broken strict limit (``<``) reads just above 1."""
-    if limit.threshold <= 0:
-        return 0.0 if value < limit.threshold or (value == 0 and limit.op == "<=") else 2.0
-    ratio = value / limit.threshold
+    if limit.limit <= 0:
+        return 0.0 if value < limit.limit or (value == 0 and limit.op == "<=") else 2.0
+    ratio = value / limit.limit
     if limit.op == "<" and ratio >= 1.0:
         return max(ratio, 1.0 + 1e-9)
     return ratio

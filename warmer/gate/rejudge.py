@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warmer.checks.grammar import Check, NoData, parse_checks
+from warmer.checks.vocabulary import MetricValue
 from warmer.gate.capacity import needed_metrics, sizes_of
 from warmer.gate.diagnose import Evidence
 from warmer.gate.evaluate import CheckOutcome, verdict
@@ -86,7 +87,7 @@ def rejudge(
 
 def _metrics(
     report: RunReport, evidence: Evidence, checks: Sequence[Check]
-) -> dict[str, float | None]:
+) -> dict[str, MetricValue]:
     metrics = dict(evidence.metrics)
     metrics.update(target_metrics(report.timelines.warmup, checks, report.phase("warm")))
     if report.predictions is not None:  # the keys each tier needs, for the new thresholds

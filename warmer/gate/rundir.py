@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from warmer.checks.vocabulary import MetricValue
 from warmer.errors import InputError
 from warmer.gate.diagnose import Evidence
 from warmer.model.run import MASK, mask_secrets, mask_url
@@ -226,7 +227,7 @@ def evidence_from_document(data: Any, source: str = "evidence.json") -> Evidence
     """Rebuild :class:`Evidence` from ``evidence.json``; InputError when malformed."""
     try:
         return Evidence(
-            metrics={str(k): _opt_float(v) for k, v in data["metrics"].items()},
+            metrics={str(k): _opt_value(v) for k, v in data["metrics"].items()},
             tiers=tuple(str(t) for t in data.get("tiers", ())),
             missing={str(k): str(v) for k, v in data.get("missing", {}).items()},
             backend_gap=_opt_float(data.get("backend_gap")),
@@ -240,6 +241,13 @@ def evidence_from_document(data: Any, source: str = "evidence.json") -> Evidence
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise InputError(f"{source} is not usable: {exc!r}", "re-run the gate") from exc
+
+
+def _opt_value(value: Any) -> MetricValue:
+    """A metric read back: strings and booleans as they are, numbers as floats."""
+    if isinstance(value, str | bool):
+        return value
+    return _opt_float(value)
 
 
 def _opt_float(value: Any) -> float | None:

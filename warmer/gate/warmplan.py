@@ -233,10 +233,10 @@ def _target(
         if check.phase != "verify" or check.op not in (">", ">="):
             continue
         if check.metric == "hit_rate.effective" or (first and check.metric == f"hit_rate.{first}"):
-            wanted.append(check.threshold)
+            wanted.append(check.limit)
         elif check.metric == "backend.offload":
             share = _count(part) / max(_count(warm), 1)
-            wanted.append(min(check.threshold / share, 1.0) if share else 1.0)
+            wanted.append(min(check.limit / share, 1.0) if share else 1.0)
     return max(wanted) if wanted else None
 
 

@@ -403,6 +403,54 @@ class Plan:
     """Backend-protection limits the warm phase's pace obeys."""
 
 
+# --------------------------------------------------------------------------- tiers, drift
+
+
+@dataclass(frozen=True)
+class TierConfiguration:
+    """How one Redis or Memcached tier was configured when the run began (``tiers`` step)."""
+
+    tier: str
+    engine: str
+    """``redis`` or ``memcached``."""
+    address: str
+    """Where it was read, password masked."""
+    values: dict[str, float | str | bool | None] = field(default_factory=dict)
+    """Metric name without the tier (``config.maxmemory_policy``, ``ttl.p50_s``,
+    ``memory_per_key_bytes`` ...) → value; None is no data."""
+    no_data: dict[str, str] = field(default_factory=dict)
+    """Setting (``maxmemory_samples``, ``ttl``, ``memory_per_key``) → why it has no value."""
+    sampled_keys: int = 0
+    """Keys in the bounded sample the TTLs and memory per key come from."""
+
+
+DriftStatus = Literal["ok", "drift", "no_data", "info"]
+"""``drift``: beyond the ``[drift]`` tolerance; ``info``: shown, never judged."""
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One aspect of one tier, baseline beside candidate, as shown to people."""
+
+    tier: str
+    aspect: str
+    """``config.maxmemory_policy``, ``ttl.distribution``, ``prefix user`` ..."""
+    baseline: str
+    candidate: str
+    status: DriftStatus
+    detail: str = ""
+    """The test and tolerance behind the status, or why there is no data."""
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Baseline against candidate, tier by tier (``warmer drift``, ``[gate] drift``)."""
+
+    rows: tuple[DriftRow, ...] = ()
+    failures: int = 0
+    """Rows whose status is ``drift``."""
+
+
 # --------------------------------------------------------------------------- checks, run
 
 
@@ -412,14 +460,16 @@ class CheckResult:
 
     ``threshold`` and ``observed`` are in the metric's own unit (fractions for rates, ms for
     latencies, bytes for memory) so they compare directly; ``unit`` is the unit the user
-    wrote (``%``, ``ms``, ``s``, ``MB`` or None), kept for display.
+    wrote (``%``, ``ms``, ``s``, ``MB`` or None), kept for display. A check on a ``text``
+    or ``bool`` metric (``l2.config.maxmemory_policy == "allkeys-lru"``) holds a string or
+    a boolean in both.
     """
 
     expression: str
     metric: str
     operator: str
-    threshold: float
-    observed: float | None
+    threshold: float | str | bool
+    observed: float | str | bool | None
     outcome: Outcome
     unit: str | None = None
     diagnosis: str | None = None
@@ -475,6 +525,10 @@ class RunReport:
     predictions: Predictions | None = None
     """Tier simulation beside what was measured (None: nothing to simulate)."""
     warming: WarmControl | None = None
+    tier_config: tuple[TierConfiguration, ...] = ()
+    """Each Redis/Memcached tier's configuration and key sample (``tiers`` step)."""
+    drift: DriftReport | None = None
+    """Baseline against candidate per tier (``drift`` step, ``[gate] drift = true``)."""
     """How the warm phase was planned, stopped and paced (None: a plain replay)."""
     config: dict[str, Any] = field(default_factory=dict)
     """Effective configuration, secrets masked (see ``mask_secrets``)."""
@@ -570,6 +624,8 @@ def _from_union(tp: Any, value: Any, path: str) -> Any:
     args = [a for a in typing.get_args(tp) if a is not type(None)]
     if value is None:
         return None
+    if type(value) in (str, bool) and type(value) in args:
+        return value  # a value typed float | str | bool keeps its JSON kind
     return _from_jsonable(args[0], value, path)
 
 

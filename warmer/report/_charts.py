@@ -83,7 +83,8 @@ def _target_marks(run: RunReport, colors: dict[str, str]) -> list[Mark]:
     marks = []
     for check in run.checks:
         tier = check.metric.removeprefix("warm.").removeprefix("hit_rate.")
-        if check.metric.removeprefix("warm.").startswith("hit_rate.") and tier in colors:
+        hit_rate = check.metric.removeprefix("warm.").startswith("hit_rate.")
+        if hit_rate and tier in colors and not isinstance(check.threshold, str | bool):
             marks.append(Mark(check.threshold * 100, f"target: {check.expression}", colors[tier]))
     return marks[:4]
 

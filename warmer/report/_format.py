@@ -29,21 +29,28 @@ def metric_kind(metric: str) -> str:
     base = metric.removeprefix("warm.")
     if base.startswith(("hit_rate.", "predicted.hit_rate.")) or base.endswith(_RATIO_SUFFIXES):
         return "ratio"
+    if base.endswith("no_expiry_rate"):
+        return "ratio"
     if base.endswith("_ms"):
         return "ms"
-    if base.startswith(("seconds_to_target", "seconds_to_warm")):
+    if base.startswith(("seconds_to_target", "seconds_to_warm")) or base.endswith("_s"):
         return "s"
-    if base.endswith("memory_bytes"):
+    if base.endswith(("memory_bytes", "memory_per_key_bytes", ".maxmemory", ".item_size_max")):
         return "bytes"
     if base.startswith("backend.rps"):
         return "rps"
     return "count"
 
 
-def fmt_value(metric: str, value: float | None) -> str:
-    """``value`` of ``metric`` for people: ``87.3 %``, ``12.4 ms``, ``1.2 MB``, ``12,400``."""
+def fmt_value(metric: str, value: float | str | bool | None) -> str:
+    """``value`` of ``metric`` for people: ``87.3 %``, ``12.4 ms``, ``1.2 MB``, ``12,400``;
+    strings quoted, booleans ``true``/``false``."""
     if value is None:
         return "no data"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
     kind = metric_kind(metric)
     if kind == "ratio":
         return fmt_pct(value)
@@ -227,3 +234,69 @@ def warming_lines(run: RunReport) -> list[str]:
             f"pace decisions, {control.decreases} cuts{seen}"
         )
     return lines
+
+
+TIER_CONFIG_ORDER = (
+    "config.version",
+    "config.mode",
+    "config.cluster_enabled",
+    "config.maxmemory",
+    "config.maxmemory_policy",
+    "config.maxmemory_samples",
+    "config.lfu_log_factor",
+    "config.lfu_decay_time",
+    "config.io_threads",
+    "config.item_size_max",
+    "config.evictions",
+    "config.threads",
+    "ttl.p50_s",
+    "ttl.p90_s",
+    "ttl.no_expiry_rate",
+    "memory_per_key_bytes",
+)
+"""Rows of the tier-configuration table, in reading order; others follow."""
+
+
+def tier_config_table(run: RunReport) -> tuple[list[str], list[list[str]]]:
+    """The tier-configuration table as plain text: one row per setting, one column per tier.
+
+    A value the server would not tell reads ``no data: <reason>``; a setting an engine
+    does not have reads ``–``.
+    """
+    tiers = run.tier_config
+    header = ["Setting", *(f"{t.tier} ({t.engine})" for t in tiers)]
+    names = [n for n in TIER_CONFIG_ORDER if any(n in t.values for t in tiers)]
+    names += sorted({n for t in tiers for n in t.values} - set(names))
+    rows = [[name, *(_tier_cell(t.values, t.no_data, name) for t in tiers)] for name in names]
+    rows.append(["sampled keys", *(f"{t.sampled_keys:,}" for t in tiers)])
+    return header, rows
+
+
+def _tier_cell(
+    values: dict[str, float | str | bool | None], no_data: dict[str, str], name: str
+) -> str:
+    if name not in values:
+        return "–"
+    value = values[name]
+    if value is not None:
+        return fmt_value(name, value) if not isinstance(value, str) else value
+    setting = name.removeprefix("config.")
+    reason = (
+        no_data.get(setting)
+        or no_data.get(name.split(".")[0])
+        or no_data.get("memory_per_key" if name == "memory_per_key_bytes" else "")
+    )
+    return f"no data: {reason}" if reason else "no data"
+
+
+DRIFT_LABEL = {"ok": "ok", "drift": "DRIFT", "no_data": "no data", "info": "–"}
+
+
+def drift_table(run: RunReport) -> tuple[list[str], list[list[str]]]:
+    """The drift table as plain text: tier, aspect, baseline, candidate, status, detail."""
+    header = ["Tier", "Aspect", "Baseline", "Candidate", "Status", "Detail"]
+    rows = [
+        [r.tier, r.aspect, r.baseline, r.candidate, DRIFT_LABEL.get(r.status, r.status), r.detail]
+        for r in (run.drift.rows if run.drift else ())
+    ]
+    return header, rows

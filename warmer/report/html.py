@@ -18,6 +18,7 @@ from warmer.report._format import (
     VERDICT_LABEL,
     Markup,
     backend_line,
+    drift_table,
     effective_line,
     errors_summary,
     fmt_bytes,
@@ -31,6 +32,7 @@ from warmer.report._format import (
     skipped_summary,
     status_summary,
     summary_line,
+    tier_config_table,
     warming_lines,
 )
 
@@ -90,6 +92,8 @@ def render_html(run: RunReport) -> str:
         _warming(run),
         _charts_section(run),
         _tiers(run),
+        _tier_config(run),
+        _drift(run),
         _phases(run),
         _steps(run),
         _warnings(run),
@@ -231,6 +235,30 @@ def _tier_row(run: RunReport, tier: TierMetrics, warm: TierMetrics | None) -> li
         esc(fmt_num(tier.keys)),
         esc(fmt_bytes(tier.memory_bytes)),
     ]
+
+
+def _tier_config(run: RunReport) -> str:
+    if not run.tier_config:
+        return ""
+    header, rows = tier_config_table(run)
+    body = [[esc(cell) for cell in row] for row in rows]
+    return '<h2 id="tier-config">Tier configuration</h2>' + _table(
+        [esc(h) for h in header], body, set()
+    )
+
+
+def _drift(run: RunReport) -> str:
+    if run.drift is None:
+        return ""
+    header, rows = drift_table(run)
+    body = [[esc(cell) for cell in row] for row in rows]
+    for row, source in zip(body, rows, strict=True):
+        if source[4] == "DRIFT":
+            row[4] = '<span class="badge o-fail">DRIFT</span>'
+    lead = f"{run.drift.failures} difference(s) beyond the [drift] tolerances."
+    return f'<h2 id="drift">Drift from the baseline</h2><p>{esc(lead)}</p>' + _table(
+        header, body, set()
+    )
 
 
 def _phases(run: RunReport) -> str:

@@ -16,6 +16,7 @@ from warmer.report._format import (
     VERDICT_LABEL,
     Markup,
     backend_line,
+    drift_table,
     effective_line,
     errors_summary,
     fmt_num,
@@ -28,6 +29,7 @@ from warmer.report._format import (
     status_summary,
     step_line,
     summary_line,
+    tier_config_table,
     warming_lines,
 )
 
@@ -68,6 +70,8 @@ def render_markdown(run: RunReport) -> str:
         _checks(run),
         _warming(run),
         _tiers(run),
+        _tier_config(run),
+        _drift(run),
         _phases(run),
         _steps(run),
         _warnings(run),
@@ -116,7 +120,9 @@ def _check_row(check: CheckResult) -> list[str]:
     return [
         md_code(check.expression),
         md_text(fmt_value(check.metric, check.observed)),
-        fmt_threshold(check) if check.operator in OPERATORS else md_text(fmt_threshold(check)),
+        fmt_threshold(check)
+        if check.operator in OPERATORS and not isinstance(check.threshold, str)
+        else md_text(fmt_threshold(check)),
         outcome,
         md_text(check.diagnosis or ""),
     ]
@@ -148,6 +154,26 @@ def _tier_row(run: RunReport, tier: TierMetrics) -> list[str]:
         fmt_num(tier.evictions),
         fmt_num(tier.keys),
     ]
+
+
+def _tier_config(run: RunReport) -> str:
+    if not run.tier_config:
+        return ""
+    header, rows = tier_config_table(run)
+    cells = [[md_text(cell) for cell in row] for row in rows]
+    return "### Tier configuration\n\n" + _table([md_text(h) for h in header], cells)
+
+
+def _drift(run: RunReport) -> str:
+    if run.drift is None:
+        return ""
+    header, rows = drift_table(run)
+    cells = [[md_text(cell) if cell else "" for cell in row] for row in rows]
+    for row, source in zip(cells, rows, strict=True):
+        if source[4] == "DRIFT":
+            row[4] = "**DRIFT**"
+    lead = f"{run.drift.failures} difference(s) beyond the [drift] tolerances."
+    return "### Drift from the baseline\n\n" + md_text(lead) + "\n\n" + _table(header, cells)
 
 
 def _warming(run: RunReport) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from warmer.gate.steps.base import PhaseStarted, RunState, Step, StepResult
 from warmer.gate.steps.predict import Predict
 from warmer.gate.steps.preflight import Preflight
+from warmer.gate.steps.tiers import Drift, Tiers
 from warmer.gate.steps.traffic import ReplayPhase, Settle
 from warmer.gate.steps.warming import WarmPhase
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from warmer.config.schema import Config
 
 __all__ = [
+    "Drift",
     "PhaseStarted",
     "Predict",
     "Preflight",
@@ -28,18 +30,23 @@ __all__ = [
     "Settle",
     "Step",
     "StepResult",
+    "Tiers",
     "WarmPhase",
     "default_steps",
 ]
 
 
 def default_steps(config: Config) -> list[Step]:
-    """preflight → warm (its plan, stop rule and pace) → settle → verify (recorded order) →
-    predict."""
+    """preflight → tiers (configuration, key sample) → warm (its plan, stop rule and pace) →
+    settle → tiers-warm (the key sample again, now that warm wrote the candidate's keys) →
+    drift (with ``[gate] drift``) → verify (recorded order) → predict."""
     return [
         Preflight(),
+        Tiers(),
         WarmPhase(),
         Settle(config.gate.settle_s),
+        Tiers("tiers-warm", "after warm"),
+        *([Drift()] if config.gate.drift else []),
         ReplayPhase("verify", "recorded"),
         Predict(),
     ]

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from warmer.checks.vocabulary import MetricValue
 from warmer.model.run import mask_url
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from warmer.gate.observation import Observation
     from warmer.gate.preparation import GateOptions, Prepared
     from warmer.gate.rundir import RunDir
+    from warmer.observe.tierconfig import TierReading
     from warmer.replay.engine import Engine
     from warmer.replay.results import ResultsWriter
     from warmer.replay.run import ReplaySummary
@@ -39,8 +41,9 @@ class StepResult:
 
     summary: str = ""
     """One line for the report's list of steps."""
-    metrics: Mapping[str, float | None] = field(default_factory=dict)
-    """Metrics in the checks' vocabulary (``warm.skipped.rate`` ...); None is no data."""
+    metrics: Mapping[str, MetricValue] = field(default_factory=dict)
+    """Metrics in the checks' vocabulary (``warm.skipped.rate`` ...); None is no data;
+    ``text`` and ``bool`` metrics (``l2.config.maxmemory_policy``) hold strings and booleans."""
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """JSON-ready evidence, written under the step's name in ``evidence.json``."""
     warnings: tuple[str, ...] = ()
@@ -110,6 +113,8 @@ class RunState:
         self.summaries: dict[str, ReplaySummary] = {}
         """Phase name → its replay's summary."""
         self.writer: ResultsWriter | None = None
+        self.tier_readings: dict[str, TierReading] = {}
+        """Tier name → its configuration and key sample, read by the ``tiers`` step."""
         self._engine: Engine | None = None
         self._traffic = ExitStack()
         self._clock = time.monotonic
