@@ -234,23 +234,30 @@ def hot_first_source(
 
 
 def rank_keys(source: SampleSource) -> pa.Table:
-    """One row per distinct key — ``key``, ``requests``, ``first`` (its first row number) —
-    most requested first, ties by first appearance."""
+    """One row per distinct key — ``key`` (its 64-bit hash), ``requests``, ``first`` (its
+    first row number) — most requested first, ties by first appearance.
+
+    The hash stands for the key: the ranking is held for every distinct key of the sample,
+    and a key's text is most of what it would cost (the rows are fetched by ``first``).
+    """
     import numpy as np
     import pyarrow as pa
+
+    from warmer.sample._keyhash import hash_strings
 
     parts: list[pa.Table] = []
     offset = held = 0
     for batch in source.batches(["key"]):
         rows = pa.array(np.arange(offset, offset + batch.num_rows, dtype=np.int64))
         offset += batch.num_rows
-        parts.append(_key_counts(pa.table({"key": batch.column("key"), "first": rows})))
+        keys = pa.array(hash_strings(batch.column("key")), pa.uint64())
+        parts.append(_key_counts(pa.table({"key": keys, "first": rows})))
         held += parts[-1].num_rows
         if held > 1_000_000 and len(parts) > 1:  # merge now and then: memory tracks the keys
             parts = [_merge_counts(pa.concat_tables(parts))]
             held = parts[0].num_rows
     if not parts:
-        return pa.table({"key": pa.array([], pa.string()), "requests": [], "first": []})
+        return pa.table({"key": pa.array([], pa.uint64()), "requests": [], "first": []})
     counted = _merge_counts(pa.concat_tables(parts))
     return counted.sort_by([("requests", "descending"), ("first", "ascending")])
 
