@@ -15,6 +15,7 @@ import click
 from warmer import __version__
 from warmer.cli._context import AppContext
 from warmer.cli._defaults import default_map
+from warmer.cli._types import harden
 from warmer.errors import ExitCode, Interrupted, WarmerError
 from warmer.model.text import printable
 
@@ -60,7 +61,7 @@ class LazyGroup(click.Group):
             return None
         module_name, attr = _COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module_name), attr)
-        return command
+        return harden(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _SHORT_HELP[name]) for name in self.list_commands(ctx)]

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warmer.model.sample import TS_MAX
 from warmer.sample.formats.interface import RAW_SCHEMA, Rejects
 
 Columns = dict[str, pa.Array]
@@ -72,7 +73,7 @@ def build_raw(
     a tokenizer already derived them.
     """
     n = len(lines)
-    ts = _timestamps(cols, n)
+    ts = _in_range(_timestamps(cols, n))
     method, target = request or _request(cols, n)
     status = _to_int(cols.get("status"), n, pa.int32())
     masks = [
@@ -144,6 +145,12 @@ def _timestamps(cols: Columns, n: int) -> pa.Array:
     if "time_iso8601" in cols:
         return iso_timestamps(cols["time_iso8601"])
     return pa.nulls(n, pa.float64())
+
+
+def _in_range(ts: pa.Array) -> pa.Array:
+    """``ts`` with stamps before 1970, after 9999 or NaN made null (malformed rows)."""
+    ok = pc.and_(pc.greater_equal(ts, 0.0), pc.less(ts, TS_MAX))  # NaN compares false
+    return pc.if_else(pc.fill_null(ok, False), ts, pa.scalar(None, pa.float64()))
 
 
 def iso_timestamps(values: pa.Array) -> pa.Array:
