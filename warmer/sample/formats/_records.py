@@ -136,15 +136,20 @@ def build_row(
     if not isinstance(method, str) or not isinstance(target, str) or not target:
         return "bad or missing request line"
     target, host, scheme = _split_url(target)
+    status, headers = pick("status"), pick("headers")
+    if status not in (None, "", "-") and _status(status) is None:
+        return "bad status"
+    if headers is not None and not isinstance(headers, Mapping | list):
+        return "headers is not an object"
     return {
         "ts": ts,
         "method": method,
         "target": target,
         "scheme": _text(pick("scheme")) or scheme,
         "host": _text(pick("host")) or host,
-        "headers": _headers(pick("headers"), get, mapping),
+        "headers": _headers(headers, get, mapping),
         "body": _text(pick("body")),
-        "status": _status(pick("status")),
+        "status": _status(status),
         "response_bytes": _int(pick("response_bytes")),
         "duration_ms": _duration(pick("duration_ms"), pick("duration_s")),
         "cache_status": _text(pick("cache_status")),
