@@ -166,7 +166,6 @@ def _check_not_empty(report: ImportReport, rows: int) -> None:
     if rows:
         return
     lines = sum(s.lines for s in report.sources)
-    formats = ", ".join(sorted({s.format for s in report.sources}))
     dropped = ", ".join(f"{n} by {why}" for why, n in sorted(report.dropped.items()) if n)
     if dropped:
         raise InputError(

@@ -166,18 +166,18 @@ def _unescape_target(target: pa.Array) -> pa.Array:
 def _unescape_values(headers: pa.Array) -> pa.Array:
     """Header values with Apache's ``\\"`` and ``\\\\`` escapes undone (nginx writes
     ``\\x22`` and ``\\x5C`` instead, so no nginx value holds either)."""
-    items = headers.items  # type: ignore[attr-defined]
+    items = headers.items
     if not _has_backslash(items):
         return headers
-    if headers.offset:  # type: ignore[attr-defined]
+    if headers.offset:
         headers = pa.concat_arrays([headers])  # .items ignores a slice's offset
-        items = headers.items  # type: ignore[attr-defined]
+        items = headers.items
     items = pc.replace_substring_regex(items, r'\\(["\\])', r"\1")
     return pa.MapArray.from_arrays(
         headers.offsets,
         headers.keys,
         items,
-        mask=headers.is_null(),  # type: ignore[attr-defined]
+        mask=headers.is_null(),
     )
 
 

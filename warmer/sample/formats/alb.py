@@ -53,7 +53,7 @@ COMPILED = CompiledFormat(
         "method",
         "url",
         "user_agent",
-    ),  # fmt: skip
+    ),
     None,
 )
 
