@@ -159,21 +159,36 @@ class SampleWriter:
             raise ValueError("write_batch() after close()")
         table = conform(batch)
         self.rows += table.num_rows
-        if self.encoding == "parquet":
-            self._write_parquet(table)
-        else:
-            self._write_jsonl(table)
+        with self._writing():
+            if self.encoding == "parquet":
+                self._write_parquet(table)
+            else:
+                self._write_jsonl(table)
 
     def close(self, meta: SampleMeta) -> Path:
         """Finish the file with ``meta`` (its ``requests`` is set to the rows written)."""
         meta = dataclasses.replace(meta, requests=self.rows)
-        if self.encoding == "parquet":
-            self._close_parquet(meta)
-        else:
-            self._close_jsonl(meta)
-        os.replace(self._tmp, self.path)
+        with self._writing():
+            if self.encoding == "parquet":
+                self._close_parquet(meta)
+            else:
+                self._close_jsonl(meta)
+            os.replace(self._tmp, self.path)
         self._closed = True
         return self.path
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A directory that cannot be made (a file in the way), a full disk, no
+        permission: an :class:`InputError` naming the sample (exit 2), never a traceback."""
+        try:
+            yield
+        except (OSError, pa.ArrowException) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InputError(
+                f"cannot write the sample {os.fspath(self.path)!r}: {reason}",
+                "choose another -o/--output (a writable directory with free space)",
+            ) from exc
 
     def abort(self) -> None:
         """Drop everything written so far; the target path is left untouched."""
@@ -184,7 +199,7 @@ class SampleWriter:
         if self._spool is not None:
             self._spool.close()
         for tmp in (self._tmp, self._temp_path(".spool")):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone, or its directory never existed
                 tmp.unlink()
 
     def _temp_path(self, suffix: str) -> Path:
