@@ -458,3 +458,65 @@ def test_representative_cases_in_a_real_process(
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert names in result.stderr
+
+
+# --------------------------------------------------------------------------- regressions
+
+URL_TYPOS = [
+    "redis://127.0.0.1:6379/?foo=bar",
+    "redis://127.0.0.1:99999/0",
+    "ftp://127.0.0.1:6379/",
+    "redis://[::1",
+    "redis://warmer:se/cret@127.0.0.1:6379/0",
+    "http://127.0.0.1:0/metrics",
+]
+
+
+@pytest.mark.parametrize("source", ["redis", "memcached", "prometheus", "promql"])
+def test_observer_url_typos_are_exit_2_in_observe_and_gate(
+    source: str, workdir: Path, closed_port: int
+) -> None:
+    """Each typo, in the source it is wrong for, names tiers.l2.url in both commands (the
+    gate before its target is tried) and never shows the password."""
+    gate = ["gate", "--sample", "s.jsonl", "--target", f"http://127.0.0.1:{closed_port}"]
+    for url in URL_TYPOS:
+        extra = 'requests = "up"\n' if source in ("prometheus", "promql") else ""
+        (workdir / "warmer.toml").write_text(
+            f'[tiers.l2]\nsource = "{source}"\nurl = "{url}"\n{extra}'
+        )
+        for command in (["observe"], gate):
+            code, out, err = invoke(workdir, command)
+            assert code == 2, (source, url, command[0], err)
+            assert "tiers.l2.url" in err and "Traceback" not in out + err
+            assert "cret" not in out + err  # the password, or a piece of it
+    (workdir / "warmer.toml").unlink()
+
+
+def test_output_into_a_missing_directory_is_created(workdir: Path) -> None:
+    code, _, err = invoke(workdir, ["sample", "import", "a.log", "-o", "deep/er/o.jsonl"])
+    assert code == 0, err
+    assert (workdir / "deep" / "er" / "o.jsonl").is_file()
+
+
+def test_inspect_of_a_sample_spanning_decades_stays_small(workdir: Path) -> None:
+    """Two records 56 years apart: a per-second array over the span would need 13 GiB;
+    under a 4 GiB address-space limit the profile must still come out."""
+    import resource
+    import subprocess
+    import sys
+
+    path = workdir / "decades.jsonl"
+    path.write_text(
+        '{"ts": 1, "method": "GET", "target": "/a"}\n'
+        '{"ts": 1764504000, "method": "GET", "target": "/a"}\n'
+    )
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "warmer", "sample", "inspect", str(path), "--json"],
+        capture_output=True, text=True, timeout=120, preexec_fn=limit, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["requests"] == 2
