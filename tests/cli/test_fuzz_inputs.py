@@ -441,7 +441,7 @@ def _valid_number(section: str, field: str, value: str) -> bool:
 @pytest.mark.parametrize(
     ("args", "names"),
     [
-        (["gate", "--dry-run", "--sample", "s.jsonl", "--settle", "inf"], "--settle"),
+        (["gate", "--sample", "s.jsonl", "--target", "TARGET", "--settle", "inf"], "--settle"),
         (["gate", "--sample", "s.jsonl", "--target", "TARGET", "--rate", "nan"], "--rate"),
         (["replay", "s.jsonl", "--target", "TARGET", "--timeout", "nan"], "--timeout"),
         (["sample", "import", "a.log", "-o", "o.parquet", "--since", "1e308"], "--since"),

@@ -37,6 +37,12 @@ class Bound:
         hi = f"{'<' if self.hi_open else '<='} {self.hi:g}"
         return f"{kind} {lo} and {hi}"
 
+    def interval(self) -> str:
+        """The range in interval notation: ``(0, 604800]``."""
+        return (
+            f"{'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+        )
+
     def problem(self, value: object) -> str | None:
         """Why ``value`` is outside this range (None when it is inside)."""
         if isinstance(value, bool) or not isinstance(value, int | float):
