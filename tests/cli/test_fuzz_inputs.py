@@ -320,6 +320,8 @@ def test_server_commands_refuse_bad_values_before_starting(workdir: Path) -> Non
         ["locust-worker", "--master", "h:1", "--processes", str(2**64)],
         ["locust-worker", "--master", "\udcff"],
         ["demo", "--scenario", "nan"],
+        ["demo", "--sample", "missing.jsonl"],
+        ["demo", "--sample", "a.log"],  # not a sample
     ):
         code, out, err = invoke(workdir, args)
         assert code == 2 and "Traceback" not in out + err, (args, err)
