@@ -413,6 +413,32 @@ def test_every_config_field_with_hostile_values(
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'[replay]\ntarget = "http://h\xff\xfe"\n',  # not UTF-8
+        b"\x00\x01\x02",
+        b"[replay\n",
+        b"replay = 5\n",
+        b"[tiers]\nl1 = 5\n",
+        b'[tiers.l1]\nsource = "redis"\nurl = "redis://h/0"\ncapacity = 1e400\n',
+    ],
+)
+def test_a_hostile_config_file_is_exit_2(content: bytes, workdir: Path) -> None:
+    (workdir / "warmer.toml").write_bytes(content)
+    try:
+        for command in (["observe"], ["gate", "--dry-run"]):
+            code, out, err = invoke(workdir, command)
+            assert code == 2, (command, err)
+            assert "warmer.toml" in err or "tiers" in err or "replay" in err
+            assert "Traceback" not in out + err
+        # inspect reads [sample] only: a file it cannot parse at all is still exit 2
+        code, out, err = invoke(workdir, ["sample", "inspect", "s.jsonl"])
+        assert code in (0, 2) and "Traceback" not in out + err
+    finally:
+        (workdir / "warmer.toml").unlink()
+
+
 def _bad_number(section: str, field: str, value: str) -> bool:
     """A number outside the field's range (fields without a range are not judged here)."""
     if not _numeric_literal(value) or not _is_number_field(section, field):
