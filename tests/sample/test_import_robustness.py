@@ -94,6 +94,11 @@ def test_everything_left_out_by_the_selection_is_an_input_error(tmp_path: Path) 
         ({"ts": 1764504000, "method": "GET", "target": "/a", "status": "x"}, "bad status"),
         ({"ts": 1764504000, "method": "GET", "target": "/a", "headers": "x"}, "headers is not"),
         ({"ts": 1764504000, "method": 7, "target": "/a"}, "bad or missing request line"),
+        ({"ts": 1764504000, "method": "GET", "target": "/a", "body": 5}, "body is not a string"),
+        (
+            {"ts": 1764504000, "method": "GET", "target": "/a", "headers": {"a": {"b": 1}}},
+            "a header value is an object",
+        ),
     ],
 )
 def test_wrong_types_in_json_lines_are_malformed_and_located(

@@ -192,9 +192,8 @@ def _why(source: SourceReport) -> str:
     if source.rejects.first:
         number, reason = source.rejects.first[0]
         first = f"; first at {where} {number}: {reason}"
-    return (
-        f"{source.path} ({source.format}, {source.lines} {unit}): {reasons or 'none usable'}{first}"
-    )
+    counted = reasons or "no record in it"
+    return f"{source.path} ({source.format}, {source.lines} {unit}): {counted}{first}"
 
 
 def _meta(report: ImportReport, options: ImportOptions) -> SampleMeta:

@@ -141,6 +141,11 @@ def build_row(
         return "bad status"
     if headers is not None and not isinstance(headers, Mapping | list):
         return "headers is not an object"
+    if isinstance(headers, Mapping) and any(isinstance(v, Mapping) for v in headers.values()):
+        return "a header value is an object"
+    body = pick("body")
+    if body is not None and not isinstance(body, str):
+        return "body is not a string"
     return {
         "ts": ts,
         "method": method,
@@ -148,7 +153,7 @@ def build_row(
         "scheme": _text(pick("scheme")) or scheme,
         "host": _text(pick("host")) or host,
         "headers": _headers(headers, get, mapping),
-        "body": _text(pick("body")),
+        "body": _text(body),
         "status": _status(status),
         "response_bytes": _int(pick("response_bytes")),
         "duration_ms": _duration(pick("duration_ms"), pick("duration_s")),
