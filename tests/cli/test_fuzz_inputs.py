@@ -276,6 +276,25 @@ def test_every_option_with_hostile_values(
     assert not problems, "\n".join(problems)
 
 
+def test_gate_file_options_in_a_run_that_gets_to_its_target(
+    workdir: Path, closed_port: int, tmp_path: Path
+) -> None:
+    """--dry-run writes nothing: the options naming files and directories are fuzzed again
+    in a run that goes as far as its (closed) target: exit 2 or 3, never a traceback."""
+    target = f"http://127.0.0.1:{closed_port}"
+    base = ["gate", "--sample", str(workdir / "s.jsonl"), "--target", target]
+    options = [o for p, o in all_options() if p == ("gate",) and isinstance(o.type, click.Path)]
+    assert {"--run-dir", "--timings", "--rejudge"} <= {_flag(o) for o in options}
+    problems = []
+    for option in options:
+        for value in _values(workdir):
+            extra = [] if _flag(option) == "--run-dir" else ["--run-dir", str(tmp_path / "r")]
+            code, out, err = invoke(tmp_path, [*base, *extra, _flag(option), value])
+            if "Traceback" in out + err or code not in (2, 3):
+                problems.append(f"{_flag(option)} {value!r}: exit {code}\n{err[-600:]}")
+    assert not problems, "\n".join(problems)
+
+
 def _names_it(err: str, option: click.Option, value: str) -> bool:
     """A usage error names the option (click's "Invalid value for '--rate'") or, for a
     value checked deeper, the option or the value itself."""

@@ -177,6 +177,8 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
         _list_metrics()
         return
     config = effective_config(app.config, options)
+    if options["timings"] is not None:
+        _check_writable(options["timings"], "--timings")
     if options["rejudge"] is not None:
         leave(_rejudge(config, options))
     opts = gate_options(config, options)
@@ -191,6 +193,20 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     if options["timings"] is not None:
         timings.write(options["timings"])
     leave(code)
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    """A file the run will write at its end: its directory must exist (or be made) now,
+    so a typo is exit 2 before any traffic rather than a lost file after it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"{flag} {path}: cannot create {path.parent} ({exc.strerror})",
+            hint=f"give {flag} a path in a writable directory",
+        ) from exc
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory", hint=f"give {flag} a file name")
 
 
 def leave(code: int) -> None:
@@ -475,4 +491,7 @@ class GateTimings:
 
     def write(self, path: Path) -> None:
         document = {"marks": self.marks, "replay_s": self.replay_s}
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        try:
+            path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:  # the verdict and its reports stand: only this file is lost
+            click.echo(f"warning: cannot write --timings {path}: {exc.strerror}", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import signal
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     _interrupt_on_signals()
+    _write_paths_as_given()
     try:
         # Under standalone_mode=False click returns the code of an Exit instead of exiting.
         result = cli.main(
@@ -132,6 +134,21 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
+
+
+def _write_paths_as_given() -> None:
+    """A path that is not UTF-8 (``--run-dir $'r\\xff'``) is printed as its own bytes.
+
+    Python hands such bytes over as lone surrogates; a strict UTF-8 stream would fail on
+    them after the work was done. ``surrogateescape`` writes the original bytes back, so
+    a script reading stdout gets the path it passed in.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            # A stream that cannot change (already closed, not a text wrapper) stays as is.
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="surrogateescape")
 
 
 def _interrupt_on_signals() -> None:
