@@ -9,6 +9,7 @@ text which is not valid UTF-8 (``\\udcXX`` surrogates, how Python passes such by
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -63,7 +64,7 @@ class Utf8Text(click.types.StringParamType):
         text = super().convert(value, param, ctx)
         if isinstance(text, str) and _has_surrogate(text):
             shown = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
-            self.fail(f"{shown!r} is not valid UTF-8.", param, ctx)
+            self.fail(f"'{shown}' is not valid UTF-8.", param, ctx)
         return text
 
 
@@ -78,14 +79,33 @@ def _has_surrogate(text: str) -> bool:
 UTF8_TEXT = Utf8Text()
 
 
-def harden(command: click.Command) -> click.Command:
-    """Give every free-text option of ``command`` the :data:`UTF8_TEXT` type (idempotent).
+class Utf8Path(click.Path):
+    """A ``click.Path`` whose name is valid UTF-8: samples, results and run directories
+    are opened by Arrow, which cannot open any other name."""
 
-    Positional arguments keep theirs: a file name may be any bytes the file system allows.
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = super().convert(value, param, ctx)
+        text = os.fspath(path)
+        if isinstance(text, str) and _has_surrogate(text):
+            shown = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            self.fail(f"'{shown}': the file name is not valid UTF-8; rename it.", param, ctx)
+        return path
+
+
+def harden(command: click.Command) -> click.Command:
+    """Give every free-text option of ``command`` the :data:`UTF8_TEXT` type and every
+    path parameter a :class:`Utf8Path` with the same settings (idempotent).
+
+    Free-text positional arguments (the logs of ``sample import``, read by Python's own
+    files) keep theirs: a log's name may be any bytes the file system allows.
     """
     for param in command.params:
         if isinstance(param, click.Option) and type(param.type) is click.types.StringParamType:
             param.type = UTF8_TEXT
+        elif type(param.type) is click.Path:
+            checked = Utf8Path.__new__(Utf8Path)
+            checked.__dict__.update(param.type.__dict__)
+            param.type = checked
     return command
 
 
