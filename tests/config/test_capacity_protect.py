@@ -44,11 +44,11 @@ def test_ttls(value: float | str, seconds: float) -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"capacity": "2XB"}, "tiers.l0: capacity: unknown capacity unit 'xb'"),
-        ({"capacity": 0}, "tiers.l0: capacity: capacity 0 must be greater than 0"),
-        ({"capacity": "lots"}, "tiers.l0: capacity: cannot read capacity 'lots'"),
-        ({"ttl_s": "soon"}, "tiers.l0: ttl_s: cannot read duration 'soon'"),
-        ({"ttl_s": -5}, "tiers.l0: ttl_s: duration -5.0 must be greater than 0"),
+        ({"capacity": "2XB"}, "tiers.l0.capacity: unknown capacity unit 'xb'"),
+        ({"capacity": 0}, "tiers.l0.capacity: capacity 0 must be greater than 0"),
+        ({"capacity": "lots"}, "tiers.l0.capacity: cannot read capacity 'lots'"),
+        ({"ttl_s": "soon"}, "tiers.l0.ttl_s: cannot read duration 'soon'"),
+        ({"ttl_s": -5}, "tiers.l0.ttl_s: duration -5.0 must be greater than 0"),
         ({"eviction": "fifo"}, "tiers.l0.eviction"),
     ],
 )

@@ -83,9 +83,10 @@ def test_line_over_one_mib_spanning_reads(tmp_path: Path) -> None:
     assert all(len(b.data) < (2 << 20) for b in blocks)
 
 
-def test_empty_file_writes_empty_sample(tmp_path: Path) -> None:
-    report, rows, _ = import_text(tmp_path, b"")
-    assert rows == [] and report.written == 0
+def test_empty_file_is_an_input_error_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"in\.log holds no line or entry"):
+        import_text(tmp_path, b"")
+    assert not (tmp_path / "out.parquet").exists()
 
 
 def test_truncated_gzip_is_input_error(tmp_path: Path) -> None:

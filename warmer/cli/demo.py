@@ -51,6 +51,10 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
     from warmer.gate.run import prepare
 
     spec = find_scenario(scenario)
+    if sample is not None:  # a bad --sample is exit 2 before any server is started
+        from warmer.sample.store import open_sample
+
+        open_sample(sample)
     click.echo(f"demo scenario {spec.name}: {spec.description}", err=True)
     with spec.start() as stack:
         click.echo(

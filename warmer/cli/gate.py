@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from warmer.cli._context import AppContext
+from warmer.cli._types import host_port, limited
 from warmer.errors import UsageError
 from warmer.model.text import printable
 
@@ -41,20 +42,41 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
     allow_from_autoenv=False,
     help="A check, e.g. 'hit_rate.l0 >= 85%'; repeatable; adds to gate.checks.",
 )
-@click.option("--warm-fraction", type=float, help="Share of the sample's time span that warms.")
+@click.option(
+    "--warm-fraction",
+    type=limited("gate.warm_fraction"),
+    help="Share of the sample's time span that warms.",
+)
 @click.option(
     "--warm-duration",
-    type=float,
+    type=limited("gate.warm_duration_s"),
     metavar="SECONDS",
     help="Warm with the first SECONDS of recorded time.",
 )
-@click.option("--settle", type=float, metavar="SECONDS", help="Pause between warm and verify.")
+@click.option(
+    "--settle",
+    type=limited("gate.settle_s"),
+    metavar="SECONDS",
+    help="Pause between warm and verify.",
+)
 @click.option("--pacing", type=click.Choice(["recorded", "rate", "max"]), help="How fast to send.")
-@click.option("--rate", type=float, help="Requests per second under --pacing rate.")
-@click.option("--speed", type=float, help="Speed-up of recorded timing under --pacing recorded.")
-@click.option("--max-gap", type=float, metavar="SECONDS", help="Cap on recorded gaps.")
-@click.option("--concurrency", type=int, help="Connections in flight at most.")
-@click.option("--timeout", type=float, metavar="SECONDS", help="Per-request timeout.")
+@click.option(
+    "--rate", type=limited("replay.rate"), help="Requests per second under --pacing rate."
+)
+@click.option(
+    "--speed",
+    type=limited("replay.speed"),
+    help="Speed-up of recorded timing under --pacing recorded.",
+)
+@click.option(
+    "--max-gap", type=limited("replay.max_gap_s"), metavar="SECONDS", help="Cap on recorded gaps."
+)
+@click.option(
+    "--concurrency", type=limited("replay.concurrency"), help="Connections in flight at most."
+)
+@click.option(
+    "--timeout", type=limited("replay.timeout_s"), metavar="SECONDS", help="Per-request timeout."
+)
 @click.option(
     "--header",
     "headers",
@@ -80,12 +102,26 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
 )
 @click.option("--engine", help="Replay engine (fast, httpx, locust).")
 @click.option(
-    "--workers", type=int, help="locust: worker processes to start here (replay.processes)."
+    "--workers",
+    type=limited("replay.processes"),
+    help="locust: worker processes to start here (replay.processes).",
 )
-@click.option("--expect-workers", type=int, help="locust: workers to wait for, local and remote.")
-@click.option("--master-bind", metavar="HOST[:PORT]", help="locust: where the master listens.")
 @click.option(
-    "--workers-timeout", type=float, metavar="SECONDS", help="locust: wait this long for workers."
+    "--expect-workers",
+    type=limited("replay.expect_workers"),
+    help="locust: workers to wait for, local and remote.",
+)
+@click.option(
+    "--master-bind",
+    metavar="HOST[:PORT]",
+    callback=host_port,
+    help="locust: where the master listens.",
+)
+@click.option(
+    "--workers-timeout",
+    type=limited("replay.workers_timeout_s"),
+    metavar="SECONDS",
+    help="locust: wait this long for workers.",
 )
 @click.option(
     "--run-dir",
@@ -146,6 +182,8 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
         _list_metrics()
         return
     config = effective_config(app.config, options)
+    if options["timings"] is not None:
+        _check_writable(options["timings"], "--timings")
     if options["rejudge"] is not None:
         leave(_rejudge(config, options))
     opts = gate_options(config, options)
@@ -160,6 +198,20 @@ def gate(ctx: click.Context, /, **options: Any) -> None:
     if options["timings"] is not None:
         timings.write(options["timings"])
     leave(code)
+
+
+def _check_writable(path: Path, flag: str) -> None:
+    """A file the run will write at its end: its directory must exist (or be made) now,
+    so a typo is exit 2 before any traffic rather than a lost file after it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"{flag} {path}: cannot create {path.parent} ({exc.strerror})",
+            hint=f"give {flag} a path in a writable directory",
+        ) from exc
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory", hint=f"give {flag} a file name")
 
 
 def leave(code: int) -> None:
@@ -215,11 +267,14 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
         gate_changes["reports"] = tuple(options["formats"])
     if gate_changes.get("warm_fraction") is not None:
         gate_changes.setdefault("warm_duration_s", None)
-    return dataclasses.replace(
-        config,
-        replay=dataclasses.replace(config.replay, **replay_changes),
-        gate=dataclasses.replace(config.gate, **gate_changes),
-    )
+    try:
+        return dataclasses.replace(
+            config,
+            replay=dataclasses.replace(config.replay, **replay_changes),
+            gate=dataclasses.replace(config.gate, **gate_changes),
+        )
+    except (TypeError, ValueError) as exc:  # an invariant across settings (ConfigError passes)
+        raise UsageError(str(exc), "check the gate's options against warmer.toml") from exc
 
 
 def _headers(values: Sequence[str]) -> dict[str, str]:
@@ -442,4 +497,7 @@ class GateTimings:
 
     def write(self, path: Path) -> None:
         document = {"marks": self.marks, "replay_s": self.replay_s}
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        try:
+            path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:  # the verdict and its reports stand: only this file is lost
+            click.echo(f"warning: cannot write --timings {path}: {exc.strerror}", err=True)

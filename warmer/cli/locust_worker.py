@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from warmer.cli._types import bounded
+
 
 @click.command("locust-worker")
 @click.option(
@@ -17,7 +19,7 @@ import click
     help="Where the run's master listens (its --master-bind); port 5557 if left out.",
 )  # fmt: skip
 @click.option(
-    "--processes", type=click.IntRange(min=1), default=1, show_default=True,
+    "--processes", type=bounded(1, 1024, integer=True), default=1, show_default=True,
     help="Worker processes on this machine (one per core is usual).",
 )  # fmt: skip
 @click.option(

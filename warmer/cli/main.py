@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import signal
@@ -15,6 +16,7 @@ import click
 from warmer import __version__
 from warmer.cli._context import AppContext
 from warmer.cli._defaults import default_map
+from warmer.cli._types import harden
 from warmer.errors import ExitCode, Interrupted, WarmerError
 from warmer.model.text import printable
 
@@ -63,7 +65,7 @@ class LazyGroup(click.Group):
             return None
         module_name, attr = _COMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module_name), attr)
-        return command
+        return harden(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _SHORT_HELP[name]) for name in self.list_commands(ctx)]
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     _interrupt_on_signals()
+    _write_paths_as_given()
     try:
         # Under standalone_mode=False click returns the code of an Exit instead of exiting.
         result = cli.main(
@@ -134,6 +137,21 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
+
+
+def _write_paths_as_given() -> None:
+    """A path that is not UTF-8 (``--run-dir $'r\\xff'``) is printed as its own bytes.
+
+    Python hands such bytes over as lone surrogates; a strict UTF-8 stream would fail on
+    them after the work was done. ``surrogateescape`` writes the original bytes back, so
+    a script reading stdout gets the path it passed in.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            # A stream that cannot change (already closed, not a text wrapper) stays as is.
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="surrogateescape")
 
 
 def _interrupt_on_signals() -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from warmer.cli._context import AppContext
+from warmer.cli._types import limited
 from warmer.errors import ConfigError, ObserverUnreachableError
 from warmer.model.text import printable
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout instead of a table.")
 @click.option(
     "--timeout-s",
-    type=click.FloatRange(min=0.05),
+    type=limited("observe.timeout_s"),
     default=2.0,
     show_default=True,
     help="Connect/read timeout per source ([observe] timeout_s).",

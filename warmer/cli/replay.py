@@ -17,6 +17,8 @@ from typing import Any
 import click
 
 from warmer.cli._context import AppContext
+from warmer.cli._types import bounded, host_port, limited
+from warmer.config.limits import MAX_COUNT
 from warmer.errors import Interrupted, UsageError
 
 _PACINGS = ("recorded", "rate", "max")
@@ -34,25 +36,66 @@ _ENGINES = ("fast", "httpx", "locust")
 )  # fmt: skip
 @click.option("--engine", type=click.Choice(_ENGINES), default="fast", help="HTTP engine.")
 @click.option("--pacing", type=click.Choice(_PACINGS), default="max", help="How fast to send.")
-@click.option("--speed", type=float, default=1.0, help="recorded: divide recorded gaps by this.")
-@click.option("--max-gap", "max_gap_s", type=float, help="recorded: cap idle gaps (seconds).")
-@click.option("--rate", type=float, help="rate: requests per second (open model).")
-@click.option("--ramp", "ramp_s", type=float, default=0.0, help="rate: seconds to ramp up.")
-@click.option("--ramp-from", type=float, default=0.0, help="rate: starting rate of the ramp.")
+@click.option(
+    "--speed",
+    type=limited("replay.speed"),
+    default=1.0,
+    help="recorded: divide recorded gaps by this.",
+)
+@click.option(
+    "--max-gap",
+    "max_gap_s",
+    type=limited("replay.max_gap_s"),
+    help="recorded: cap idle gaps (seconds).",
+)
+@click.option("--rate", type=limited("replay.rate"), help="rate: requests per second (open model).")
+@click.option(
+    "--ramp", "ramp_s", type=limited("replay.ramp_s"), default=0.0, help="rate: seconds to ramp up."
+)
+@click.option(
+    "--ramp-from",
+    type=limited("replay.ramp_from"),
+    default=0.0,
+    help="rate: starting rate of the ramp.",
+)
 @click.option("--order", type=click.Choice(_ORDERS), default="recorded", help="Request order.")
-@click.option("--repeat", type=int, default=1, help="hot-first: repeat the key list N times.")
-@click.option("--limit", type=int, help="Send at most this many requests.")
+@click.option(
+    "--repeat",
+    type=bounded(1, 1_000_000, integer=True),
+    default=1,
+    help="hot-first: repeat the key list N times.",
+)
+@click.option(
+    "--limit", type=bounded(0, MAX_COUNT, integer=True), help="Send at most this many requests."
+)
 @click.option("--duration", "duration", help="Stop sending after this long (e.g. 90s, 5m).")
 @click.option("--slice", "time_slice", help="Replay part of the sample: START:END (e.g. 60:120).")
-@click.option("--concurrency", "-c", type=int, default=64, help="Requests in flight at most.")
-@click.option("--timeout", "timeout_s", type=float, default=10.0, help="Per request, seconds.")
-@click.option("--retries", type=int, default=2, help="Retries after connection errors only.")
 @click.option(
-    "--fail-after", type=int, default=100,
+    "--concurrency",
+    "-c",
+    type=limited("replay.concurrency"),
+    default=64,
+    help="Requests in flight at most.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=limited("replay.timeout_s"),
+    default=10.0,
+    help="Per request, seconds.",
+)
+@click.option(
+    "--retries",
+    type=limited("replay.retries"),
+    default=2,
+    help="Retries after connection errors only.",
+)
+@click.option(
+    "--fail-after", type=limited("replay.fail_after"), default=100,
     help="Give up (exit 3) after N failed requests in a row (no response or 5xx); 0: never.",
 )  # fmt: skip
 @click.option(
-    "--fail-share", type=float, default=0.5,
+    "--fail-share", type=limited("replay.fail_share"), default=0.5,
     help="Give up (exit 3) when more than this share of the last 1000 requests failed.",
 )  # fmt: skip
 @click.option("--allow-method", "allow_methods", multiple=True, help="Also replay this method.")
@@ -70,19 +113,19 @@ _ENGINES = ("fast", "httpx", "locust")
 @click.option("--http2", is_flag=True, help="httpx engine: negotiate HTTP/2.")
 @click.option("--phase", help="Label written into every results row (e.g. warm, verify).")
 @click.option(
-    "--processes", "--workers", "processes", type=int, default=1,
+    "--processes", "--workers", "processes", type=limited("replay.processes"), default=1,
     help="Split the replay over N processes (locust: N local workers under one master).",
 )  # fmt: skip
 @click.option(
-    "--expect-workers", type=int,
+    "--expect-workers", type=limited("replay.expect_workers"),
     help="locust: wait for N workers (local ones and `warmer locust-worker`s) before sending.",
 )  # fmt: skip
 @click.option(
-    "--master-bind", metavar="HOST[:PORT]",
+    "--master-bind", metavar="HOST[:PORT]", callback=host_port,
     help="locust: where the master listens for workers [default: 127.0.0.1, a free port].",
 )  # fmt: skip
 @click.option(
-    "--workers-timeout", type=float, default=60.0,
+    "--workers-timeout", type=limited("replay.workers_timeout_s"), default=60.0,
     help="locust: seconds to wait for the expected workers (then exit 3).",
 )  # fmt: skip
 @click.option("--shard", hidden=True, help="I/N: replay every N-th request from the I-th.")

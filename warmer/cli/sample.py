@@ -6,6 +6,8 @@ import importlib
 
 import click
 
+from warmer.cli._types import harden
+
 # `warmer sample import` should not pay for loading the analysis behind `inspect`.
 _SUBCOMMANDS = {
     "import": ("warmer.cli.sample_import", "import_command"),
@@ -24,7 +26,7 @@ class _LazySampleGroup(click.Group):
             return None
         module_name, attr = _SUBCOMMANDS[cmd_name]
         command: click.Command = getattr(importlib.import_module(module_name), attr)
-        return command
+        return harden(command)
 
 
 @click.group(cls=_LazySampleGroup)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from warmer.cli._context import AppContext
+from warmer.cli._types import bounded
 from warmer.errors import UsageError
 from warmer.model.text import printable
 
@@ -71,7 +72,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 )
 @click.option(
     "--sample-rate",
-    type=click.FloatRange(0.0, 1.0, min_open=True),
+    type=bounded(0.0, 1.0, lo_open=True),
     default=1.0,
     show_default=True,
     help="Share of cache keys kept (every request of a kept key is kept).",
@@ -82,7 +83,11 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     help="Zone of JSON/CSV timestamps (and --since/--until) written without one [UTC].",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed of key-hash downsampling."
+    "--seed",
+    type=bounded(-(2**63), 2**63 - 1, integer=True),
+    default=0,
+    show_default=True,
+    help="Seed of key-hash downsampling.",
 )
 @click.pass_obj
 def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **opts: Any) -> None:
@@ -106,7 +111,7 @@ def import_command(app: AppContext, /, logs: tuple[str, ...], output: Path, **op
 
 def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
     """Flags + ``[sample]`` config -> :class:`~warmer.sample.importer.ImportOptions`."""
-    from warmer.sample.formats._records import parse_tz
+    from warmer.sample.formats._records import parse_mapping, parse_tz
     from warmer.sample.importer import ImportOptions
     from warmer.sample.scrub import ScrubPolicy
     from warmer.sample.select import Selection
@@ -131,7 +136,7 @@ def build_options(app: AppContext, opts: dict[str, Any]) -> Any:
     return ImportOptions(
         format=opts["fmt"],
         log_format=opts["log_format"],
-        fields=_pairs(opts["fields"]),
+        fields=parse_mapping(_pairs(opts["fields"])),
         strict=opts["strict"],
         tz=tz,
         scrub=scrub,
@@ -146,17 +151,18 @@ def parse_time(
     """ISO 8601 (UTC when no zone), epoch seconds, or ``<n>[smhd]`` before ``now``."""
     if text is None:
         return None
+    from warmer.model.sample import ts_in_range
     from warmer.sample.formats._records import to_epoch
 
     match = _RELATIVE.match(text.strip())
     if match:
-        return (now if now is not None else time.time()) - float(match.group(1)) * _UNITS[
-            match.group(2)
-        ]
-    value = to_epoch(text, tz)
-    if value is None:
+        ago = float(match.group(1)) * _UNITS[match.group(2)]
+        value: float | None = (now if now is not None else time.time()) - ago
+    else:
+        value = to_epoch(text, tz)
+    if value is None or not ts_in_range(value):
         raise UsageError(
-            f"{flag}: cannot read {text!r} as a time",
+            f"{flag}: cannot read {text!r} as a time between 1970 and 9999",
             hint="use ISO 8601 (2026-11-02T07:10:00Z), epoch seconds, or 2h",
         )
     return value

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from warmer.cli._types import bounded, limited
 from warmer.model.text import printable
 from warmer.sample.inspect import SampleProfile, profile_sample
 from warmer.sample.source import SampleSource
@@ -25,13 +26,17 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
 @click.option(
     "--warm-fraction",
-    type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+    type=limited("sample.warm_fraction"),
     default=0.8,
     show_default=True,
     help="Share of the time span that warms; the rest verifies.",
 )
 @click.option(
-    "--top", type=click.IntRange(min=0), default=10, show_default=True, help="Top keys to list."
+    "--top",
+    type=bounded(0, 100_000, integer=True),
+    default=10,
+    show_default=True,
+    help="Top keys to list.",
 )
 @click.option(
     "--mrc",
@@ -48,7 +53,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--mrc-keys",
-    type=click.IntRange(min=16),
+    type=bounded(16, 1 << 24, integer=True),
     default=16_384,
     show_default=True,
     help="SHARDS: distinct keys tracked at most (its fixed memory).",

@@ -36,6 +36,10 @@ def build(cls: type[T], tree: Any, path: str = "") -> T:
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
+        # "url: ..." from a __post_init__ is about one field: the path names it.
+        name, sep, rest = str(exc).partition(": ")
+        if sep and name in fields:
+            raise ConfigError(rest, path=f"{path}.{name}" if path else name) from exc
         raise ConfigError(str(exc), path=path or None) from exc
 
 

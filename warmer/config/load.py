@@ -85,3 +85,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror}", hint="check --config") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: byte {exc.start} is not UTF-8",
+            hint="TOML files are UTF-8; re-save it as UTF-8",
+        ) from exc

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
 from warmer.config import schema
+from warmer.config.limits import LIMITS
 from warmer.config.schema import Config, SourceConfig
 
 HEADER = """# Configuration reference: `warmer.toml`
@@ -33,7 +34,10 @@ is optional unless marked required. Precedence: command-line flag > `WARMER_<COM
 variable > this file > the default below. Any string may hold `${NAME}` (or
 `${NAME:-default}`), replaced from the environment when the file loads, so secrets stay
 out of the file; `$${` writes a literal `${`. A bad value is an error naming its path
-(`tiers.l1.url: ...`, exit code 2) before anything is sent.
+(`tiers.l1.url: ...`, exit code 2) before anything is sent. A number must lie in the range
+its type shows (`(0, 1)` excludes both ends, `[0, 1]` includes them; the command-line flag
+of the same setting takes the same range); NaN and infinities never do. A tier's `url`
+is checked for its scheme, host and port when the file loads.
 """
 
 
@@ -108,6 +112,9 @@ def _section(table: str, cls: type[Any], docs: dict[tuple[str, str], str]) -> st
     for field in dataclasses.fields(cls):
         meaning = _cell(_markdown(docs.get((cls.__name__, field.name), "")))
         kind, default = type_name(hints[field.name]), _default(field)
+        bound = LIMITS.get(f"{table.strip('`[]')}.{field.name}")
+        if bound is not None:
+            kind = f"{kind} in {bound.interval()}"
         parts.append(f"| `{field.name}` | {kind} | {default} | {meaning} |")
     return "\n".join(parts) + "\n"
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from warmer.checks.grammar import Check, parse_checks
+from warmer.config.limits import check_limits
 from warmer.config.sizes import Capacity, parse_capacity, parse_duration
+from warmer.config.urls import url_problem
 from warmer.credentials import mask_url
 
 DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
@@ -92,8 +94,7 @@ class SampleConfig:
     """Share of the sample (by time) that warms; the rest verifies."""
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.warm_fraction < 1.0:
-            raise ValueError("warm_fraction must be between 0 and 1 (exclusive)")
+        check_limits("sample", self)
 
 
 @dataclass(frozen=True)
@@ -182,13 +183,12 @@ class ReplayConfig:
     """Seconds between two decisions of the protection controller."""
 
     def __post_init__(self) -> None:
+        check_limits("replay", self)  # NaN, infinities, negatives: exit 2, nothing sent
         # Limits are parsed when the config loads: a typo is exit 2 before any traffic.
         checks = parse_checks(self.protect, where="replay.protect", vocabulary="protect")
         for check in checks:
             if check.op not in ("<", "<="):
                 raise ValueError(f"protect: {check.text!r} must be an upper limit (< or <=)")
-        if self.protect_start_rate <= 0 or self.protect_interval_s <= 0:
-            raise ValueError("protect_start_rate and protect_interval_s must be positive")
 
 
 HEADER_WORDS: tuple[str, ...] = ("hit", "stale", "revalidated", "miss", "bypass")
@@ -297,12 +297,18 @@ class SourceConfig:
         for name in SOURCE_NEEDS[self.source]:
             if not getattr(self, name):
                 raise ValueError(f"{name} is required when source = {self.source!r}")
+        problem = url_problem(self.source, self.url) if self.url else None
+        if problem:
+            raise ValueError(f"url: {problem}")
         if self.source == "header":
             self._check_header()
         if self.cross_check is not None and self.cross_check.cross_check is not None:
             raise ValueError("a cross_check cannot have a cross_check of its own")
         if self.baseline_url and self.source not in ("redis", "memcached"):
             raise ValueError("baseline_url needs source = 'redis' or 'memcached'")
+        problem = url_problem(self.source, self.baseline_url) if self.baseline_url else None
+        if problem:
+            raise ValueError(f"baseline_url: {problem}")
         if self.source in ("prometheus", "promql") and not (
             self.hits or self.misses or self.requests
         ):
@@ -361,12 +367,9 @@ class ObserveConfig:
     """Characters that end a key's prefix (``user:42`` → ``user``) in the prefix mix."""
 
     def __post_init__(self) -> None:
-        if self.interval_s <= 0 or self.timeout_s <= 0 or self.lost_after_s <= 0:
-            raise ValueError("interval_s, timeout_s and lost_after_s must be positive")
-        if self.sample_keys < 1 or not self.key_separators:
-            raise ValueError("sample_keys must be at least 1 and key_separators not empty")
-        if not 0.0 <= self.consistency_tolerance <= 1.0:
-            raise ValueError("consistency_tolerance must be between 0 and 1")
+        check_limits("observe", self)
+        if not self.key_separators:
+            raise ValueError("key_separators must not be empty")
 
 
 DRIFT_MUST_MATCH: tuple[str, ...] = (
@@ -439,12 +442,7 @@ class DriftConfig:
                 resolve(f"tier.config.{name}")
             except ConfigError:
                 raise ValueError(f"must_match: {name!r} is not a tier setting") from None
-        ratios = (self.maxmemory_ratio, self.memory_per_key_ratio, self.ttl_ratio)
-        shares = (self.ttl_p_value, self.ttl_max_statistic, self.no_expiry_tolerance)
-        if min(ratios) < 0 or not all(0 <= v <= 1 for v in (*shares, self.prefix_share_tolerance)):
-            raise ValueError("ratios must be >= 0; p-value, statistic and shares in [0, 1]")
-        if self.min_keys < 2 or self.max_prefix_rows < 1:
-            raise ValueError("min_keys must be at least 2 and max_prefix_rows at least 1")
+        check_limits("drift", self)
 
 
 @dataclass(frozen=True)
@@ -491,6 +489,7 @@ class GateConfig:
     def __post_init__(self) -> None:
         # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;
         # tier names are validated later against [tiers] (see warmer.gate.run.prepare).
+        check_limits("gate", self)
         parse_checks(self.checks)
         for check in parse_checks(self.warm_until, where="gate.warm_until"):
             if not _is_hit_rate_floor(check):
@@ -498,10 +497,6 @@ class GateConfig:
                     f"warm_until: {check.text!r} must be hit_rate.<tier> or "
                     "hit_rate.effective with >= or >"
                 )
-        if not 0.0 <= self.max_skip_rate <= 1.0:
-            raise ValueError("max_skip_rate must be between 0 and 1")
-        if not 0.0 <= self.warm_margin < 1.0 or self.warm_window < 1:
-            raise ValueError("warm_margin must be in [0, 1) and warm_window at least 1")
 
 
 def _is_hit_rate_floor(check: Check) -> bool:

@@ -13,6 +13,7 @@ Used by ``[tiers.NAME] capacity`` and by ``warmer sample inspect --simulate``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -46,7 +47,7 @@ def parse_capacity(value: int | float | str) -> Capacity:
     if isinstance(value, bool):
         raise ValueError(f"capacity {value!r} is not a number of objects or bytes")
     if isinstance(value, int | float):
-        amount, unit = float(value), ""
+        amount, unit = (float(value) if abs(value) < 1e300 else math.inf), ""
     else:
         match = _CAPACITY.match(value)
         if match is None:
@@ -54,6 +55,8 @@ def parse_capacity(value: int | float | str) -> Capacity:
         amount, unit = float(match.group(1).replace("_", "")), match.group(2).lower()
     if amount <= 0:
         raise ValueError(f"capacity {value!r} must be greater than 0")
+    if not amount < 1e18:  # NaN and infinities fail this too
+        raise ValueError(f"capacity {value!r} must be a finite number below 1e18")
     if unit in _OBJECT_UNITS:
         return Capacity(amount, "objects")
     if unit in _BYTE_UNITS:
@@ -64,7 +67,7 @@ def parse_capacity(value: int | float | str) -> Capacity:
 def parse_duration(value: int | float | str) -> float:
     """``90`` / ``"90s"`` / ``"1.5m"`` / ``"250ms"`` / ``"1h"`` / ``"1d"`` → seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
+        seconds = float(value) if abs(value) < 1e300 else math.inf
     else:
         match = _DURATION.match(str(value))
         if match is None:
@@ -72,4 +75,6 @@ def parse_duration(value: int | float | str) -> float:
         seconds = float(match.group(1).replace("_", "")) * _SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be greater than 0")
+    if not seconds <= 100 * 365 * 86_400:  # NaN and infinities fail this too
+        raise ValueError(f"duration {value!r} must be finite, at most 100 years")
     return seconds

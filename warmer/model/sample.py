@@ -13,6 +13,16 @@ import pyarrow as pa
 
 SAMPLE_SCHEMA_VERSION = 1
 
+TS_MAX = 253_402_300_800.0
+"""Timestamps are seconds in ``[0, TS_MAX)``: from the epoch to the end of year 9999 (the
+last second a date can be printed for); anything else (1e308, NaN) is malformed."""
+
+
+def ts_in_range(ts: float) -> bool:
+    """Whether ``ts`` is a timestamp a sample may hold (NaN is not)."""
+    return 0.0 <= ts < TS_MAX
+
+
 SAMPLE_ARROW_SCHEMA = pa.schema(
     [
         pa.field("ts", pa.float64(), nullable=False),  # seconds since the epoch, UTC

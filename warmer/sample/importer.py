@@ -132,9 +132,16 @@ def import_logs(
         streams = []
         for path in inputs:
             stream = stack.enter_context(open_input(path))
-            detection = choose_format(
-                stream.peek_head(), options.format, options.log_format, options.fields, options.tz
-            )
+            try:
+                detection = choose_format(
+                    stream.peek_head(),
+                    options.format,
+                    options.log_format,
+                    options.fields,
+                    options.tz,
+                )
+            except InputError as exc:  # name the input: several may be imported at once
+                raise InputError(f"{path}: {exc.message}", exc.hint) from exc
             source = SourceReport(path, detection.format.name, detection.message)
             report.sources.append(source)
             if on_source:
@@ -155,14 +162,38 @@ def import_logs(
 
 
 def _check_not_empty(report: ImportReport, rows: int) -> None:
+    """Zero usable records is an input error in every format, with the reasons counted."""
+    if rows:
+        return
     lines = sum(s.lines for s in report.sources)
-    parsed = sum(s.lines - s.rejects.count for s in report.sources)
-    if rows == 0 and lines > 0 and parsed == 0:
-        formats = ", ".join(sorted({s.format for s in report.sources}))
+    dropped = ", ".join(f"{n} by {why}" for why, n in sorted(report.dropped.items()) if n)
+    if dropped:
         raise InputError(
-            f"no request could be imported from {lines} input line(s) read as {formats}",
-            hint="check --format (and --log-format / --field for custom logs)",
+            f"no request left to write: every parsed request was left out ({dropped})",
+            hint="widen --since/--until, --method or --sample-rate",
         )
+    if lines == 0:
+        names = ", ".join(s.path for s in report.sources)
+        raise InputError(f"no request to import: {names} holds no line or entry")
+    raise InputError(
+        "no request could be imported: " + "; ".join(_why(s) for s in report.sources if s.lines),
+        hint="check --format (and --log-format / --field for custom logs)",
+    )
+
+
+def _why(source: SourceReport) -> str:
+    """``access.log (nginx, 3 lines): 2 bad or missing timestamp, 1 ...; first at line 1``."""
+    unit = "entries" if source.format.startswith("HAR") else "lines"
+    where = "entry" if unit == "entries" else "line"
+    reasons = ", ".join(
+        f"{n} {why}" for why, n in sorted(source.rejects.by_reason.items(), key=lambda i: -i[1])
+    )
+    first = ""
+    if source.rejects.first:
+        number, reason = source.rejects.first[0]
+        first = f"; first at {where} {number}: {reason}"
+    counted = reasons or "no record in it"
+    return f"{source.path} ({source.format}, {source.lines} {unit}): {counted}{first}"
 
 
 def _meta(report: ImportReport, options: ImportOptions) -> SampleMeta:

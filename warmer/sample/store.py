@@ -15,6 +15,7 @@ import dataclasses
 import gzip
 import io
 import json
+import math
 import os
 import shutil
 from collections.abc import Generator, Iterator, Mapping
@@ -22,14 +23,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, Protocol
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from warmer.errors import InputError, UsageError
 from warmer.model.sample import (
     SAMPLE_ARROW_SCHEMA,
     SAMPLE_SCHEMA_VERSION,
+    TS_MAX,
     SampleMeta,
     SampleRecord,
+    ts_in_range,
 )
 
 if TYPE_CHECKING:
@@ -154,21 +159,36 @@ class SampleWriter:
             raise ValueError("write_batch() after close()")
         table = conform(batch)
         self.rows += table.num_rows
-        if self.encoding == "parquet":
-            self._write_parquet(table)
-        else:
-            self._write_jsonl(table)
+        with self._writing():
+            if self.encoding == "parquet":
+                self._write_parquet(table)
+            else:
+                self._write_jsonl(table)
 
     def close(self, meta: SampleMeta) -> Path:
         """Finish the file with ``meta`` (its ``requests`` is set to the rows written)."""
         meta = dataclasses.replace(meta, requests=self.rows)
-        if self.encoding == "parquet":
-            self._close_parquet(meta)
-        else:
-            self._close_jsonl(meta)
-        os.replace(self._tmp, self.path)
+        with self._writing():
+            if self.encoding == "parquet":
+                self._close_parquet(meta)
+            else:
+                self._close_jsonl(meta)
+            os.replace(self._tmp, self.path)
         self._closed = True
         return self.path
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A directory that cannot be made (a file in the way), a full disk, no
+        permission: an :class:`InputError` naming the sample (exit 2), never a traceback."""
+        try:
+            yield
+        except (OSError, pa.ArrowException) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise InputError(
+                f"cannot write the sample {os.fspath(self.path)!r}: {reason}",
+                "choose another -o/--output (a writable directory with free space)",
+            ) from exc
 
     def abort(self) -> None:
         """Drop everything written so far; the target path is left untouched."""
@@ -179,7 +199,7 @@ class SampleWriter:
         if self._spool is not None:
             self._spool.close()
         for tmp in (self._tmp, self._temp_path(".spool")):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # gone, or its directory never existed
                 tmp.unlink()
 
     def _temp_path(self, suffix: str) -> Path:
@@ -387,17 +407,32 @@ class _ParquetReader(SampleReader):
         self, batch_size: int = 65536, columns: list[str] | None = None
     ) -> Iterator[pa.RecordBatch]:
         present = self._columns(columns)
+        row = 0
         try:
             for batch in self._file.iter_batches(batch_size=batch_size, columns=present):
-                yield from _selected(pa.Table.from_batches([batch]), columns).to_batches()
+                table = pa.Table.from_batches([batch])
+                self._check_ts(table, row)
+                row += table.num_rows
+                yield from _selected(table, columns).to_batches()
         except pa.ArrowException as exc:
             raise InputError(f"{self.path}: cannot read Parquet sample ({exc})") from exc
 
     def to_table(self, columns: list[str] | None = None) -> pa.Table:
         try:
-            return _selected(self._file.read(columns=self._columns(columns)), columns)
+            table = self._file.read(columns=self._columns(columns))
         except pa.ArrowException as exc:
             raise InputError(f"{self.path}: cannot read Parquet sample ({exc})") from exc
+        self._check_ts(table, 0)
+        return _selected(table, columns)
+
+    def _check_ts(self, table: pa.Table, first_row: int) -> None:
+        if _ts_ok(table):
+            return
+        row = first_row + (_first_bad_ts(table) or 0) + 1
+        raise InputError(
+            f"{self.path}: row {row}: ts is out of range (seconds from 1970 to 9999)",
+            _FORMAT_HINT,
+        )
 
     def _columns(self, columns: list[str] | None) -> list[str] | None:
         """The wanted columns the file has (the others are filled with nulls)."""
@@ -448,7 +483,7 @@ class _JsonlReader(SampleReader):
             header = self._header is not None
             for first, data in record_blocks(self.path, self._compression, header=header):
                 table = parse_block(data, self._key_function)
-                if table is None:
+                if table is None or not _ts_ok(table):
                     table = self._slow_block(data, first)
                 count += table.num_rows
                 yield from _selected(table, columns).to_batches(max_chunksize=batch_size)
@@ -498,7 +533,7 @@ class _JsonlReader(SampleReader):
             header_requests=self.meta.requests if self._header is not None else None,
             key_function=self._key_function,
         )
-        if table is None:
+        if table is None or not _ts_ok(table):
             return super().to_table(columns)
         return _selected(table, columns)
 
@@ -567,6 +602,23 @@ class _JsonlReader(SampleReader):
             yield text
 
 
+def _ts_ok(table: pa.Table) -> bool:
+    """Whether every ``ts`` of ``table`` is in range (NaN is not)."""
+    if "ts" not in table.column_names or table.num_rows == 0:
+        return True
+    ts = pc.cast(table.column("ts"), pa.float64())
+    low, high = pc.min_max(ts).values()  # NaN is skipped by min_max: count it apart
+    if pc.any(pc.is_nan(ts)).as_py():
+        return False
+    return low.as_py() is None or (ts_in_range(low.as_py()) and ts_in_range(high.as_py()))
+
+
+def _first_bad_ts(table: pa.Table) -> int | None:
+    ts = pc.cast(table.column("ts"), pa.float64()).to_numpy(zero_copy_only=False)
+    bad = ~((ts >= 0.0) & (ts < TS_MAX))
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
 def _selected(table: pa.Table, columns: list[str] | None) -> pa.Table:
     """``columns`` of ``table`` in that order, cast to the sample schema's types; a column
     it lacks becomes nulls. All of it, conformed, when ``columns`` is None."""
@@ -611,6 +663,11 @@ def _check_row(obj: Any, lineno: int, path: Path, key_function: Any) -> dict[str
         )
     if not isinstance(obj["ts"], int | float) or isinstance(obj["ts"], bool):
         raise InputError(f"{path}:{lineno}: ts must be a number of seconds since the epoch")
+    if not ts_in_range(float(obj["ts"]) if abs(obj["ts"]) < 1e300 else math.inf):
+        raise InputError(
+            f"{path}:{lineno}: ts {obj['ts']!r} is out of range (seconds from 1970 to 9999)",
+            _FORMAT_HINT,
+        )
     if not isinstance(obj["method"], str) or not isinstance(obj["target"], str):
         raise InputError(f"{path}:{lineno}: method and target must be strings", _FORMAT_HINT)
     if obj.get("key") is None:

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from warmer.model.sample import TS_MAX
 from warmer.sample.formats.interface import RAW_SCHEMA, Rejects
 
 Columns = dict[str, pa.Array]
@@ -72,8 +73,10 @@ def build_raw(
     a tokenizer already derived them.
     """
     n = len(lines)
-    ts = _timestamps(cols, n)
+    ts = _in_range(_timestamps(cols, n))
     method, target = request or _request(cols, n)
+    target = _unescape_target(target)
+    headers = _unescape_values(headers if headers is not None else header_map(cols, n))
     status = _to_int(cols.get("status"), n, pa.int32())
     masks = [
         (REASON_TIME, pc.is_null(ts)),
@@ -87,7 +90,7 @@ def build_raw(
             "target": target,
             "scheme": _dash_null(cols.get("scheme"), n),
             "host": _host(cols, n),
-            "headers": headers if headers is not None else header_map(cols, n),
+            "headers": headers,
             "body": pa.nulls(n, pa.string()),
             "status": status,
             "response_bytes": _to_int(cols.get("body_bytes_sent", cols.get("bytes_sent")), n),
@@ -144,6 +147,44 @@ def _timestamps(cols: Columns, n: int) -> pa.Array:
     if "time_iso8601" in cols:
         return iso_timestamps(cols["time_iso8601"])
     return pa.nulls(n, pa.float64())
+
+
+def _has_backslash(values: pa.Array) -> bool:
+    return len(values) > 0 and bool(pc.any(pc.match_substring(values, "\\")).as_py())
+
+
+def _unescape_target(target: pa.Array) -> pa.Array:
+    """Apache's ``\\"`` and ``\\\\`` in a logged request line, as the ``\\xHH`` escapes
+    nginx writes for the same bytes, which the importer decodes with the others (one pass,
+    so ``\\\\x41`` stays a backslash followed by ``x41``)."""
+    if not _has_backslash(target):
+        return target
+    target = pc.replace_substring(target, "\\\\", "\\x5C")
+    return pc.replace_substring(target, '\\"', "\\x22")
+
+
+def _unescape_values(headers: pa.Array) -> pa.Array:
+    """Header values with Apache's ``\\"`` and ``\\\\`` escapes undone (nginx writes
+    ``\\x22`` and ``\\x5C`` instead, so no nginx value holds either)."""
+    items = headers.items
+    if not _has_backslash(items):
+        return headers
+    if headers.offset:
+        headers = pa.concat_arrays([headers])  # .items ignores a slice's offset
+        items = headers.items
+    items = pc.replace_substring_regex(items, r'\\(["\\])', r"\1")
+    return pa.MapArray.from_arrays(
+        headers.offsets,
+        headers.keys,
+        items,
+        mask=headers.is_null(),
+    )
+
+
+def _in_range(ts: pa.Array) -> pa.Array:
+    """``ts`` with stamps before 1970, after 9999 or NaN made null (malformed rows)."""
+    ok = pc.and_(pc.greater_equal(ts, 0.0), pc.less(ts, TS_MAX))  # NaN compares false
+    return pc.if_else(pc.fill_null(ok, False), ts, pa.scalar(None, pa.float64()))
 
 
 def iso_timestamps(values: pa.Array) -> pa.Array:

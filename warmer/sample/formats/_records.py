@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from warmer.errors import UsageError
+from warmer.model.sample import ts_in_range
 from warmer.sample.formats._fields import parse_iso8601
 from warmer.sample.formats.interface import RAW_SCHEMA, Rejects
 
@@ -135,15 +136,25 @@ def build_row(
     if not isinstance(method, str) or not isinstance(target, str) or not target:
         return "bad or missing request line"
     target, host, scheme = _split_url(target)
+    status, headers = pick("status"), pick("headers")
+    if status not in (None, "", "-") and _status(status) is None:
+        return "bad status"
+    if headers is not None and not isinstance(headers, Mapping | list):
+        return "headers is not an object"
+    if isinstance(headers, Mapping) and any(isinstance(v, Mapping) for v in headers.values()):
+        return "a header value is an object"
+    body = pick("body")
+    if body is not None and not isinstance(body, str):
+        return "body is not a string"
     return {
         "ts": ts,
         "method": method,
         "target": target,
         "scheme": _text(pick("scheme")) or scheme,
         "host": _text(pick("host")) or host,
-        "headers": _headers(pick("headers"), get, mapping),
-        "body": _text(pick("body")),
-        "status": _status(pick("status")),
+        "headers": _headers(headers, get, mapping),
+        "body": _text(body),
+        "status": _status(status),
         "response_bytes": _int(pick("response_bytes")),
         "duration_ms": _duration(pick("duration_ms"), pick("duration_s")),
         "cache_status": _text(pick("cache_status")),
@@ -175,10 +186,11 @@ def to_epoch(value: Any, tz: tzinfo | None = None) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        number = float(value)
+        number = float(value) if abs(value) < 1e300 else math.inf
         if not math.isfinite(number):
             return None
-        return number / 1000.0 if number > 1e11 else number
+        seconds = number / 1000.0 if number > 1e11 else number
+        return seconds if ts_in_range(seconds) else None
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -188,10 +200,12 @@ def to_epoch(value: Any, tz: tzinfo | None = None) -> float | None:
         pass
     if "/" in text:
         try:
-            return datetime.strptime(text.strip("[]"), "%d/%b/%Y:%H:%M:%S %z").timestamp()
+            stamp = datetime.strptime(text.strip("[]"), "%d/%b/%Y:%H:%M:%S %z").timestamp()
         except ValueError:
             return None
-    return parse_iso8601(text.replace("Z", "+00:00") if text.endswith("Z") else text, tz)
+        return stamp if ts_in_range(stamp) else None
+    parsed = parse_iso8601(text.replace("Z", "+00:00") if text.endswith("Z") else text, tz)
+    return parsed if parsed is not None and ts_in_range(parsed) else None
 
 
 def parse_tz(text: str) -> tzinfo:

@@ -4,8 +4,12 @@ Fields used, in the documented order (later fields, which AWS keeps adding, are 
 
     type time elb client:port target:port request_processing_time
     target_processing_time response_processing_time elb_status_code target_status_code
-    received_bytes sent_bytes "request" "user_agent" ...
+    received_bytes sent_bytes "request" "user_agent" ssl_cipher ssl_protocol
+    target_group_arn "trace_id" "domain_name" "chosen_cert_arn" matched_rule_priority
+    request_creation_time ...
 
+``ts`` is ``request_creation_time`` (the 22nd field), when the request arrived; ``time`` is
+when the response was sent, and stands in only on lines cut before that field.
 ``request`` is ``METHOD URL PROTOCOL`` with an absolute URL: scheme and host are recorded,
 the target is its path and query. The duration is the sum of the three processing times
 (``-1`` when the target did not answer, then null).
@@ -31,12 +35,25 @@ PATTERN = (
     r"(?P<t1>\S+) (?P<t2>\S+) (?P<t3>\S+) (?P<elb_status>\S+) (?P<target_status>\S+) "
     r"(?P<received>\S+) (?P<sent>\S+) "
     rf'"(?P<method>[A-Za-z-]+) (?P<url>[^ "]+) (?P<protocol>[^"]*)" "(?P<user_agent>{_Q})"'
-    r"(?: [^\n]*)?\n?$"
+    rf'(?: \S+ \S+ \S+ "{_Q}" "{_Q}" "{_Q}" \S+ (?P<created>[0-9T:.Z-]+)(?: [^\n]*)?| [^\n]*)?'
+    r"\n?$"
 )
 _URL = r"^(?P<scheme>[A-Za-z]+)://(?P<host>[^/?#]*)(?P<path>[^#]*)$"
 COMPILED = CompiledFormat(
     PATTERN,
-    ("time", "client", "t1", "t2", "t3", "elb_status", "sent", "method", "url", "user_agent"),
+    (
+        "time",
+        "created",
+        "client",
+        "t1",
+        "t2",
+        "t3",
+        "elb_status",
+        "sent",
+        "method",
+        "url",
+        "user_agent",
+    ),
     None,
 )
 
@@ -61,7 +78,7 @@ def _to_nginx(cols: Columns) -> Columns:
     path = pc.if_else(pc.equal(path, ""), pa.scalar("/"), path)
     client = pc.replace_substring_regex(cols["client"], r":[0-9]+$", "")
     return {
-        "time_iso8601": cols["time"],
+        "time_iso8601": _request_time(cols),
         "remote_addr": client,
         "request_method": cols["method"],
         "request_uri": path,
@@ -72,6 +89,13 @@ def _to_nginx(cols: Columns) -> Columns:
         "request_time": _total_time(cols),
         "http_user_agent": cols["user_agent"],
     }
+
+
+def _request_time(cols: Columns) -> pa.Array:
+    """``request_creation_time`` (when the balancer received the request), or ``time``
+    (when it sent the response) on lines too short to hold it."""
+    created = pc.fill_null(cols["created"], "")
+    return pc.if_else(pc.equal(created, ""), cols["time"], created)
 
 
 def _total_time(cols: Columns) -> pa.Array:

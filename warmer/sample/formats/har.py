@@ -61,6 +61,14 @@ def _entries(data: bytes, name: str) -> list[Any]:
 def _row(entry: Any, number: int) -> dict[str, Any] | str:
     if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
         return "HAR entry without a request"
+    # HAR 1.2 types: a number where a date should be is a malformed entry, never a time.
+    if not isinstance(entry.get("startedDateTime"), str):
+        return "startedDateTime is not an ISO 8601 string"
+    request = entry["request"]
+    if not isinstance(request.get("method"), str) or not isinstance(request.get("url"), str):
+        return "request.method or request.url is not a string"
+    if not isinstance(request.get("headers", []), list):
+        return "request.headers is not a list"
     row = build_row(lambda path: _get(entry, path), _MAPPING, number)
     if isinstance(row, str):
         return row
