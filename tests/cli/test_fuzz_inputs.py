@@ -77,6 +77,7 @@ FREE_TEXT = {
     "--scrub-param",
     "--keep-param",
     "--method",
+    "--name",
     "--allow-method",
     "--drop-header",
     "--phase",
@@ -213,6 +214,11 @@ def base_args(path: tuple[str, ...], work: Path, port: int, run: Path | None) ->
         ("observe",): ["observe"],
         ("gate",): ["gate", "--sample", "s.jsonl", "--target", target, "--dry-run"],
         ("report",): ["report", str(run)] if run else None,
+        ("drift",): [
+            "drift",
+            *("--baseline", f"redis://127.0.0.1:{port}"),
+            *("--candidate", f"redis://127.0.0.1:{port}"),
+        ],
         # demo starts servers and locust-worker serves forever for any readable --master:
         # their options are fuzzed where they are parsed (test_server_commands_refuse_...)
         ("demo",): None,

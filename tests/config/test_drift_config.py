@@ -28,9 +28,9 @@ def test_defaults_and_overrides() -> None:
     ("tree", "path", "words"),
     [
         ({"drift": {"ttl_compare": "ks"}}, "drift.ttl_compare", "is not one of"),
-        ({"drift": {"min_keys": 1}}, "drift", "min_keys"),
-        ({"drift": {"must_match": ["policy"]}}, "drift", "not a tier setting"),
-        ({"observe": {"sample_keys": 0}}, "observe", "sample_keys"),
+        ({"drift": {"min_keys": 1}}, "drift.min_keys", ">= 2"),
+        ({"drift": {"must_match": ["policy"]}}, "drift.must_match", "not a tier setting"),
+        ({"observe": {"sample_keys": 0}}, "observe.sample_keys", ">= 1"),
         (
             {"tiers": {"l0": {"source": "cache-status", "cache": "a", "baseline_url": "x"}}},
             "tiers.l0",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from warmer.cli._context import AppContext
+from warmer.config.urls import url_problem
 from warmer.errors import ExitCode, UsageError
 from warmer.model.run import DriftReport, mask_url
 from warmer.model.text import printable
@@ -95,7 +96,20 @@ def _pairs(
     if baseline or candidate:
         if not (baseline and candidate):
             raise UsageError("--baseline and --candidate go together", "give both URLs, or neither")
-        kind = source or ("memcached" if baseline.startswith("memcached://") else "redis")
+        if tiers:
+            raise UsageError(
+                "--tier picks tiers of warmer.toml; --baseline and --candidate name the pair",
+                "drop --tier, or drop --baseline/--candidate to compare configured tiers",
+            )
+        if not name.strip():
+            raise UsageError("--name: a tier name cannot be empty")
+        kind = source or _kind(baseline)
+        for flag, url in (("--baseline", baseline), ("--candidate", candidate)):
+            problem = url_problem(kind, url)
+            if problem:
+                raise UsageError(
+                    f"{flag}: {problem}", "e.g. redis://host:6379/0 or memcached://host:11211"
+                )
         return [DriftPair(name, kind, baseline, candidate, "--baseline", "--candidate")]
     pairs = config_pairs(app.config, tiers)
     unknown = sorted(set(tiers) - {p.tier for p in pairs})
@@ -111,6 +125,20 @@ def _pairs(
             "memcached [tiers.NAME] in warmer.toml",
         )
     return list(pairs)
+
+
+def _kind(url: str) -> str:
+    """redis or memcached, from the URL's scheme (``UsageError`` for any other)."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "memcached":
+        return "memcached"
+    if scheme in ("redis", "rediss", "unix"):
+        return "redis"
+    raise UsageError(
+        f"--baseline: {printable(mask_url(url))!r} is not a redis://, rediss://, unix:// or "
+        "memcached:// URL",
+        "give the scheme, or --source redis|memcached",
+    )
 
 
 def _document(report: DriftReport, tiers: Sequence[str]) -> dict[str, object]:
