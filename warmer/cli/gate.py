@@ -41,6 +41,12 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
     allow_from_autoenv=False,
     help="A check, e.g. 'hit_rate.l0 >= 85%'; repeatable; adds to gate.checks.",
 )
+@click.option(
+    "--baseline",
+    metavar="URL",
+    help="The running release: replay verify to it and the candidate interleaved and "
+    "compare them (gate.baseline; compare.* metrics).",
+)
 @click.option("--warm-fraction", type=float, help="Share of the sample's time span that warms.")
 @click.option(
     "--warm-duration",
@@ -202,6 +208,7 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
             ("warm_duration", "warm_duration_s"),
             ("settle", "settle_s"),
             ("no_data", "no_data"),
+            ("baseline", "baseline"),
         )
         if options.get(name) is not None
     }

@@ -381,6 +381,10 @@ class GateConfig:
     warm_margin: float = 0.02
     """hot-first: the warm plan stops adding keys once its predicted hit rate reaches the
     highest ``hit_rate`` check threshold plus this."""
+    baseline: str | None = None
+    """The running release's base URL (``--baseline``): after verify, the verify part is
+    replayed to it and to the candidate at the same time and the two are compared
+    (``compare.*`` metrics, ``[compare]``; docs/compare.md)."""
     max_skip_rate: float = 0.05
     """Largest share of a phase's records that may be skipped as not sendable as recorded
     (methods the safety rules skip do not count): the gate checks ``skipped.rate`` and
@@ -409,6 +413,99 @@ def _is_hit_rate_floor(check: Check) -> bool:
 
 
 @dataclass(frozen=True)
+class StaleReadsConfig:
+    """The stale-read probe after verify (``[stale_reads]``; the table turns it on).
+
+    A bounded random sample of the keys that were cache hits during verify is fetched
+    twice: through the candidate, and around its caches (``origin``, or the candidate
+    with ``bypass_headers``). A key whose ``ETag``, ``Last-Modified`` or body differs is a
+    stale read (docs/stale-reads.md)."""
+
+    sample: int = 200
+    """Distinct hit keys re-fetched at most (a uniform random sample of them, seeded)."""
+    seed: int = 0
+    """Seeds the choice of keys, so two runs of one sample check the same keys."""
+    origin: str | None = None
+    """Base URL of the origin behind the caches; each key's request target is appended."""
+    bypass_headers: dict[str, str] = field(default_factory=dict)
+    """Headers that make the candidate skip its caches, e.g. ``{"Cache-Control" =
+    "no-cache"}`` or a bypass header with a credential (``"${BYPASS_TOKEN}"``); values are
+    masked in every report."""
+    min_keys: int = 20
+    """Fewer keys checked than this: ``stale_reads.rate`` has no data, with the reason."""
+    concurrency: int = 8
+    """Requests in flight at once."""
+    examples: int = 10
+    """Stale keys listed in the report at most."""
+
+    def __post_init__(self) -> None:
+        if (self.origin is None) == (not self.bypass_headers):
+            raise ValueError("set exactly one of origin and bypass_headers")
+        if self.sample < 1 or self.min_keys < 1 or self.concurrency < 1 or self.examples < 0:
+            raise ValueError("sample, min_keys and concurrency must be at least 1")
+
+
+@dataclass(frozen=True)
+class InvalidationConfig:
+    """The invalidation probe after verify (``[invalidation]``; the table turns it on).
+
+    Read ``read`` through the candidate, write a change (``write_url`` or
+    ``redis_command``), then read ``read`` again until the answer differs from the first
+    one (``ETag``, ``Last-Modified``, body) or ``within_s`` has passed."""
+
+    read: str
+    """The request target read back through the candidate, e.g. ``/product/42``."""
+    write_url: str | None = None
+    """URL the change is written through (an admin endpoint, the origin's API)."""
+    write_method: str = "POST"
+    write_body: str = ""
+    write_headers: dict[str, str] = field(default_factory=dict)
+    """Headers of the write (credentials from ``${ENV}``; masked in every report)."""
+    redis_url: str | None = None
+    """Redis the change is written to with ``redis_command`` (instead of a URL)."""
+    redis_command: tuple[str, ...] = ()
+    """The command and its arguments, e.g. ``["DEL", "candidate:/product/42"]``."""
+    within_s: float = 5.0
+    """The change must show within this many seconds (``invalidation.ok``)."""
+    interval_s: float = 0.1
+    """Pause between two reads after the write."""
+
+    def __post_init__(self) -> None:
+        if (self.write_url is None) == (self.redis_url is None):
+            raise ValueError("set exactly one of write_url and redis_url")
+        if self.redis_url is not None and not self.redis_command:
+            raise ValueError("redis_url needs redis_command")
+        if not self.read.startswith("/"):
+            raise ValueError("read must be a request target starting with '/'")
+        if self.within_s <= 0 or self.interval_s <= 0:
+            raise ValueError("within_s and interval_s must be positive")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """How the candidate is compared with ``gate.baseline`` (``[compare]``)."""
+
+    requests: int | None = None
+    """Requests of the verify part sent to each side at most (None: all of it)."""
+    confidence: float = 0.95
+    """Confidence level of the intervals of the differences."""
+    alpha: float = 0.05
+    """A difference counts as significant (``worse``/``better`` in the report) below this p."""
+    min_requests: int = 200
+    """Fewer answered requests a side: every ``compare.*`` metric has no data (inconclusive)."""
+    min_lookups: int = 100
+    """Fewer lookups a side for a tier: that tier's hit-rate comparison has no data."""
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.confidence < 1 or not 0 < self.alpha < 1:
+            raise ValueError("confidence must be in (0.5, 1) and alpha in (0, 1)")
+        if self.min_requests < 2 or self.min_lookups < 1:
+            raise ValueError("min_requests must be at least 2 and min_lookups at least 1")
+        if self.requests is not None and self.requests < 1:
+            raise ValueError("requests must be at least 1")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``warmer.toml``."""
 
@@ -419,3 +516,6 @@ class Config:
     backend: SourceConfig | None = None
     observe: ObserveConfig = field(default_factory=ObserveConfig)
     gate: GateConfig = field(default_factory=GateConfig)
+    stale_reads: StaleReadsConfig | None = None
+    invalidation: InvalidationConfig | None = None
+    compare: CompareConfig = field(default_factory=CompareConfig)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from warmer.gate.steps.base import PhaseStarted, RunState, Step, StepResult
+from warmer.gate.steps.compare import Compare
+from warmer.gate.steps.invalidation import Invalidation
 from warmer.gate.steps.predict import Predict
 from warmer.gate.steps.preflight import Preflight
+from warmer.gate.steps.stale import HitSampler, StaleReads
 from warmer.gate.steps.traffic import ReplayPhase, Settle
 from warmer.gate.steps.warming import WarmPhase
 
@@ -20,12 +23,16 @@ if TYPE_CHECKING:
     from warmer.config.schema import Config
 
 __all__ = [
+    "Compare",
+    "HitSampler",
+    "Invalidation",
     "PhaseStarted",
     "Predict",
     "Preflight",
     "ReplayPhase",
     "RunState",
     "Settle",
+    "StaleReads",
     "Step",
     "StepResult",
     "WarmPhase",
@@ -35,11 +42,21 @@ __all__ = [
 
 def default_steps(config: Config) -> list[Step]:
     """preflight → warm (its plan, stop rule and pace) → settle → verify (recorded order) →
-    predict."""
-    return [
-        Preflight(),
-        WarmPhase(),
-        Settle(config.gate.settle_s),
-        ReplayPhase("verify", "recorded"),
-        Predict(),
-    ]
+    stale_reads (with ``[stale_reads]``) → invalidation (with ``[invalidation]``) →
+    compare (with ``gate.baseline``) → predict."""
+    from warmer.gate.live import tier_rules
+
+    steps: list[Step] = [Preflight(), WarmPhase(), Settle(config.gate.settle_s)]
+    stale = config.stale_reads
+    if stale is None:
+        steps.append(ReplayPhase("verify", "recorded"))
+    else:
+        # The probe picks its keys from verify's hits while verify runs.
+        sampler = HitSampler(tier_rules(config.tiers), stale.sample, stale.seed)
+        steps += [ReplayPhase("verify", "recorded", (sampler,)), StaleReads(sampler)]
+    if config.invalidation is not None:
+        steps.append(Invalidation())
+    if config.gate.baseline is not None:
+        steps.append(Compare())
+    steps.append(Predict())
+    return steps
