@@ -1,6 +1,7 @@
 """The candidate as a plain ASGI application (no framework: its per-request cost matters).
 
-Routes: ``/healthz`` (readiness), ``/metrics`` (Prometheus text format),
+Routes: ``/healthz`` (readiness), ``/metrics`` (Prometheus text format), ``/_origin/*``
+(the origin itself, around the caches),
 ``POST /_admin/write`` (the body is a request target: the origin changes that object and
 the candidate invalidates it, see ``invalidation_delay_s``) and everything else through
 :class:`~warmer.demo.candidate.service.Candidate`. Every response carries a
@@ -25,6 +26,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 _INTERNAL = b"l0; fwd=bypass; detail=internal"
+ORIGIN_PREFIX = "/_origin"
+"""``/_origin/<path>`` is ``<path>`` answered by the origin directly, around every tier:
+what a stale-read probe's ``[stale_reads] origin`` can point to."""
 
 
 class CandidateApp:
@@ -67,7 +71,10 @@ class CandidateApp:
             await self._metrics(send)
             return
         query = scope["query_string"].decode("latin-1")
-        served = await self.candidate.handle(method, path, query, no_cache=_no_cache(scope))
+        no_cache = _no_cache(scope)
+        if path.startswith(ORIGIN_PREFIX + "/"):
+            path, no_cache = path[len(ORIGIN_PREFIX) :], True
+        served = await self.candidate.handle(method, path, query, no_cache=no_cache)
         body = b"" if method == "HEAD" else served.body
         await _respond(
             send,
