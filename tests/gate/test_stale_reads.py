@@ -125,16 +125,14 @@ def test_a_bounded_sample_through_an_origin_url(
     # 400 of 2 000 keys, 100 of them stale: the count is hypergeometric (mean 20, standard
     # deviation about 3.9); the bound is five of those.
     assert report.checked == 400 and report.rate is not None
-    assert 0 < report.stale and abs(report.rate - 0.05) <= 0.05
+    assert report.stale > 0 and abs(report.rate - 0.05) <= 0.05
     assert "s3cret" not in report.around and "***" in report.around
     run = tmp_path / "run"
     for name in ("report.md", "report.html", "report.json", "config.json", "evidence.json"):
         assert "s3cret" not in (run / name).read_text(), name
 
 
-def test_too_few_hits_is_no_data_with_the_reason(
-    tmp_path: Path, redis_tcp: RedisServer
-) -> None:
+def test_too_few_hits_is_no_data_with_the_reason(tmp_path: Path, redis_tcp: RedisServer) -> None:
     small = write_sample(tmp_path / "small.jsonl", keys=10)
     stale = {"stale_reads": {"bypass_headers": {"X-Bypass": "${BYPASS_TOKEN:-t0ken}"}}}
     with candidate(redis_tcp, "few:") as server:

@@ -487,6 +487,10 @@ class CompareConfig:
 
     requests: int | None = None
     """Requests of the verify part sent to each side at most (None: all of it)."""
+    concurrency: int = 4
+    """Pairs of requests in flight at once. Low on purpose: the comparison judges latency,
+    and a side pushed into queueing measures its queue (and the machine's scheduler)
+    rather than itself; raise it only for sides that take that load easily."""
     confidence: float = 0.95
     """Confidence level of the intervals of the differences."""
     alpha: float = 0.05
@@ -503,6 +507,8 @@ class CompareConfig:
             raise ValueError("min_requests must be at least 2 and min_lookups at least 1")
         if self.requests is not None and self.requests < 1:
             raise ValueError("requests must be at least 1")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
 
 
 @dataclass(frozen=True)

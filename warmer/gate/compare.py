@@ -1,11 +1,12 @@
 """The candidate against the running release: the same traffic to both at once, compared.
 
 :func:`replay_both` sends the verify part of the sample to the baseline and to the
-candidate at the same time — two replays with the run's pacing and engine settings, one
-per side, started together — so both see the same requests under the same conditions
-(a slow minute of the machine or the network lands on both). Each side's responses go
-to a results file of its own (``compare-baseline.parquet``, ``compare-candidate.parquet``
-in the run directory).
+candidate in pairs: each record's two requests leave together from one event loop, so
+both sides see the same requests in the same order under the same conditions (a stall of
+the client, the machine or the network lands on both requests of a pair, not on one side;
+two engines in two threads of one process measured each other's GIL waits). Each side's
+responses go to a results file of its own in the results schema
+(``compare-baseline.parquet``, ``compare-candidate.parquet`` in the run directory).
 
 :func:`compare_tables` then judges the two, Kayenta style: per-tier and effective hit
 rates and the error rate as differences of proportions with Newcombe intervals,
@@ -20,6 +21,7 @@ inconclusive, never a pass.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from warmer.gate.stats import mann_whitney, proportion_delta
+from warmer.gate.stats import block_sign_test, mann_whitney, proportion_delta
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,8 +80,15 @@ def side_of(table: pa.Table, rules: Sequence[HeaderRule]) -> Side:
     hits["effective"], lookups["effective"] = int(any_hit.sum()), int(any_lookup.sum())
     latency = np.asarray(pc.fill_null(table.column("latency_ms"), np.nan), dtype=np.float64)
     good = ~failed & ~np.isnan(latency)
+    # In send order: the block test reads the latencies as a series over time.
+    order = np.argsort(np.asarray(table.column("sent_s"), dtype=np.float64), kind="stable")
     return Side(
-        table.num_rows, int(answered.sum()), int(failed.sum()), hits, lookups, latency[good]
+        table.num_rows,
+        int(answered.sum()),
+        int(failed.sum()),
+        hits,
+        lookups,
+        latency[order][good[order]],
     )
 
 
@@ -194,13 +203,23 @@ def _distribution(
     from warmer.model.run import ComparisonRow
 
     test = mann_whitney(baseline.latencies, candidate.latencies)
+    blocks = block_sign_test(baseline.latencies, candidate.latencies)
     metrics["compare.latency.mwu_p"] = test.p_value
     metrics["compare.latency.cliffs_delta"] = test.cliffs_delta
-    significant = test.p_value < config.alpha and abs(test.cliffs_delta) >= NEGLIGIBLE_EFFECT
+    # Worse (or better) only when U finds it, the effect is not negligible, and it held
+    # across the run (block sign test): see warmer.gate.stats.
+    significant = (
+        test.p_value < config.alpha
+        and abs(test.cliffs_delta) >= NEGLIGIBLE_EFFECT
+        and blocks.p_value < config.alpha
+    )
     verdict = "same"
     if significant:
         verdict = "worse" if test.cliffs_delta > 0 else "better"
-    counts = f"{len(candidate.latencies):,} vs {len(baseline.latencies):,} latencies"
+    counts = (
+        f"{len(candidate.latencies):,} vs {len(baseline.latencies):,} latencies; slower in "
+        f"{blocks.slower} of {blocks.blocks} blocks (sign test p {blocks.p_value:.2g})"
+    )
     return ComparisonRow(
         "latency (Mann–Whitney U)",
         delta=test.cliffs_delta,
@@ -218,42 +237,159 @@ def replay_both(
     directory: Path,
     stop: threading.Event,
 ) -> tuple[Path, Path]:
-    """Send ``records()`` to both sides at the same time; (baseline, candidate) results files.
+    """Send each of ``records()`` to both sides at the same instant; (baseline, candidate)
+    results files.
 
-    Raises the first side's ``WarmerError`` (a side that stopped answering: exit 3).
+    One event loop sends the pair of each record together (``asyncio.gather``) with at
+    most ``[compare] concurrency`` pairs in flight, as fast as the sides answer: whatever
+    slows the client or the network slows both requests of a pair alike, and each side
+    sees the same requests in the same order (which of a pair leaves first alternates).
+    Requests are prepared by the replay's own
+    safety rules (methods, headers, protected hosts: a protected baseline is refused).
+    At most ``[compare] requests`` records are sent; ``stop`` ends it early.
     """
-    import dataclasses
-
-    from warmer.errors import WarmerError
     from warmer.gate.preparation import replay_plan
+    from warmer.replay._driver import run_loop
     from warmer.replay.results import ResultsWriter
-    from warmer.replay.run import replay
 
-    errors: list[WarmerError] = []
     paths = (directory / "compare-baseline.parquet", directory / "compare-candidate.parquet")
-    engine = "fast" if config.replay.engine == "locust" else config.replay.engine
-
-    def side(url: str, path: Path) -> None:
+    sides = []
+    for url, socket in ((baseline, None), (candidate, config.replay.unix_socket)):
         plan = replay_plan(config, url, order="recorded")
-        plan = dataclasses.replace(plan, engine=engine, limit=config.compare.requests)
-        try:
-            with ResultsWriter(path, meta={"target": _masked(url)}) as writer:
-                replay(records(), plan, writer, phase="compare", stop=stop)
-        except WarmerError as exc:
-            errors.append(exc)
-            stop.set()
-
-    threads = [
-        threading.Thread(target=side, args=(url, path), name=f"warmer-compare-{i}")
-        for i, (url, path) in enumerate(zip((baseline, candidate), paths, strict=True))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+        plan = dataclasses.replace(plan, unix_socket=socket)
+        sides.append(_PairSide(plan.parsed_target(), _policy(plan)))
+    with (
+        ResultsWriter(paths[0], meta={"target": _masked(baseline)}) as base_out,
+        ResultsWriter(paths[1], meta={"target": _masked(candidate)}) as cand_out,
+    ):
+        sides[0].writer, sides[1].writer = base_out, cand_out
+        run_loop(lambda: _pairs(config, records(), sides, stop))
     return paths
+
+
+@dataclass
+class _PairSide:
+    """One side of the paired replay: its target, request rules, idle connections, rows."""
+
+    target: Any
+    policy: Any
+    writer: Any = None
+    rows: list[Any] = field(default_factory=list)
+    idle: list[Any] = field(default_factory=list)
+
+    def flush(self, at_least: int = 1) -> None:
+        if len(self.rows) >= at_least:
+            self.writer.write_rows(self.rows)
+            self.rows = []
+
+
+def _policy(plan: Any) -> Any:
+    from warmer.replay.safety import RequestPolicy, check_methods, parse_header
+
+    return RequestPolicy(
+        target=plan.parsed_target(),
+        allow_methods=check_methods(plan.allow_methods),
+        add_headers=dict(parse_header(h) for h in plan.headers),
+        drop_headers=plan.drop_headers,
+        preserve_host=plan.preserve_host,
+    )
+
+
+async def _pairs(
+    config: Config, records: SampleSource, sides: Sequence[_PairSide], stop: threading.Event
+) -> None:
+    import asyncio
+
+    from warmer.observe.build import extra_headers
+    from warmer.replay.fast import header_slots, make_ssl_context, watch_timeouts
+
+    replay = config.replay
+    limit = config.compare.requests
+    gate = asyncio.Semaphore(config.compare.concurrency)
+    conns: set[Any] = set()
+    slots = header_slots(extra_headers(config))
+    tls = make_ssl_context(not replay.insecure, replay.ca_cert)
+    sweeper = asyncio.ensure_future(watch_timeouts(conns, replay.timeout_s))
+
+    async def pair(seq: int, record: Any) -> None:
+        # Which side's request goes first alternates: the one sent (and read) first in a
+        # pair has a head start of a few microseconds, which thousands of pairs would
+        # otherwise add up into a difference between identical sides.
+        order = sides if seq % 2 == 0 else sides[::-1]
+        try:
+            await asyncio.gather(
+                *(_send(seq, record, side, replay.timeout_s, tls, conns, slots) for side in order)
+            )
+        finally:
+            gate.release()
+
+    tasks = []
+    try:
+        for seq, record in enumerate(_sendable(records, sides[1].policy)):
+            if stop.is_set() or (limit is not None and seq >= limit):
+                break
+            await gate.acquire()
+            tasks.append(asyncio.ensure_future(pair(seq, record)))
+            for side in sides:
+                side.flush(1024)
+        await asyncio.gather(*tasks)
+    finally:
+        sweeper.cancel()
+        for conn in list(conns):
+            conn.close()
+    for side in sides:
+        side.flush()
+
+
+def _sendable(records: SampleSource, policy: Any) -> Any:
+    from warmer.model.sample import SampleRecord
+
+    for batch in records.batches():
+        for row in batch.to_pylist():
+            record = SampleRecord.from_row(row)
+            if policy.skip_reason(record) is None:
+                yield record
+
+
+async def _send(
+    seq: int, record: Any, side: _PairSide, timeout_s: float, tls: Any, conns: Any, slots: Any
+) -> None:
+    """One request of a pair over the fast engine's HTTP/1.1 connections (kept alive)."""
+    import time
+
+    from warmer.model.results import RESPONSE_HEADERS, header_column
+    from warmer.replay.engine import ConnectFailed, Response
+    from warmer.replay.fast import open_connection
+    from warmer.replay.results import make_row
+
+    request = side.policy.prepare(record)
+    writer = side.writer
+    sent = time.perf_counter()
+    context = tls if side.target.tls else None
+    response = Response(None, 0, "other")
+    for _ in range(2):  # a kept-alive connection the server closed: once more on a new one
+        try:
+            conn = side.idle.pop() if side.idle else None
+            conn = conn or await open_connection(side.target, timeout_s, context, conns, slots)
+        except ConnectFailed as exc:
+            response = Response(None, 0, exc.kind)
+            break
+        response = await conn.request(request)
+        if not conn.closed:
+            side.idle.append(conn)
+        if response.error != "stale":
+            break
+    latency = (time.perf_counter() - sent) * 1000 if response.error is None else None
+    headers = {header_column(n): v for n, v in zip(RESPONSE_HEADERS, response.headers, strict=True)}
+    side.rows.append(
+        make_row(
+            seq=seq, phase="compare", method=request.method, target=request.path,
+            key=request.key, recorded_s=record.ts, sent_s=sent - writer.origin,
+            latency_ms=latency, status=response.status, response_bytes=response.nbytes,
+            body_digest=response.digest, error=response.error, headers=response.extra,
+            **headers,
+        )
+    )  # fmt: skip
 
 
 def _masked(url: str) -> str:

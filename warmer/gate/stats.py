@@ -10,6 +10,11 @@
   baseline), from −1 to 1, 0 when neither side tends to be larger. With thousands of
   requests a side, U finds differences too small to matter; the effect size says whether
   one does (|δ| < 0.147 is "negligible", < 0.33 "small", Romano et al. 2006).
+- :func:`block_sign_test`: U assumes independent values, and the latencies of neighbouring
+  requests are not (a stall of one side slows a run of them, and U then finds a
+  "significant" difference in a few seconds of bad luck). Cutting both series into
+  consecutive blocks and asking in how many the candidate was slower (a sign test over
+  the blocks' Cliff's deltas) asks whether the difference held across the run.
 """
 
 from __future__ import annotations
@@ -111,3 +116,40 @@ def _ranks(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], float]:
     ranks[order] = mean_rank[inverse]
     tie_term = float(np.sum(counts.astype(np.float64) ** 3 - counts))
     return ranks, tie_term
+
+
+@dataclass(frozen=True)
+class BlockTest:
+    """Per-block Cliff's deltas of two series in time order, and their sign test."""
+
+    blocks: int
+    slower: int
+    """Blocks where the candidate was slower (delta > 0)."""
+    faster: int
+    p_value: float
+    """Two-sided sign test over the blocks whose delta is not 0."""
+
+
+def block_sign_test(baseline: Any, candidate: Any, blocks: int = 10) -> BlockTest:
+    """Cut both series (in time order) into ``blocks`` consecutive parts and sign-test the
+    parts' Cliff's deltas; fewer blocks when a part would hold under 10 values."""
+    a = np.asarray(baseline, dtype=np.float64)
+    b = np.asarray(candidate, dtype=np.float64)
+    count = max(1, min(blocks, len(a) // 10, len(b) // 10))
+    deltas = [
+        mann_whitney(x, y).cliffs_delta
+        for x, y in zip(np.array_split(a, count), np.array_split(b, count), strict=True)
+        if len(x) and len(y)
+    ]
+    slower = sum(1 for d in deltas if d > 0)
+    faster = sum(1 for d in deltas if d < 0)
+    return BlockTest(len(deltas), slower, faster, _sign_p(slower, slower + faster))
+
+
+def _sign_p(k: int, n: int) -> float:
+    """Two-sided exact binomial p of ``k`` successes in ``n`` at one half."""
+    if n == 0:
+        return 1.0
+    tail = min(k, n - k)
+    p: float = sum(math.comb(n, i) for i in range(tail + 1)) / float(2**n)
+    return min(1.0, 2 * p)
