@@ -458,7 +458,9 @@ class InvalidationConfig:
     write_url: str | None = None
     """URL the change is written through (an admin endpoint, the origin's API)."""
     write_method: str = "POST"
+    """HTTP method of the write."""
     write_body: str = ""
+    """Body of the write (masked in every report, like ``write_headers``)."""
     write_headers: dict[str, str] = field(default_factory=dict)
     """Headers of the write (credentials from ``${ENV}``; masked in every report)."""
     redis_url: str | None = None

@@ -149,6 +149,8 @@ def config_document(config: Config, checks: list[str]) -> dict[str, Any]:
     for table, name in (("stale_reads", "bypass_headers"), ("invalidation", "write_headers")):
         if tree.get(table):
             tree[table][name] = dict.fromkeys(tree[table][name], MASK)
+    if tree.get("invalidation") and tree["invalidation"]["write_body"]:
+        tree["invalidation"]["write_body"] = MASK
     tree["gate"]["checks"] = list(checks)
     return dict(tree)
 
