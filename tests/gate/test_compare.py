@@ -185,3 +185,27 @@ def _never() -> Any:
     import threading
 
     return threading.Event()
+
+
+def test_a_protected_baseline_is_refused_before_anything_is_sent(
+    tmp_path: Path, sample: Path
+) -> None:
+    from warmer.errors import UnsafeTargetError
+
+    config = config_from_tree(
+        {
+            "gate": {"baseline": "http://prod.example.com:8080"},
+            "safety": {"protected_hosts": ["*.example.com"]},
+        }
+    )
+    options = GateOptions(config=config, sample=sample, target="http://127.0.0.1:9")
+    with pytest.raises(UnsafeTargetError):
+        prepare(options, profile=False)
+
+
+def test_the_cli_takes_a_baseline() -> None:
+    from warmer.cli.gate import effective_config
+    from warmer.config.schema import Config
+
+    config = effective_config(Config(), {"baseline": "http://release:8080"})
+    assert config.gate.baseline == "http://release:8080"

@@ -128,6 +128,9 @@ def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
         # Protected hosts, bad URLs and bad replay options are refused before anything is
         # sent (exit 2).
         replay_plan(config, options.target, order=config.replay.order).validate()
+    if config.gate.baseline:
+        # The baseline is read with the same rules: a protected one is refused now.
+        replay_plan(config, config.gate.baseline, order="recorded").parsed_target()
     source = SampleSource.open(options.sample)
     fraction = config.gate.warm_fraction or config.sample.warm_fraction
     split = split_sample(
