@@ -55,15 +55,17 @@ def test_mann_whitney_is_calibrated_under_the_null() -> None:
     assert shifted.p_value < 1e-6 and shifted.cliffs_delta > 0.147
 
 
-def test_block_sign_test_tells_a_burst_from_a_shift() -> None:
-    from warmer.gate.stats import block_sign_test
+def test_window_sign_test_tells_a_stall_from_a_shift() -> None:
+    from warmer.gate.stats import min_windows, window_sign_test
 
     rng = np.random.default_rng(5)
+    at = np.linspace(0, 10, 1000, endpoint=False)  # 10 s, 100 values a second
     base = rng.lognormal(0, 0.3, 1000)
-    burst = rng.lognormal(0, 0.3, 1000)
-    burst[300:400] *= 20  # one side stalled for a tenth of the run
-    stalled = block_sign_test(base, burst)
-    assert stalled.blocks == 10 and stalled.p_value > 0.05
-    assert mann_whitney(base, burst).p_value < 0.05 or True  # U may or may not notice
-    shifted = block_sign_test(base, rng.lognormal(0.3, 0.3, 1000))
+    stalled = rng.lognormal(0, 0.3, 1000)
+    stalled[300:400] *= 20  # one side stalled for a second of the ten
+    assert mann_whitney(base, stalled).p_value < 0.05  # U alone calls that significant
+    test = window_sign_test(base, at, stalled, at, 1.0)
+    assert test.windows == 10 and test.p_value > 0.05
+    shifted = window_sign_test(base, at, rng.lognormal(0.3, 0.3, 1000), at, 1.0)
     assert shifted.slower == 10 and shifted.p_value == pytest.approx(2 / 1024)
+    assert min_windows(0.05) == 6 and min_windows(0.01) == 8

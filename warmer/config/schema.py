@@ -493,6 +493,14 @@ class CompareConfig:
     """Pairs of requests in flight at once. Low on purpose: the comparison judges latency,
     and a side pushed into queueing measures its queue (and the machine's scheduler)
     rather than itself; raise it only for sides that take that load easily."""
+    rate: float | None = None
+    """Pairs sent per second (None: as fast as ``concurrency`` allows). Latency is judged
+    over windows of ``window_s`` seconds; pacing spreads a small verify part over enough
+    of them."""
+    window_s: float = 1.0
+    """Latency is judged only when the candidate was slower (or faster) across the run: in
+    a significant share of consecutive windows of this many seconds (a sign test; at
+    ``alpha`` 0.05 it needs at least 6 windows, else latency has no verdict)."""
     confidence: float = 0.95
     """Confidence level of the intervals of the differences."""
     alpha: float = 0.05
@@ -511,6 +519,8 @@ class CompareConfig:
             raise ValueError("requests must be at least 1")
         if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if (self.rate is not None and self.rate <= 0) or self.window_s <= 0:
+            raise ValueError("rate and window_s must be positive")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from warmer.gate.stats import block_sign_test, mann_whitney, proportion_delta
+from warmer.gate.stats import mann_whitney, min_windows, proportion_delta, window_sign_test
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -57,6 +57,8 @@ class Side:
     hits: Mapping[str, int] = field(default_factory=dict)
     lookups: Mapping[str, int] = field(default_factory=dict)
     latencies: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0), repr=False)
+    sent_at: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0), repr=False)
+    """When each of ``latencies`` was sent (seconds on the side's results clock)."""
 
 
 def side_of(table: pa.Table, rules: Sequence[HeaderRule]) -> Side:
@@ -80,15 +82,15 @@ def side_of(table: pa.Table, rules: Sequence[HeaderRule]) -> Side:
     hits["effective"], lookups["effective"] = int(any_hit.sum()), int(any_lookup.sum())
     latency = np.asarray(pc.fill_null(table.column("latency_ms"), np.nan), dtype=np.float64)
     good = ~failed & ~np.isnan(latency)
-    # In send order: the block test reads the latencies as a series over time.
-    order = np.argsort(np.asarray(table.column("sent_s"), dtype=np.float64), kind="stable")
+    sent = np.asarray(table.column("sent_s"), dtype=np.float64)
     return Side(
         table.num_rows,
         int(answered.sum()),
         int(failed.sum()),
         hits,
         lookups,
-        latency[order][good[order]],
+        latency[good],
+        sent[good],
     )
 
 
@@ -203,23 +205,33 @@ def _distribution(
     from warmer.model.run import ComparisonRow
 
     test = mann_whitney(baseline.latencies, candidate.latencies)
-    blocks = block_sign_test(baseline.latencies, candidate.latencies)
+    windows = window_sign_test(
+        baseline.latencies, baseline.sent_at, candidate.latencies, candidate.sent_at,
+        config.window_s,
+    )  # fmt: skip
     metrics["compare.latency.mwu_p"] = test.p_value
     metrics["compare.latency.cliffs_delta"] = test.cliffs_delta
-    # Worse (or better) only when U finds it, the effect is not negligible, and it held
-    # across the run (block sign test): see warmer.gate.stats.
-    significant = (
-        test.p_value < config.alpha
-        and abs(test.cliffs_delta) >= NEGLIGIBLE_EFFECT
-        and blocks.p_value < config.alpha
-    )
-    verdict = "same"
-    if significant:
-        verdict = "worse" if test.cliffs_delta > 0 else "better"
+    needed = min_windows(config.alpha)
     counts = (
         f"{len(candidate.latencies):,} vs {len(baseline.latencies):,} latencies; slower in "
-        f"{blocks.slower} of {blocks.blocks} blocks (sign test p {blocks.p_value:.2g})"
+        f"{windows.slower} of {windows.windows} windows of {config.window_s:g}s "
+        f"(sign test p {windows.p_value:.2g})"
     )
+    # Worse (or better) only when U finds it, the effect is not negligible, and it held
+    # across the run (the windows' sign test): see warmer.gate.stats.
+    if windows.windows < needed:
+        verdict = (
+            f"no data: {windows.windows} windows of {config.window_s:g}s, at least {needed} "
+            "needed to judge latency (send more requests, or pace them: [compare] rate)"
+        )
+    elif (
+        test.p_value < config.alpha
+        and abs(test.cliffs_delta) >= NEGLIGIBLE_EFFECT
+        and windows.p_value < config.alpha
+    ):
+        verdict = "worse" if test.cliffs_delta > 0 else "better"
+    else:
+        verdict = "same"
     return ComparisonRow(
         "latency (Mann–Whitney U)",
         delta=test.cliffs_delta,
@@ -241,7 +253,8 @@ def replay_both(
     results files.
 
     One event loop sends the pair of each record together (``asyncio.gather``) with at
-    most ``[compare] concurrency`` pairs in flight, as fast as the sides answer: whatever
+    most ``[compare] concurrency`` pairs in flight, at ``[compare] rate`` pairs a second
+    or as fast as the sides answer: whatever
     slows the client or the network slows both requests of a pair alike, and each side
     sees the same requests in the same order (which of a pair leaves first alternates).
     Requests are prepared by the replay's own
@@ -324,10 +337,15 @@ async def _pairs(
             gate.release()
 
     tasks = []
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    rate = config.compare.rate
     try:
         for seq, record in enumerate(_sendable(records, sides[1].policy)):
             if stop.is_set() or (limit is not None and seq >= limit):
                 break
+            if rate is not None:
+                await asyncio.sleep(max(0.0, began + seq / rate - loop.time()))
             await gate.acquire()
             tasks.append(asyncio.ensure_future(pair(seq, record)))
             for side in sides:

@@ -10,11 +10,12 @@
   baseline), from −1 to 1, 0 when neither side tends to be larger. With thousands of
   requests a side, U finds differences too small to matter; the effect size says whether
   one does (|δ| < 0.147 is "negligible", < 0.33 "small", Romano et al. 2006).
-- :func:`block_sign_test`: U assumes independent values, and the latencies of neighbouring
-  requests are not (a stall of one side slows a run of them, and U then finds a
-  "significant" difference in a few seconds of bad luck). Cutting both series into
-  consecutive blocks and asking in how many the candidate was slower (a sign test over
-  the blocks' Cliff's deltas) asks whether the difference held across the run.
+- :func:`window_sign_test`: U assumes independent values, and the latencies of
+  neighbouring requests are not (a stall of one side slows a run of them, and U then finds
+  a "significant" difference in half a second of bad luck). Cutting the run into
+  consecutive time windows and asking in how many the candidate was slower (a sign test
+  over the windows' Cliff's deltas) asks whether the difference held across the run; a
+  run too short for enough windows cannot judge latency at all.
 """
 
 from __future__ import annotations
@@ -119,31 +120,51 @@ def _ranks(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], float]:
 
 
 @dataclass(frozen=True)
-class BlockTest:
-    """Per-block Cliff's deltas of two series in time order, and their sign test."""
+class WindowTest:
+    """Per-window Cliff's deltas of two timed series, and their sign test."""
 
-    blocks: int
+    windows: int
+    """Windows with at least ``MIN_PER_WINDOW`` values on each side."""
     slower: int
-    """Blocks where the candidate was slower (delta > 0)."""
+    """Windows where the candidate was slower (delta > 0)."""
     faster: int
     p_value: float
-    """Two-sided sign test over the blocks whose delta is not 0."""
+    """Two-sided sign test over the windows whose delta is not 0."""
 
 
-def block_sign_test(baseline: Any, candidate: Any, blocks: int = 10) -> BlockTest:
-    """Cut both series (in time order) into ``blocks`` consecutive parts and sign-test the
-    parts' Cliff's deltas; fewer blocks when a part would hold under 10 values."""
-    a = np.asarray(baseline, dtype=np.float64)
-    b = np.asarray(candidate, dtype=np.float64)
-    count = max(1, min(blocks, len(a) // 10, len(b) // 10))
-    deltas = [
-        mann_whitney(x, y).cliffs_delta
-        for x, y in zip(np.array_split(a, count), np.array_split(b, count), strict=True)
-        if len(x) and len(y)
-    ]
+MIN_PER_WINDOW = 5
+
+
+def min_windows(alpha: float) -> int:
+    """The fewest windows a sign test needs to reach ``alpha`` at all (6 for 0.05)."""
+    n = 1
+    while 2 / 2**n >= alpha:
+        n += 1
+    return n
+
+
+def window_sign_test(
+    baseline: Any, baseline_at: Any, candidate: Any, candidate_at: Any, window_s: float
+) -> WindowTest:
+    """Cut both series into consecutive windows of ``window_s`` seconds of their send times
+    (``*_at``) and sign-test the windows' Cliff's deltas."""
+    a, b = np.asarray(baseline, dtype=np.float64), np.asarray(candidate, dtype=np.float64)
+    ta, tb = np.asarray(baseline_at, dtype=np.float64), np.asarray(candidate_at, dtype=np.float64)
+    if not len(a) or not len(b):
+        return WindowTest(0, 0, 0, 1.0)
+    start = min(ta.min(), tb.min())
+    wa, wb = (
+        ((ta - start) // window_s).astype(np.int64),
+        ((tb - start) // window_s).astype(np.int64),
+    )
+    deltas = []
+    for window in np.union1d(wa, wb):
+        x, y = a[wa == window], b[wb == window]
+        if len(x) >= MIN_PER_WINDOW and len(y) >= MIN_PER_WINDOW:
+            deltas.append(mann_whitney(x, y).cliffs_delta)
     slower = sum(1 for d in deltas if d > 0)
     faster = sum(1 for d in deltas if d < 0)
-    return BlockTest(len(deltas), slower, faster, _sign_p(slower, slower + faster))
+    return WindowTest(len(deltas), slower, faster, _sign_p(slower, slower + faster))
 
 
 def _sign_p(k: int, n: int) -> float:
