@@ -215,3 +215,16 @@ def test_the_cli_takes_a_baseline() -> None:
 
     config = effective_config(Config(), {"baseline": "http://release:8080"})
     assert config.gate.baseline == "http://release:8080"
+
+
+def test_a_dead_baseline_ends_the_run_with_exit_3(
+    tmp_path: Path, sample: Path, redis_tcp: RedisServer
+) -> None:
+    from warmer.demo.services import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    with serve(redis_tcp, "c3:", 400) as cand:
+        result = gate(tmp_path, sample, cand.url, dead, requests=300)
+    assert result.exit_code == 3
+    assert result.report.error is not None and "the baseline at 127.0.0.1" in result.report.error
+    assert [s.status for s in result.report.steps if s.name == "compare"] == ["error"]

@@ -277,6 +277,15 @@ def replay_both(
     ):
         sides[0].writer, sides[1].writer = base_out, cand_out
         run_loop(lambda: _pairs(config, records(), sides, stop))
+    for name, side, path in zip(("baseline", "candidate"), sides, paths, strict=True):
+        if side.failed_in_row >= max(config.replay.fail_after, 1):
+            from warmer.errors import TargetFailedError
+
+            raise TargetFailedError(
+                f"the {name} at {side.target.address} stopped answering during compare: "
+                f"{side.failed_in_row} requests in a row got no response",
+                f"is the {name} up? its responses until then are in {path.name}",
+            )
     return paths
 
 
@@ -289,6 +298,8 @@ class _PairSide:
     writer: Any = None
     rows: list[Any] = field(default_factory=list)
     idle: list[Any] = field(default_factory=list)
+    failed_in_row: int = 0
+    """Requests in a row that got no response (the side looks dead past ``fail_after``)."""
 
     def flush(self, at_least: int = 1) -> None:
         if len(self.rows) >= at_least:
@@ -344,6 +355,8 @@ async def _pairs(
         for seq, record in enumerate(_sendable(records, sides[1].policy)):
             if stop.is_set() or (limit is not None and seq >= limit):
                 break
+            if any(side.failed_in_row >= max(replay.fail_after, 1) for side in sides):
+                break  # a side stopped answering: replay_both names it
             if rate is not None:
                 await asyncio.sleep(max(0.0, began + seq / rate - loop.time()))
             await gate.acquire()
@@ -399,6 +412,7 @@ async def _send(
             break
     latency = (time.perf_counter() - sent) * 1000 if response.error is None else None
     headers = {header_column(n): v for n, v in zip(RESPONSE_HEADERS, response.headers, strict=True)}
+    side.failed_in_row = side.failed_in_row + 1 if response.status is None else 0
     side.rows.append(
         make_row(
             seq=seq, phase="compare", method=request.method, target=request.path,
