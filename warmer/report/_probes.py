@@ -70,7 +70,8 @@ def _invalidation(run: RunReport) -> Section:
 def _comparison(comparison: Comparison) -> Section:
     head = (
         f"The verify traffic sent to the baseline {comparison.baseline} and to the candidate "
-        f"at the same time, {fmt_num(comparison.requests)} requests each; intervals at "
+        f"in pairs (both requests of a pair together), {fmt_num(comparison.requests)} "
+        f"requests each; intervals at "
         f"{comparison.confidence:.0%} confidence (Newcombe), latency by Mann–Whitney U with "
         "Cliff's delta."
     )
