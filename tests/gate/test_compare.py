@@ -228,3 +228,19 @@ def test_a_dead_baseline_ends_the_run_with_exit_3(
     assert result.exit_code == 3
     assert result.report.error is not None and "the baseline at 127.0.0.1" in result.report.error
     assert [s.status for s in result.report.steps if s.name == "compare"] == ["error"]
+
+
+def test_a_check_of_a_probe_that_does_not_run_is_a_usage_error(sample: Path) -> None:
+    from warmer.errors import UsageError
+
+    for check, hint in (
+        ("compare.regressions == 0", "--baseline"),
+        ("stale_reads.rate < 0.5%", "[stale_reads]"),
+        ("invalidation.ok == 1", "[invalidation]"),
+    ):
+        options = GateOptions(
+            config=config_from_tree({}), sample=sample, target="http://127.0.0.1:9", checks=(check,)
+        )
+        with pytest.raises(UsageError) as caught:
+            prepare(options, profile=False)
+        assert hint in (caught.value.hint or ""), caught.value
