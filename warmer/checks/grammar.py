@@ -15,10 +15,12 @@ Grammar (whitespace between tokens is free; keywords and units are case-sensitiv
 
 The threshold is normalised to the metric's unit: ``%`` divides a ratio by 100, ``s`` and
 ``ms`` convert durations, ``KB``/``MB``/``GB``/``TB`` are binary multiples of bytes (as
-Redis reports memory). A ratio written without ``%`` must lie in [0, 1]. A metric of unit
-``text`` (``l2.config.maxmemory_policy``) takes a quoted string, one of unit ``bool``
-(``l2.config.cluster_enabled``) ``true`` or ``false``; both compare with ``==`` and ``!=``
-only, and a number against them (or a string against a number) is an error. ``on no_data pass``
+Redis reports memory). A ratio written without ``%`` must lie in [0, 1]; a difference of
+ratios (``compare.hit_rate.l0.delta``) in [-1, 1], and ``%`` makes it points (``-2%`` is
+-0.02). A metric of unit ``text`` (``l2.config.maxmemory_policy``) takes a quoted string,
+one of unit ``bool`` (``l2.config.cluster_enabled``) ``true`` or ``false``; both compare
+with ``==`` and ``!=`` only, and a number against them (or a string against a number) is
+an error. ``on no_data pass``
 lets a check pass when its metric has no data; without it the gate's ``--no-data`` policy
 applies, which fails by default. Errors are :class:`ConfigError` with a caret under the
 offending column.
@@ -137,6 +139,8 @@ def format_value(value: MetricValue, unit: Unit) -> str:
         return '"' + value + '"'
     if unit == "ratio":
         return f"{value:.4g}"
+    if unit == "delta":
+        return f"{value:+.4g}"
     if unit in ("ms", "s"):
         return f"{value:,.4g} {unit}" if abs(value) < 1e4 else f"{value:,.0f} {unit}"
     if unit == "bytes":
@@ -294,9 +298,16 @@ class _Parser:
                 raise _error(
                     self.text, number.col, "a ratio lies between 0 and 1", f"write {value:g}%"
                 )
+            if metric_unit == "delta" and not -1.0 <= value <= 1.0:
+                raise _error(
+                    self.text, number.col, "a difference of ratios lies between -1 and 1",
+                    f"write {value:g}%",
+                )  # fmt: skip
             return value
         if metric_unit == "s" and unit.text in _SECONDS_UNITS:
             return value * _SECONDS_UNITS[unit.text]
+        if metric_unit == "delta" and unit.text == "%":
+            return value * 0.01  # points: -2% is a difference of -0.02
         applies_to, factor = _UNITS[unit.text]
         if applies_to != metric_unit:
             raise _error(self.text, unit.col, f"unit {unit.text!r} does not fit a {metric_unit}")

@@ -68,6 +68,25 @@ warm.seconds_to_warm.<tier>    s        seconds from the start of warm until the
 drift.failures                 count    tier differences beyond the ``[drift]`` tolerances
                                         (``drift`` step, ``[gate] drift = true``)
 drift.<tier>.failures          count    the same for one tier
+stale_reads.rate               ratio    hit keys whose answer through the cache differs from
+                                        the one around it / keys checked (stale_reads step)
+stale_reads.checked            count    hit keys fetched both ways (stale_reads step)
+stale_reads.stale              count    of those, stale (stale_reads step)
+invalidation.visible_after_s   s        seconds from the probe's write until a read through
+                                        the candidate showed it (invalidation step)
+invalidation.ok                count    1 when the write showed within within_s, else 0
+compare.hit_rate.<tier>.delta  delta    candidate − baseline hit rate on the same traffic
+                                        (also .delta_low, .delta_high: its Newcombe interval;
+                                        <tier> may be ``effective``; compare step)
+compare.error_rate.delta       delta    candidate − baseline error rate (also .delta_low,
+                                        .delta_high)
+compare.latency.p99_ms.ratio   count    candidate / baseline p99 latency (also p50, p95)
+compare.latency.mwu_p          ratio    Mann–Whitney U two-sided p of the latencies
+compare.latency.cliffs_delta   delta    Cliff's delta of candidate against baseline latency
+                                        (> 0: the candidate is slower)
+compare.regressions            count    compared quantities where the candidate is
+                                        significantly worse
+compare.requests               count    answered requests on the weaker side
 =============================  =======  =====================================================
 
 Metrics of unit ``text`` compare with a quoted string (``== "allkeys-lru"``), metrics of
@@ -88,7 +107,8 @@ from typing import Literal
 
 from warmer.errors import ConfigError
 
-Unit = Literal["ratio", "ms", "s", "count", "rps", "bytes", "text", "bool"]
+Unit = Literal["ratio", "delta", "ms", "s", "count", "rps", "bytes", "text", "bool"]
+"""``delta`` is a difference of two ratios, in [-1, 1] (``-2%`` is two points)."""
 
 MetricValue = float | str | bool | None
 """A metric's value: a number in its unit, a string (``text``), a boolean (``bool``);
@@ -255,6 +275,96 @@ VOCABULARY: tuple[MetricSpec, ...] = (
         "s",
         "warm seconds until the windowed hit rate stayed within epsilon of its plateau",
         "results",
+        phased=False,
+    ),
+    MetricSpec(
+        "stale_reads.rate",
+        "ratio",
+        "hit keys answered differently around the cache / keys checked",
+        "stale_reads",
+        phased=False,
+    ),
+    MetricSpec(
+        "stale_reads.checked",
+        "count",
+        "hit keys fetched through and around the cache",
+        "stale_reads",
+        phased=False,
+    ),
+    MetricSpec(
+        "stale_reads.stale",
+        "count",
+        "hit keys whose two answers differed",
+        "stale_reads",
+        phased=False,
+    ),
+    MetricSpec(
+        "invalidation.visible_after_s",
+        "s",
+        "seconds until a write showed through the candidate",
+        "invalidation",
+        phased=False,
+    ),
+    MetricSpec(
+        "invalidation.ok",
+        "count",
+        "1 when the write showed within within_s",
+        "invalidation",
+        phased=False,
+    ),
+    *(
+        MetricSpec(f"compare.hit_rate.{tier}.{part}", "delta", text, "compare", phased=False)
+        for tier in ("effective", "<tier>")  # effective first: it is not a tier name
+        for part, text in (
+            ("delta", "candidate - baseline hit rate, same traffic"),
+            ("delta_low", "lower bound of the hit-rate difference's interval"),
+            ("delta_high", "upper bound of the hit-rate difference's interval"),
+        )
+    ),
+    *(
+        MetricSpec(f"compare.error_rate.{part}", "delta", text, "compare", phased=False)
+        for part, text in (
+            ("delta", "candidate - baseline error rate, same traffic"),
+            ("delta_low", "lower bound of the error-rate difference's interval"),
+            ("delta_high", "upper bound of the error-rate difference's interval"),
+        )
+    ),
+    *(
+        MetricSpec(
+            f"compare.latency.p{q}_ms.ratio",
+            "count",
+            f"candidate / baseline p{q} latency, same traffic",
+            "compare",
+            phased=False,
+        )
+        for q in (50, 95, 99)
+    ),
+    MetricSpec(
+        "compare.latency.mwu_p",
+        "ratio",
+        "Mann-Whitney U p of the latencies",
+        "compare",
+        phased=False,
+    ),
+    MetricSpec(
+        "compare.latency.cliffs_delta",
+        "delta",
+        "Cliff's delta of candidate against baseline latency (> 0: slower)",
+        "compare",
+        phased=False,
+    ),
+    MetricSpec(
+        "compare.regressions",
+        "count",
+        "compared quantities where the candidate is significantly worse",
+        "compare",
+        phased=False,
+    ),
+    MetricSpec(
+        "compare.requests",
+        "count",
+        "answered requests on the weaker side",
+        "compare",
         phased=False,
     ),
 )

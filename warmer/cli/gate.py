@@ -43,6 +43,12 @@ _OUTCOME = {"pass": "PASS", "fail": "FAIL", "no_data": "NO DATA", "not_evaluated
     help="A check, e.g. 'hit_rate.l0 >= 85%'; repeatable; adds to gate.checks.",
 )
 @click.option(
+    "--baseline",
+    metavar="URL",
+    help="The running release: replay verify to it and the candidate interleaved and "
+    "compare them (gate.baseline; compare.* metrics).",
+)
+@click.option(
     "--warm-fraction",
     type=limited("gate.warm_fraction"),
     help="Share of the sample's time span that warms.",
@@ -260,6 +266,7 @@ def effective_config(config: Config, options: dict[str, Any]) -> Config:
             ("settle", "settle_s"),
             ("no_data", "no_data"),
             ("drift", "drift"),
+            ("baseline", "baseline"),
         )
         if options.get(name) is not None
     }

@@ -481,6 +481,10 @@ class GateConfig:
     after warm and settle, before verify: the candidate's key sample then holds what it
     wrote): the side-by-side table goes in the report, and ``drift.failures`` /
     ``drift.<tier>.failures`` are check metrics (``--drift``; ``docs/drift.md``)."""
+    baseline: str | None = None
+    """The running release's base URL (``--baseline``): after verify, the verify part is
+    replayed to it and to the candidate at the same time and the two are compared
+    (``compare.*`` metrics, ``[compare]``; docs/compare.md)."""
     max_skip_rate: float = 0.05
     """Largest share of a phase's records that may be skipped as not sendable as recorded
     (methods the safety rules skip do not count): the gate checks ``skipped.rate`` and
@@ -506,6 +510,117 @@ def _is_hit_rate_floor(check: Check) -> bool:
 
 
 @dataclass(frozen=True)
+class StaleReadsConfig:
+    """The stale-read probe after verify (``[stale_reads]``; the table turns it on).
+
+    A bounded random sample of the keys that were cache hits during verify is fetched
+    twice: through the candidate, and around its caches (``origin``, or the candidate
+    with ``bypass_headers``). A key whose ``ETag``, ``Last-Modified`` or body differs is a
+    stale read (docs/stale-reads.md)."""
+
+    sample: int = 200
+    """Distinct hit keys re-fetched at most (a uniform random sample of them, seeded)."""
+    seed: int = 0
+    """Seeds the choice of keys, so two runs of one sample check the same keys."""
+    origin: str | None = None
+    """Base URL of the origin behind the caches; each key's request target is appended."""
+    bypass_headers: dict[str, str] = field(default_factory=dict)
+    """Headers that make the candidate skip its caches, e.g. ``{"Cache-Control" =
+    "no-cache"}`` or a bypass header with a credential (``"${BYPASS_TOKEN}"``); values are
+    masked in every report."""
+    min_keys: int = 20
+    """Fewer keys checked than this: ``stale_reads.rate`` has no data, with the reason."""
+    concurrency: int = 8
+    """Requests in flight at once."""
+    examples: int = 10
+    """Stale keys listed in the report at most."""
+
+    def __post_init__(self) -> None:
+        if (self.origin is None) == (not self.bypass_headers):
+            raise ValueError("set exactly one of origin and bypass_headers")
+        if self.sample < 1 or self.min_keys < 1 or self.concurrency < 1 or self.examples < 0:
+            raise ValueError("sample, min_keys and concurrency must be at least 1")
+
+
+@dataclass(frozen=True)
+class InvalidationConfig:
+    """The invalidation probe after verify (``[invalidation]``; the table turns it on).
+
+    Read ``read`` through the candidate, write a change (``write_url`` or
+    ``redis_command``), then read ``read`` again until the answer differs from the first
+    one (``ETag``, ``Last-Modified``, body) or ``within_s`` has passed."""
+
+    read: str
+    """The request target read back through the candidate, e.g. ``/product/42``."""
+    write_url: str | None = None
+    """URL the change is written through (an admin endpoint, the origin's API)."""
+    write_method: str = "POST"
+    """HTTP method of the write."""
+    write_body: str = ""
+    """Body of the write (masked in every report, like ``write_headers``)."""
+    write_headers: dict[str, str] = field(default_factory=dict)
+    """Headers of the write (credentials from ``${ENV}``; masked in every report)."""
+    redis_url: str | None = None
+    """Redis the change is written to with ``redis_command`` (instead of a URL)."""
+    redis_command: tuple[str, ...] = ()
+    """The command and its arguments, e.g. ``["DEL", "candidate:/product/42"]``."""
+    within_s: float = 5.0
+    """The change must show within this many seconds (``invalidation.ok``)."""
+    interval_s: float = 0.1
+    """Pause between two reads after the write."""
+
+    def __post_init__(self) -> None:
+        if (self.write_url is None) == (self.redis_url is None):
+            raise ValueError("set exactly one of write_url and redis_url")
+        if self.redis_url is not None and not self.redis_command:
+            raise ValueError("redis_url needs redis_command")
+        if not self.read.startswith("/"):
+            raise ValueError("read must be a request target starting with '/'")
+        if self.within_s <= 0 or self.interval_s <= 0:
+            raise ValueError("within_s and interval_s must be positive")
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """How the candidate is compared with ``gate.baseline`` (``[compare]``)."""
+
+    requests: int | None = None
+    """Requests of the verify part sent to each side at most (None: all of it)."""
+    concurrency: int = 4
+    """Pairs of requests in flight at once. Low on purpose: the comparison judges latency,
+    and a side pushed into queueing measures its queue (and the machine's scheduler)
+    rather than itself; raise it only for sides that take that load easily."""
+    rate: float | None = None
+    """Pairs sent per second (None: as fast as ``concurrency`` allows). Latency is judged
+    over windows of ``window_s`` seconds; pacing spreads a small verify part over enough
+    of them."""
+    window_s: float = 1.0
+    """Latency is judged only when the candidate was slower (or faster) across the run: in
+    a significant share of consecutive windows of this many seconds (a sign test; at
+    ``alpha`` 0.05 it needs at least 6 windows, else latency has no verdict)."""
+    confidence: float = 0.95
+    """Confidence level of the intervals of the differences."""
+    alpha: float = 0.05
+    """A difference counts as significant (``worse``/``better`` in the report) below this p."""
+    min_requests: int = 200
+    """Fewer answered requests a side: every ``compare.*`` metric has no data (inconclusive)."""
+    min_lookups: int = 100
+    """Fewer lookups a side for a tier: that tier's hit-rate comparison has no data."""
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.confidence < 1 or not 0 < self.alpha < 1:
+            raise ValueError("confidence must be in (0.5, 1) and alpha in (0, 1)")
+        if self.min_requests < 2 or self.min_lookups < 1:
+            raise ValueError("min_requests must be at least 2 and min_lookups at least 1")
+        if self.requests is not None and self.requests < 1:
+            raise ValueError("requests must be at least 1")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if (self.rate is not None and self.rate <= 0) or self.window_s <= 0:
+            raise ValueError("rate and window_s must be positive")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole ``warmer.toml``."""
 
@@ -517,3 +632,6 @@ class Config:
     observe: ObserveConfig = field(default_factory=ObserveConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     drift: DriftConfig = field(default_factory=DriftConfig)
+    stale_reads: StaleReadsConfig | None = None
+    invalidation: InvalidationConfig | None = None
+    compare: CompareConfig = field(default_factory=CompareConfig)

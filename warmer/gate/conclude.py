@@ -97,7 +97,10 @@ def _conclude(
     evidence = Evidence(
         metrics=metrics,
         tiers=tuple(state.config.tiers),
-        missing=figures.missing,
+        missing={
+            **figures.missing,
+            **{k: v for result in results.values() for k, v in result.no_data.items()},
+        },
         backend_gap=gap,
         tolerance=state.config.observe.consistency_tolerance,
         error_kinds=_error_kinds(phases),

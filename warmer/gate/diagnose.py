@@ -101,6 +101,15 @@ CATALOG: tuple[Diagnosis, ...] = (
     Diagnosis("not-evaluated", "The run stopped before the check's phase",
               "fix what stopped the run (the report's error and steps say what and when), "
               "then gate again"),
+    Diagnosis("stale-reads", "The cache serves what the origin no longer has",
+              "find the write path that does not invalidate (or update) the cached copy; the "
+              "report lists example keys with both answers"),
+    Diagnosis("invalidation", "A write did not show through the cache in time",
+              "check that writes invalidate every tier (L0 included) and how long the "
+              "invalidation takes to arrive"),
+    Diagnosis("compare-worse", "The candidate is measurably worse than the baseline",
+              "the report's comparison table shows which quantity, by how much and with what "
+              "interval; the candidate's own tier figures say why"),
     Diagnosis("no-data", "The metric had no data",
               "check the source named: reachable, configured, and used by the candidate"),
 )  # fmt: skip
@@ -168,11 +177,17 @@ def tier_label(tier: str) -> str:
     return tier.upper() if len(tier) <= 3 else tier
 
 
+STEP_ROOTS = frozenset({"stale_reads", "invalidation", "compare"})
+"""Metric roots owned by a probe step; the step gives its own no-data reason."""
+
+
 def source_of(check: Check) -> str:
     """The evidence source a check's metric depends on."""
+    root = check.metric.removeprefix("warm.").split(".")[0]
+    if root in STEP_ROOTS:
+        return root
     if check.tier is not None:
         return check.tier
-    root = check.metric.removeprefix("warm.").split(".")[0]
     return {
         "backend": "backend",
         "latency": "results",
@@ -218,6 +233,8 @@ def explain_failure(check: Check, value: float | None, evidence: Evidence) -> st
 def explain(check: Check, evidence: Evidence) -> tuple[str, str]:
     """(catalog id, one line) of why ``check`` failed."""
     root = check.metric.removeprefix("warm.").split(".")[0]
+    if root in STEP_ROOTS:
+        return _probe_reason(root, check, evidence)
     if root in capacity.OWN_ROOTS:  # predicted.*, warm.converged.*: warmer/gate/capacity.py
         return _capacity_model(check, evidence) or ("unknown", "see the report's predictions")
     if root == "skipped":
@@ -262,6 +279,26 @@ def _drift_reason(check: Check, evidence: Evidence) -> Reason:
         return "drift", "the candidate differs from the baseline beyond [drift] tolerances"
     shown = "; ".join(drifted[:3]) + (f" (+{len(drifted) - 3} more)" if len(drifted) > 3 else "")
     return "drift", f"differs from the baseline: {shown}"
+
+
+def _probe_reason(root: str, check: Check, evidence: Evidence) -> Reason:
+    """The stale-read, invalidation and comparison steps' checks."""
+    metrics = evidence.metrics
+    if root == "stale_reads":
+        stale, checked = metrics.get("stale_reads.stale"), metrics.get("stale_reads.checked")
+        return "stale-reads", (
+            f"{stale or 0:,.0f} of {checked or 0:,.0f} hit keys answered differently through "
+            "the cache than around it: stale reads"
+        )
+    if root == "invalidation":
+        after = metrics.get("invalidation.visible_after_s")
+        seen = "never showed" if after is None else f"showed after {after:.2f}s"
+        return "invalidation", f"the probe's write {seen} through the candidate: invalidation"
+    regressions = metrics.get("compare.regressions")
+    return "compare-worse", (
+        f"worse than the baseline on {regressions or 0:,.0f} compared quantities "
+        "(the report's comparison table has the intervals)"
+    )
 
 
 def _cache_reason(check: Check, evidence: Evidence) -> Reason:

@@ -124,10 +124,14 @@ def prepare(options: GateOptions, *, profile: bool = True) -> Prepared:
     until = parse_checks(options.warm_until, tuple(config.tiers), where="--warm-until")
     _check_warming(until, config)
     _check_replay_options(config)
+    _check_probes(checks, config)
     if options.target:
         # Protected hosts, bad URLs and bad replay options are refused before anything is
         # sent (exit 2).
         replay_plan(config, options.target, order=config.replay.order).validate()
+    if config.gate.baseline:
+        # The baseline is read with the same rules: a protected one is refused now.
+        replay_plan(config, config.gate.baseline, order="recorded").parsed_target()
     source = SampleSource.open(options.sample)
     fraction = config.gate.warm_fraction or config.sample.warm_fraction
     split = split_sample(
@@ -193,6 +197,29 @@ def _check_warming(until: Sequence[Check], config: Config) -> None:
             "replay.protect names backend.rps but no [backend] source is configured",
             "add a [backend] table (e.g. the origin's request counter) or drop the limit",
         )
+
+
+_PROBES = {
+    "stale_reads": "add a [stale_reads] table (docs/stale-reads.md)",
+    "invalidation": "add an [invalidation] table (docs/stale-reads.md)",
+    "compare": "pass --baseline URL or set [gate] baseline (docs/compare.md)",
+}
+"""Metric root of a probe step → how to turn the probe on."""
+
+
+def _check_probes(checks: Sequence[Check], config: Config) -> None:
+    """A check of a probe that will not run is a usage error now, not no data later."""
+    present = {
+        "stale_reads": config.stale_reads is not None,
+        "invalidation": config.invalidation is not None,
+        "compare": config.gate.baseline is not None,
+    }
+    for check in checks:
+        root = check.metric.split(".")[0]
+        if root in present and not present[root]:
+            raise UsageError(
+                f"check {check.text!r} reads a probe that is not configured", _PROBES[root]
+            )
 
 
 def _check_replay_options(config: Config) -> None:

@@ -138,13 +138,20 @@ def _mask_strings(value: Any) -> Any:
 def config_document(config: Config, checks: list[str]) -> dict[str, Any]:
     """The effective configuration as JSON, secrets masked, with the checks judged.
 
-    Every value of ``[replay] headers`` is masked, whatever its name: those headers are
-    how candidate credentials are injected (``X-Candidate-Key``, ``X-Auth`` ...), and no
-    name pattern catches them all. Every string is then cleared of URL passwords and
+    Every value of ``[replay] headers`` (and of ``[stale_reads] bypass_headers`` and
+    ``[invalidation] write_headers``) is masked, whatever its name: those headers are how
+    candidate credentials are injected (``X-Candidate-Key``, ``X-Auth`` ...), and no name
+    pattern catches them all. Every string is then cleared of URL passwords and
     credential-like query values (:func:`warmer.model.run.mask_url`).
     """
     tree = _mask_strings(mask_secrets(dataclasses.asdict(config)))
     tree["replay"]["headers"] = dict.fromkeys(tree["replay"]["headers"], MASK)
+    # Bypass and write headers carry credentials the same way.
+    for table, name in (("stale_reads", "bypass_headers"), ("invalidation", "write_headers")):
+        if tree.get(table):
+            tree[table][name] = dict.fromkeys(tree[table][name], MASK)
+    if tree.get("invalidation") and tree["invalidation"]["write_body"]:
+        tree["invalidation"]["write_body"] = MASK
     tree["gate"]["checks"] = list(checks)
     return dict(tree)
 

@@ -40,9 +40,19 @@ file lacks with nulls (``warmer.replay.results.ResultsFile.to_table``).
 
 from __future__ import annotations
 
+import zlib
+
 import pyarrow as pa
 
 RESULTS_SCHEMA_VERSION = 2
+
+
+def body_digest(body: bytes) -> int | None:
+    """The ``body_digest`` of a response body: its CRC-32, None without a body.
+
+    (The fast engine computes the same value incrementally, chunk by chunk.)"""
+    return zlib.crc32(body) if body else None
+
 
 RESPONSE_HEADERS: tuple[str, ...] = (
     "cache-status",

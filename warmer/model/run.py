@@ -312,6 +312,100 @@ class Predictions:
         return next((t for t in self.tiers if t.tier == name), None)
 
 
+# --------------------------------------------------------------------------- stale reads
+
+
+@dataclass(frozen=True)
+class StaleKey:
+    """One key the cache answered differently from the origin (texts scrubbed)."""
+
+    key: str
+    through: str
+    """What came through the cache: ``ETag``, ``Last-Modified`` and body digest."""
+    around: str
+    """What came around it (the origin or the bypass request)."""
+    differs: tuple[str, ...] = ()
+    """Which of ``etag``, ``last-modified``, ``body`` differed."""
+
+
+@dataclass(frozen=True)
+class StaleReads:
+    """The stale-read probe after verify: cache hits re-fetched through and around the cache."""
+
+    around: str
+    """How the cache was bypassed: ``origin <url>`` (masked) or ``header <names>``."""
+    hit_keys: int = 0
+    """Distinct keys that were cache hits during verify."""
+    checked: int = 0
+    """Keys fetched both ways with a usable answer each."""
+    stale: int = 0
+    failed: int = 0
+    """Keys left out: a fetch failed or answered other than 200."""
+    rate: float | None = None
+    """stale / checked; None (no data) with ``reason`` when too few keys were checked."""
+    reason: str | None = None
+    examples: tuple[StaleKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class InvalidationProbe:
+    """The write-then-read probe: how long a change took to show through the candidate."""
+
+    write: str
+    """What was written, in words (``POST http://…/x`` or ``redis SET …``), masked."""
+    read: str
+    """The target read back through the candidate."""
+    within_s: float
+    written: bool = False
+    """The first read and the write went through (False: the probe could not run)."""
+    visible_after_s: float | None = None
+    """Seconds from the write until a read showed the change; None when none did."""
+    ok: bool = False
+    reason: str | None = None
+    """Why the probe has no result (a write that failed), or what it saw."""
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One compared quantity: baseline, candidate, their difference and its interval."""
+
+    metric: str
+    """``hit_rate.l0``, ``hit_rate.effective``, ``error_rate``, ``latency.p99_ms`` ..."""
+    baseline: float | None = None
+    candidate: float | None = None
+    delta: float | None = None
+    """candidate − baseline (a ratio for latency percentiles: candidate / baseline)."""
+    low: float | None = None
+    high: float | None = None
+    """Confidence interval of ``delta`` (None for latency percentiles)."""
+    p_value: float | None = None
+    counts: str = ""
+    """The counts behind it (``4,210/5,000 vs 4,190/5,000``)."""
+    verdict: str = ""
+    """``worse``, ``better``, ``same`` or ``no data: <why>``."""
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The candidate against the running release on the same verify traffic, interleaved."""
+
+    baseline: str
+    """The baseline's URL, credentials masked."""
+    requests: int = 0
+    """Requests sent to each side."""
+    confidence: float = 0.95
+    rows: tuple[ComparisonRow, ...] = ()
+    mwu_p: float | None = None
+    """Mann–Whitney U two-sided p of the latency distributions."""
+    cliffs_delta: float | None = None
+    """Cliff's delta of candidate against baseline latency (> 0: the candidate is slower)."""
+    reason: str | None = None
+    """Why the comparison is inconclusive (too little data), when it is."""
+
+
 # --------------------------------------------------------------------------- warming
 
 
@@ -530,6 +624,12 @@ class RunReport:
     drift: DriftReport | None = None
     """Baseline against candidate per tier (``drift`` step, ``[gate] drift = true``)."""
     """How the warm phase was planned, stopped and paced (None: a plain replay)."""
+    stale_reads: StaleReads | None = None
+    """The stale-read probe (None: ``[stale_reads]`` not configured)."""
+    invalidation: InvalidationProbe | None = None
+    """The invalidation probe (None: ``[invalidation]`` not configured)."""
+    comparison: Comparison | None = None
+    """The candidate against ``--baseline`` (None: no baseline given)."""
     config: dict[str, Any] = field(default_factory=dict)
     """Effective configuration, secrets masked (see ``mask_secrets``)."""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
 from warmer.errors import UsageError
+from warmer.model.results import body_digest
 from warmer.replay._driver import Driver, run_loop
 from warmer.replay.engine import (
     Connection,
@@ -73,7 +73,7 @@ class _Slot:
             return Response(None, 0, _classify(exc))
         body = response.content
         recorded, extra = header_values(response.headers.multi_items(), self.extra)
-        digest = zlib.crc32(body) if body else None
+        digest = body_digest(body)
         return Response(response.status_code, len(body), None, recorded, digest, extra)
 
     def close(self) -> None:

@@ -11,7 +11,8 @@ from typing import NamedTuple
 
 from warmer.model.run import CheckResult, PhaseReport, RunReport, StepReport
 
-_RATIO_SUFFIXES = ("hit_rate", "offload", "errors.rate", "skipped.rate")
+_RATIO_SUFFIXES = ("hit_rate", "offload", "errors.rate", "skipped.rate", "stale_reads.rate")
+_DELTA_SUFFIXES = (".delta", ".delta_low", ".delta_high", ".cliffs_delta")
 
 OUTCOME_LABEL = {
     "pass": "PASS",
@@ -25,12 +26,17 @@ VERDICT_LABEL = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "interrupted"
 
 
 def metric_kind(metric: str) -> str:
-    """How a metric's values read: ``ratio``, ``ms``, ``s``, ``bytes``, ``rps`` or ``count``."""
+    """How a metric's values read: ``ratio``, ``delta``, ``ms``, ``s``, ``bytes``, ``rps`` or
+    ``count``."""
     base = metric.removeprefix("warm.")
+    if base.startswith("compare.") and base.endswith(_DELTA_SUFFIXES):
+        return "delta"
     if base.startswith(("hit_rate.", "predicted.hit_rate.")) or base.endswith(_RATIO_SUFFIXES):
         return "ratio"
     if base.endswith("no_expiry_rate"):
         return "ratio"
+    if base.endswith("visible_after_s"):
+        return "s"
     if base.endswith("_ms"):
         return "ms"
     if base.startswith(("seconds_to_target", "seconds_to_warm")) or base.endswith("_s"):
@@ -54,6 +60,8 @@ def fmt_value(metric: str, value: float | str | bool | None) -> str:
     kind = metric_kind(metric)
     if kind == "ratio":
         return fmt_pct(value)
+    if kind == "delta":
+        return f"{value:+.4f}"
     if kind == "ms":
         return f"{fmt_num(value)} ms"
     if kind == "s":

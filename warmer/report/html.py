@@ -35,6 +35,7 @@ from warmer.report._format import (
     tier_config_table,
     warming_lines,
 )
+from warmer.report._probes import Section, probe_sections
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -94,6 +95,7 @@ def render_html(run: RunReport) -> str:
         _tiers(run),
         _tier_config(run),
         _drift(run),
+        *(_probe(section) for section in probe_sections(run)),
         _phases(run),
         _steps(run),
         _warnings(run),
@@ -134,6 +136,15 @@ def _notes(run: RunReport) -> str:
     if run.error and run.verdict not in ("error", "interrupted"):
         notes.append(run.error)
     return "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
+
+
+def _probe(section: Section) -> str:
+    parts = [f'<h2 id="{section.anchor}">{esc(section.title)}</h2>']
+    parts += [f"<p>{esc(line)}</p>" for line in section.lines]
+    if section.rows:
+        rows = [[esc(cell) for cell in row] for row in section.rows]
+        parts.append(_table([esc(h) for h in section.header], rows, set()))
+    return "".join(parts)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]) -> str:

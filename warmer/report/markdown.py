@@ -32,6 +32,7 @@ from warmer.report._format import (
     tier_config_table,
     warming_lines,
 )
+from warmer.report._probes import Section, probe_sections
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _WHITESPACE = re.compile(r"\s+")
@@ -72,11 +73,20 @@ def render_markdown(run: RunReport) -> str:
         _tiers(run),
         _tier_config(run),
         _drift(run),
+        *(_probe(section) for section in probe_sections(run)),
         _phases(run),
         _steps(run),
         _warnings(run),
     ]
     return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def _probe(section: Section) -> str:
+    parts = [f"### {section.title}", *(md_text(line) for line in section.lines)]
+    if section.rows:
+        rows = [[md_text(cell) for cell in row] for row in section.rows]
+        parts.append(_table(list(section.header), rows))
+    return "\n\n".join(parts)
 
 
 def _verdict(run: RunReport) -> str:

@@ -53,13 +53,18 @@ def content_type_of(path: str) -> str:
     return _ROUTE_SIZES[route][0] if route != "other" else "application/json"
 
 
-def render(path: str, query: str = "") -> Response:
-    """The deterministic response for ``path?query``: 200 on a known route, else 404."""
+def render(path: str, query: str = "", version: int = 0) -> Response:
+    """The deterministic response for ``path?query``: 200 on a known route, else 404.
+
+    ``version`` is the origin's version of the object: each one has a body of its own
+    (version 0 is what the candidate always served before versions existed).
+    """
     route = route_of(path)
     if route == "other":
         return Response(404, "application/json", b'{"error": "not found"}')
     content_type, base = _ROUTE_SIZES[route]
-    digest = hashlib.blake2b(f"{path}?{query}".encode(), digest_size=16).hexdigest()
+    name = f"{path}?{query}" + (f"#v{version}" if version else "")
+    digest = hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
     size = base + int(digest[:8], 16) % base
     head = json.dumps({"path": path, "query": query, "etag": digest}).encode()
     filler = (digest.encode() * (size // len(digest) + 1))[: max(size - len(head), 0)]
@@ -102,6 +107,17 @@ class Backend:
         self.rejected = 0
         self.inflight = 0
         self.peak_inflight = 0
+        self.versions: dict[str, int] = {}
+        """Cache key → the origin's current version of it (absent: 0)."""
+
+    def version(self, key: str | None) -> int:
+        """The origin's current version of the object cached under ``key``."""
+        return self.versions.get(key, 0) if key is not None else 0
+
+    def write(self, key: str) -> int:
+        """Change the object under ``key`` (a new version, a new body); returns the version."""
+        self.versions[key] = self.versions.get(key, 0) + 1
+        return self.versions[key]
 
     def _admit(self) -> bool:
         """Take a token from the bucket (always True without a capacity)."""
@@ -115,8 +131,11 @@ class Backend:
         self._tokens -= 1.0
         return True
 
-    async def fetch(self, method: str, path: str, query: str) -> Response:
-        """Build the response for a request, after real latency, within the concurrency bound."""
+    async def fetch(self, method: str, path: str, query: str, version: int = 0) -> Response:
+        """Build the response for a request, after real latency, within the concurrency bound.
+
+        ``version`` is the object's current version (:meth:`version` of its cache key).
+        """
         self.requests += 1
         if not self._admit():
             self.rejected += 1
@@ -126,7 +145,7 @@ class Backend:
             self.peak_inflight = max(self.peak_inflight, self.inflight)
             try:
                 await asyncio.sleep(self._delay_s())
-                return render(path, query)
+                return render(path, query, version)
             finally:
                 self.inflight -= 1
 

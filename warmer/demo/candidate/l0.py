@@ -92,6 +92,10 @@ class LRUCache:
         else:
             self.evictions += 1
 
+    def remove(self, key: str) -> None:
+        """Forget ``key`` (an invalidation; not counted as an eviction)."""
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         """Forget every entry (counters keep counting)."""
         self._entries.clear()

@@ -11,11 +11,19 @@ an L1 hit reads ``l1; hit; ttl=3542, l0; fwd=uri-miss; stored`` and an L0 hit
 ``l0; hit; ttl=3599``. Absent tiers are not listed. Uncacheable requests read
 ``l0; fwd=bypass`` (``/api/*``, ``/account/*``, unknown paths) or ``l0; fwd=method``
 (anything but GET and HEAD). An L0 entry found past its TTL reads ``l0; fwd=stale``; a
-Redis tier that failed reads ``l1; fwd=miss; detail=error``.
+Redis tier that failed reads ``l1; fwd=miss; detail=error``. A request with
+``Cache-Control: no-cache`` (or ``Pragma: no-cache``) goes around every tier to the origin
+and stores nothing: ``l0; fwd=request``.
+
+The origin keeps a version per object (:meth:`Backend.write`); ``POST /_admin/write``
+changes one and invalidates it after ``invalidation_delay_s``, and ``stale_fraction``
+changes some objects right after their first fill without invalidating them (stale reads).
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -98,18 +106,29 @@ class Candidate:
         self.tier_misses = {tier.name: 0 for tier in self.tiers}
         self.tier_stores = {tier.name: 0 for tier in self.tiers} | {"l0": 0}
         self.started_at = time.time()
+        self._filled: set[str] = set()
+        """Keys filled from the origin at least once (the stale injection counts them)."""
+        self.stale_keys = 0
+        """Keys made stale by ``stale_fraction``."""
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         """Close the Redis connections."""
         for tier in self.tiers:
             await tier.close()
 
-    async def handle(self, method: str, path: str, query: str) -> Served:
-        """Serve one request through the tiers (or around them when it is uncacheable)."""
+    async def handle(self, method: str, path: str, query: str, *, no_cache: bool = False) -> Served:
+        """Serve one request through the tiers (or around them when it is uncacheable).
+
+        ``no_cache``: the client asked to go around the caches (``Cache-Control:
+        no-cache``); the origin's current version is served and nothing is stored.
+        """
         key = cache_key(path, query) if method in CACHEABLE_METHODS else None
-        if key is None:
-            reason = "bypass" if method in CACHEABLE_METHODS else "method"
-            response = await self.backend.fetch(method, path, query)
+        if key is None or no_cache:
+            reason = "method" if method not in CACHEABLE_METHODS else "bypass"
+            reason = "request" if no_cache and key is not None else reason
+            version = self.backend.version(key)
+            response = await self.backend.fetch(method, path, query, version)
             return Served(
                 response.status,
                 response.content_type,
@@ -118,6 +137,42 @@ class Candidate:
                 "backend",
             )
         return await self._read_through(method, path, query, key)
+
+    async def write(self, target: str) -> int | None:
+        """A write to the object at request target ``target``: a new origin version, then
+        its invalidation after ``invalidation_delay_s`` (never when that is None).
+
+        Returns the new version, None when ``target`` is not cacheable.
+        """
+        path, _, query = target.partition("?")
+        key = cache_key(path, query)
+        if key is None:
+            return None
+        version = self.backend.write(key)
+        delay = self.settings.invalidation_delay_s
+        if delay is not None:
+            task = asyncio.create_task(self._invalidate(key, delay))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+        return version
+
+    async def _invalidate(self, key: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        self.l0.remove(key)
+        for tier in self.tiers:
+            await tier.delete(key)
+
+    def _after_fill(self, key: str) -> None:
+        """The stale injection: the origin changes some objects right after their first
+        fill and nobody invalidates them (``stale_fraction``, exact over fills)."""
+        fraction = self.settings.stale_fraction
+        if not fraction or key in self._filled:
+            return
+        self._filled.add(key)
+        n = len(self._filled)
+        if math.floor(n * fraction) > math.floor((n - 1) * fraction):
+            self.backend.write(key)
+            self.stale_keys += 1
 
     async def _read_through(self, method: str, path: str, query: str, key: str) -> Served:
         lookup = self.l0.lookup(key)
@@ -132,7 +187,7 @@ class Candidate:
         ttl_s: float | None = None  # a backend answer is stored with each tier's own TTL
         age_s = 0.0
         if found is None:
-            response = await self.backend.fetch(method, path, query)
+            response = await self.backend.fetch(method, path, query, self.backend.version(key))
             status, content_type, body = response.status, response.content_type, response.body
         else:
             status, content_type, body = 200, content_type_of(path), found.body or b""
@@ -142,6 +197,8 @@ class Candidate:
             if self.l0.store(key, body, ttl_s, age_s) is not None:
                 self.tier_stores["l0"] += 1
                 l0_member += "; stored"
+            if found is None:
+                self._after_fill(key)
         cache_status = ", ".join([*reversed(descent.members), l0_member])
         served_age = None if found is None else age_s
         return Served(status, content_type, body, cache_status, descent.served_by, served_age)

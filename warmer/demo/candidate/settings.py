@@ -49,6 +49,15 @@ class CandidateSettings:
     """Also emit the legacy ``X-Cache: HIT|MISS`` header (HIT when any tier answered)."""
     seed: int = 0
     """Seeds the backend's latency jitter, so runs are repeatable."""
+    stale_fraction: float = 0.0
+    """Share of the cacheable keys whose origin value changes right after the caches first
+    store it, an invalidation the candidate skips: the caches keep serving the old value
+    (old ``ETag`` and body) while a request around them (``Cache-Control: no-cache``) gets
+    the new one. Exact, not random: of the first ``n`` keys filled from the origin,
+    ``floor(n * stale_fraction)`` are made stale, spread evenly over the fill order."""
+    invalidation_delay_s: float | None = 0.0
+    """After a write (``POST /_admin/write``) the candidate drops the key from every tier
+    this many seconds later; None: never (a write whose invalidation is lost)."""
 
     def __post_init__(self) -> None:
         if self.l0_capacity < 0:
@@ -60,6 +69,10 @@ class CandidateSettings:
         for name in ("l0_ttl_s", "l1_ttl_s", "l2_ttl_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError("must be > 0", path=f"candidate.{name}")
+        if not 0.0 <= self.stale_fraction <= 1.0:
+            raise ConfigError("must be between 0 and 1", path="candidate.stale_fraction")
+        if self.invalidation_delay_s is not None and self.invalidation_delay_s < 0:
+            raise ConfigError("must be >= 0", path="candidate.invalidation_delay_s")
         if self.backend_jitter_ms > self.backend_latency_ms or self.backend_latency_ms < 0:
             raise ConfigError(
                 "needs 0 <= backend_jitter_ms <= backend_latency_ms",

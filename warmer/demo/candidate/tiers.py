@@ -81,6 +81,17 @@ class RedisTier:
             return False
         return True
 
+    async def delete(self, key: str) -> bool:
+        """Drop ``key`` (an invalidation); False when Redis failed."""
+        import redis
+
+        try:
+            await self.client.delete(self.prefix + key)
+        except (redis.RedisError, OSError):
+            self.errors += 1
+            return False
+        return True
+
     async def entries(self) -> int | None:
         """Keys in the tier's database (all of them, not only the candidate's); None on error."""
         import redis

@@ -47,6 +47,9 @@ class StepResult:
     evidence: Mapping[str, Any] = field(default_factory=dict)
     """JSON-ready evidence, written under the step's name in ``evidence.json``."""
     warnings: tuple[str, ...] = ()
+    no_data: Mapping[str, str] = field(default_factory=dict)
+    """Source (``stale_reads``, ``compare`` ...) → why its metrics have no data; a check of
+    such a metric says this reason."""
     report: Mapping[str, Any] = field(default_factory=dict)
     """Sections of the run report this step fills, by ``RunReport`` field name
     (``predictions``, ``warming``); the conclusion sets them as they are."""

@@ -34,16 +34,27 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ReplayPhase:
-    """Replay one part of the split sample (``warm`` or ``verify``) in ``order``."""
+    """Replay one part of the split sample (``warm`` or ``verify``) in ``order``.
+
+    ``listeners`` see every results batch the phase writes (a later step's sampler: the
+    stale-read probe picks its keys from verify's hits this way).
+    """
 
     name: str
     order: str
+    listeners: tuple[Callable[[Any], None], ...] = ()
 
     def run(self, state: RunState) -> StepResult:
         part, rows = self._part(state)
         # The plan's count (records whose method may be sent), as the dry run printed it.
         planned = state.prepared.plan.verify_requests if self.name == "verify" else rows
-        summary = replay_phase(state, self.name, part, self.order, planned)
+        writer = state.traffic()
+        stops = [writer.listen(listener) for listener in self.listeners]
+        try:
+            summary = replay_phase(state, self.name, part, self.order, planned)
+        finally:
+            for stop in stops:
+                stop()
         return self._result(rows, summary)
 
     def _part(self, state: RunState) -> tuple[SampleSource, int]:
