@@ -48,6 +48,7 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
     from warmer.config import load_config
     from warmer.demo.scenarios import bundled_config
     from warmer.demo.scenarios import scenario as find_scenario
+    from warmer.demo.services import remove_scratch_dirs
     from warmer.gate.run import prepare
 
     spec = find_scenario(scenario)
@@ -56,16 +57,22 @@ def demo(scenario: str, sample: Path | None, run_dir: Path | None) -> None:
 
         open_sample(sample)
     click.echo(f"demo scenario {spec.name}: {spec.description}", err=True)
-    with spec.start() as stack:
-        click.echo(
-            f"candidate at {stack.target} (L1 {stack.l1.address}, L2 {stack.l2.address})", err=True
-        )
-        config, _ = load_config(bundled_config(), {**os.environ, **stack.env()})
-        options = {"dry_run": False, "extra_checks": (), "run_dir": run_dir}
-        if sample is not None:
-            config = _with_sample(config, sample)
-        prepared = prepare(gate_options(config, options), profile=False)
-        code = run_and_print(prepared, config)
+    try:
+        with spec.start() as stack:
+            click.echo(
+                f"candidate at {stack.target} (L1 {stack.l1.address}, L2 {stack.l2.address})",
+                err=True,
+            )
+            config, _ = load_config(bundled_config(), {**os.environ, **stack.env()})
+            options = {"dry_run": False, "extra_checks": (), "run_dir": run_dir}
+            if sample is not None:
+                config = _with_sample(config, sample)
+            prepared = prepare(gate_options(config, options), profile=False)
+            code = run_and_print(prepared, config)
+    finally:
+        # An interrupt between making a server's directory and starting it leaves the
+        # directory to no server: whatever is left is removed here.
+        remove_scratch_dirs()
     leave(code)
 
 

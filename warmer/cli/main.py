@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import signal
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,9 @@ def _interrupt_on_signals() -> None:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
+    # The first use of tempfile probes the temporary directory by writing and removing a
+    # file with a bare random name; an interrupt between the two would strand it there.
+    tempfile.gettempdir()
     for sig in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(sig) is signal.SIG_DFL:
             signal.signal(sig, interrupt)

@@ -16,12 +16,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from warmer.errors import RunError
 
@@ -68,6 +69,52 @@ def _die_with_parent() -> None:
             libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+_SCRATCH: set[Path] = set()
+"""Scratch directories made by :func:`scratch_dir` and not yet removed."""
+_HELD = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Defer SIGINT, SIGTERM and SIGHUP for the block and deliver them right after it: for
+    a few lines that must not be cut in two, such as making something and noting where it
+    is. Python runs a signal's handler at its next check, wherever that falls, also for a
+    signal that arrived just before the block; a stand-in handler notes it instead, and
+    the signal is sent again once the block is done, to the handler it was meant for."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+    try:
+        for sig in _HELD:
+            previous[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
+        yield
+    finally:
+        for held, handler in previous.items():
+            signal.signal(held, handler)
+        if caught:
+            os.kill(os.getpid(), caught[0])
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary directory, known to :func:`remove_scratch_dirs` before any signal
+    can interrupt: an interrupt inside ``mkdtemp`` (after its ``mkdir``) would otherwise
+    leave a directory nobody knows the name of."""
+    with _signals_held():
+        path = Path(tempfile.mkdtemp(prefix=prefix))
+        _SCRATCH.add(path)
+    return path
+
+
+def remove_scratch_dirs() -> None:
+    """Remove every scratch directory a server made and did not remove (an interrupt came
+    between making it and starting or stopping its server)."""
+    for path in list(_SCRATCH):
+        shutil.rmtree(path, ignore_errors=True)
+        _SCRATCH.discard(path)
+
+
 class ManagedServer:
     """A server binary in a child process with its own scratch directory and log file."""
 
@@ -75,7 +122,7 @@ class ManagedServer:
 
     def __init__(self, workdir: Path | None = None) -> None:
         self._own_workdir = workdir is None
-        self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"warmer-{self.name}-"))
+        self.workdir = workdir or scratch_dir(f"warmer-{self.name}-")
         self.log_path = self.workdir / f"{self.name}.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -93,9 +140,29 @@ class ManagedServer:
         raise NotImplementedError
 
     def start(self) -> Self:
-        """Start the process and wait until it answers; RunError with its log tail if not."""
+        """Start the process and wait until it answers; RunError with its log tail if not.
+
+        Whatever stops the start (an interrupt while waiting included) stops the process
+        and removes the scratch directory: a ``with`` block never reaches ``__exit__`` when
+        ``__enter__`` raises.
+        """
         argv = self.command()
-        with self.log_path.open("ab") as log:
+        try:
+            if self._wait_until_ready(argv):
+                return self
+        except BaseException:
+            self.stop()
+            raise
+        self.stop()
+        raise RunError(
+            f"{self.name} did not start at {self.address}: {self._log_tail()}",
+            hint=f"command was: {' '.join(argv)}",
+        )
+
+    def _wait_until_ready(self, argv: list[str]) -> bool:
+        # Held until the child is noted: an interrupt inside Popen, after the fork, would
+        # leave a server running that nothing knows of (and its directory refilled).
+        with self.log_path.open("ab") as log, _signals_held():
             self._process = subprocess.Popen(
                 argv,
                 stdout=log,
@@ -107,15 +174,11 @@ class ManagedServer:
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                break
+                return False
             if self.is_ready():
-                return self
+                return True
             time.sleep(0.05)
-        self.stop()
-        raise RunError(
-            f"{self.name} did not start at {self.address}: {self._log_tail()}",
-            hint=f"command was: {' '.join(argv)}",
-        )
+        return False
 
     def stop(self) -> None:
         """Terminate the process (kill after 5 s) and remove the scratch directory we made."""
@@ -129,6 +192,7 @@ class ManagedServer:
                 process.wait()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            _SCRATCH.discard(self.workdir)
 
     @property
     def pid(self) -> int | None:
