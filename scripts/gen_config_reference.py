@@ -1,29 +1,12 @@
-"""Write docs/configuration.md from the config model (``make docs``).
-
-``--check`` writes nothing and exits 1 when the committed file is stale.
-"""
+"""Write docs/configuration.md from the config model (``make docs``; ``--check`` compares)."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from _generated_doc import write_or_check
 
 from warmer.config.reference import render_reference
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
-
-
-def main(argv: list[str]) -> int:
-    text = render_reference()
-    if "--check" in argv:
-        if DOC.read_text(encoding="utf-8") == text:
-            return 0
-        print(f"{DOC} is stale: run `make docs`", file=sys.stderr)
-        return 1
-    DOC.write_text(text, encoding="utf-8")
-    print(f"wrote {DOC}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(write_or_check("configuration.md", render_reference, sys.argv[1:]))
