@@ -362,6 +362,10 @@ _SECTION_COMMAND = {
     "tiers": ["observe"],
     "backend": ["observe"],
     "gate": ["gate", "--dry-run"],
+    "drift": ["gate", "--dry-run"],
+    "stale_reads": ["gate", "--dry-run"],
+    "invalidation": ["gate", "--dry-run"],
+    "compare": ["gate", "--dry-run"],
 }
 _TOML_HOSTILE = (
     "nan",
@@ -390,6 +394,8 @@ def config_fields() -> list[tuple[str, str]]:
     hints = typing.get_type_hints(schema.Config)
     for section in dataclasses.fields(schema.Config):
         tp = hints[section.name]
+        # Optional tables (``[stale_reads]``: ``StaleReadsConfig | None``) by their class.
+        tp = next((a for a in typing.get_args(tp) if dataclasses.is_dataclass(a)), tp)
         cls = schema.SourceConfig if section.name in ("tiers", "backend") else tp
         for field in dataclasses.fields(cls):
             found.append((section.name, field.name))
@@ -410,6 +416,8 @@ def _toml(section: str, field: str, value: str, port: int) -> str:
         lines += f'target = "http://127.0.0.1:{port}"\n'
     if section == "gate" and field != "sample":
         lines += 'sample = "s.jsonl"\n'
+    if section != "gate" and _SECTION_COMMAND.get(section, [""])[0] == "gate":
+        lines += '[gate]\nsample = "s.jsonl"\n'  # the tables only the gate reads
     return head + lines + ("" if section in ("tiers", "backend") else f"[tiers.l2]\n{redis}")
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 from warmer.checks.grammar import Check, parse_checks
 from warmer.config.limits import check_limits
 from warmer.config.sizes import Capacity, parse_capacity, parse_duration
-from warmer.config.urls import url_problem
+from warmer.config.urls import http_url_problem, url_problem
 from warmer.credentials import mask_url
 
 DEFAULT_SCRUB_HEADERS: tuple[str, ...] = (
@@ -494,6 +494,10 @@ class GateConfig:
         # Checks are parsed when the config loads, so a typo is exit 2 before any traffic;
         # tier names are validated later against [tiers] (see warmer.gate.run.prepare).
         check_limits("gate", self)
+        if self.baseline is not None:
+            problem = http_url_problem(self.baseline)
+            if problem:
+                raise ValueError(f"baseline: {problem}")
         parse_checks(self.checks)
         for check in parse_checks(self.warm_until, where="gate.warm_until"):
             if not _is_hit_rate_floor(check):

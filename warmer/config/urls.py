@@ -73,6 +73,14 @@ def _memcached(url: str) -> str | None:
     return _network(url if "://" in url else f"memcached://{url}", ("memcached",), False)
 
 
+def http_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an HTTP base URL (``http://``, ``https://``, ``http+unix://``
+    with a percent-encoded socket path); None when it can."""
+    if url.lower().startswith("http+unix://"):
+        return None if url[len("http+unix://") :] else f"{_shown(url)}: no socket path"
+    return _network(url, HTTP_SCHEMES, default_port=True)
+
+
 def _network(url: str, schemes: tuple[str, ...], default_port: bool) -> str | None:
     """A URL with one of ``schemes``, a host and a port in 1..65535 (or none when the
     scheme has a default); ``unix`` URLs need an absolute path instead."""
