@@ -29,7 +29,8 @@ sys.path.insert(0, str(HERE))
 from bench_memory import GATE_TOML, make_sample  # noqa: E402
 from bench_replay import start_nginx  # noqa: E402
 
-WATCHED = ("conclude", "session", "inference", "headers", "results")
+WATCHED = ("conclude", "session", "inference", "headers", "results.to_table", "results.upgrade")
+"""Frames of the conclusion (the replay writer shares the `results` module: not listed)."""
 
 
 def rss_mb() -> float:
