@@ -71,6 +71,9 @@ def _start_demo(tmp_path: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path / "tmp")},
+        # As from a terminal: under nohup (as CI may run) SIGHUP is inherited ignored, and
+        # warmer rightly leaves an ignored SIGHUP ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
     )
 
 
