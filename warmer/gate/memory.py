@@ -13,6 +13,7 @@ freed memory go back at once for the conclusion's duration.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,16 +56,17 @@ def _map_large_allocations() -> None:
         libc.mallopt(_M_MMAP_THRESHOLD, _MAPPED_FROM)
 
 
+@functools.cache
 def _glibc() -> Any:
     """The C library when it is glibc (``mallopt``, ``malloc_trim``); None elsewhere
-    (musl, macOS), where nothing is asked."""
+    (musl, macOS), where nothing is asked. Opened by its soname, as ``demo/services.py``
+    does (``find_library`` would run ``ldconfig`` in a subprocess), and once."""
     import ctypes
-    import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        libc = ctypes.CDLL("libc.so.6")
         libc.mallopt  # noqa: B018 - glibc's; musl lacks it
         libc.malloc_trim  # noqa: B018
-    except (OSError, AttributeError, TypeError):
+    except (OSError, AttributeError):
         return None
     return libc
